@@ -1,0 +1,31 @@
+# Two entry points (see README "Quick start"): `make demo` and `make test`.
+# Both create .venv with Python 3.11 and install dolmakit with every extra; reruns reuse it.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_OUT ?= demo-out
+
+.PHONY: setup demo test lint bench clean
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/dolmakit demo $(DEMO_OUT)
+
+lint: setup
+	$(BIN)/ruff check dolmakit tests benchmarks scripts
+	$(BIN)/ruff format --check dolmakit tests benchmarks scripts
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache

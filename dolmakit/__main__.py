@@ -1,0 +1,3 @@
+from dolmakit.cli import main
+
+main()

@@ -1,0 +1,112 @@
+"""Read and write Dolma attribute files, line-aligned with their document files.
+
+An attribute file holds one line per valid document line of its document file, in the same
+order, with the same id: `{"id", "attributes": {"<run>__<tagger>__<type>": [[s, e, score]]}}`.
+Lines that the reader rejected (bad JSON, missing id) have no attribute line, so every
+dolmakit stage re-reading the same file stays aligned. Scores `1` and `1.0` are equal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from dolmakit.document import Document
+from dolmakit.errors import InputError
+from dolmakit.paths import attribute_path
+from dolmakit.reader import DEFAULT_MAX_LINE_BYTES, iter_lines, read_documents
+from dolmakit.rejects import Rejects
+from dolmakit.writer import JsonlWriter
+
+Attributes = dict[str, list[list[float]]]
+_NAME_RE = re.compile(r"[^A-Za-z0-9_]")
+_decoder = msgspec.json.Decoder()
+
+
+def sanitize_name(name: str) -> str:
+    """Replace characters outside [A-Za-z0-9_] by '_', as Dolma does in attribute keys."""
+    return _NAME_RE.sub("_", name)
+
+
+def attribute_key(run: str, tagger: str, kind: str) -> str:
+    """Return the Dolma attribute key `<run>__<tagger>__<type>`."""
+    return f"{sanitize_name(run)}__{sanitize_name(tagger)}__{sanitize_name(kind)}"
+
+
+class AttributeWriter(JsonlWriter):
+    """Write one attribute line per document, atomically, in the Dolma shape."""
+
+    def write_attributes(self, doc: Document, attributes: Attributes) -> None:
+        """Append the attributes of one document (an empty dict is still written)."""
+        line: dict[str, Any] = {"id": doc.id, "attributes": attributes}
+        if doc.source is not None:
+            line["source"] = doc.source
+        self.write(line)
+
+
+def read_attribute_lines(path: str | Path) -> Iterator[tuple[int, str, Attributes]]:
+    """Yield (line number, id, attributes) of an attribute file; InputError on a bad line."""
+    name = str(path)
+    try:
+        for lineno, line in iter_lines(name, DEFAULT_MAX_LINE_BYTES):
+            if line is None:
+                raise InputError(name, lineno, "attribute line too long")
+            try:
+                obj = _decoder.decode(line)
+            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+                raise InputError(name, lineno, f"invalid JSON in attribute file: {exc}") from None
+            if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+                raise InputError(name, lineno, "attribute line has no string 'id'")
+            attrs = obj.get("attributes") or {}
+            if not isinstance(attrs, dict):
+                raise InputError(name, lineno, "'attributes' must be an object")
+            yield lineno, obj["id"], attrs
+    except EOFError as exc:
+        raise InputError(name, 0, f"truncated attribute file: {exc}") from None
+
+
+def read_with_attributes(
+    document_file: str | Path,
+    runs: Sequence[str],
+    rejects: Rejects | None = None,
+    *,
+    max_line_bytes: int | None = None,
+) -> Iterator[tuple[int, Document, Attributes]]:
+    """Yield (line, document, merged attributes of all runs), checking ids line by line.
+
+    A missing attribute file, an id mismatch, a short or a long attribute file is an
+    InputError naming both files and the lines.
+    """
+    doc_name = str(document_file)
+    paths = [attribute_path(document_file, run) for run in runs]
+    for run, path in zip(runs, paths, strict=True):
+        if not path.is_file():
+            raise InputError(str(path), 0, f"attribute run {run!r} has no file for {doc_name}")
+    streams = [read_attribute_lines(p) for p in paths]
+    for lineno, doc in read_documents(doc_name, rejects, max_line_bytes=max_line_bytes):
+        merged: Attributes = {}
+        for path, stream in zip(paths, streams, strict=True):
+            item = next(stream, None)
+            if item is None:
+                raise InputError(
+                    str(path), 0, f"attribute file ends before document {doc_name}:{lineno}"
+                )
+            attr_line, attr_id, attrs = item
+            if attr_id != doc.id:
+                raise InputError(
+                    str(path),
+                    attr_line,
+                    f"id {attr_id!r} does not match id {doc.id!r} at {doc_name}:{lineno}",
+                )
+            merged.update(attrs)
+        yield lineno, doc, merged
+    for path, stream in zip(paths, streams, strict=True):
+        extra = next(stream, None)
+        if extra is not None:
+            raise InputError(
+                str(path), extra[0], f"attribute file has more lines than documents in {doc_name}"
+            )

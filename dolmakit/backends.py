@@ -1,0 +1,126 @@
+"""Run a function over shards: serially, on a process pool, or (extra) on Ray.
+
+A backend only decides where work runs; output bytes never depend on it, because every
+shard is processed independently and written under names derived from its input.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent import futures
+from typing import Any, Protocol, TypeVar
+
+from dolmakit.errors import DolmakitError
+from dolmakit.progress import LocalCounter, install_counter
+
+T = TypeVar("T")
+R = TypeVar("R")
+BACKENDS = ("serial", "processes", "ray")
+
+
+class Backend(Protocol):
+    """Apply `fn` to every item; yield (index, result) in completion order."""
+
+    name: str
+    workers: int
+
+    def map(
+        self,
+        fn: Callable[[T], R],
+        items: Sequence[T],
+        on_tick: Callable[[int, int], None] | None = None,
+    ) -> Iterator[tuple[int, R]]:
+        """Yield (index of item, fn(item)); call on_tick(docs, bytes) with progress totals."""
+        ...
+
+
+class SerialBackend:
+    """Run everything in this process, in input order (tests, --debug)."""
+
+    name = "serial"
+    workers = 1
+
+    def map(
+        self,
+        fn: Callable[[T], R],
+        items: Sequence[T],
+        on_tick: Callable[[int, int], None] | None = None,
+    ) -> Iterator[tuple[int, R]]:
+        counter = LocalCounter()
+
+        def tick() -> None:
+            if on_tick is not None:
+                on_tick(counter[0], counter[1])
+
+        install_counter(counter, tick)
+        try:
+            for i, item in enumerate(items):
+                yield i, fn(item)
+        finally:
+            install_counter(None)
+
+
+class ProcessBackend:
+    """Run shards on a pool of worker processes (default: one per core).
+
+    Workers are started with 'spawn' so that no lock or thread state of the parent leaks into
+    them; each worker imports heavy models once and reuses them for every shard it gets.
+    """
+
+    name = "processes"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+
+    def map(
+        self,
+        fn: Callable[[T], R],
+        items: Sequence[T],
+        on_tick: Callable[[int, int], None] | None = None,
+    ) -> Iterator[tuple[int, R]]:
+        if not items:
+            return
+        ctx = multiprocessing.get_context("spawn")
+        counter: Any = ctx.Array("q", 2)
+        workers = min(self.workers, len(items))
+        with futures.ProcessPoolExecutor(
+            max_workers=workers, mp_context=ctx, initializer=install_counter, initargs=(counter,)
+        ) as pool:
+            pending = {pool.submit(fn, item): i for i, item in enumerate(items)}
+            try:
+                while pending:
+                    done, _ = futures.wait(
+                        pending, timeout=0.25, return_when=futures.FIRST_COMPLETED
+                    )
+                    if on_tick is not None:
+                        on_tick(counter[0], counter[1])
+                    for future in sorted(done, key=lambda f: pending[f]):
+                        index = pending.pop(future)
+                        yield index, future.result()
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+
+
+def make_backend(name: str = "processes", workers: int | None = None, **options: Any) -> Backend:
+    """Return the backend called `name`; Ray is imported only when asked for."""
+    if name == "serial":
+        return SerialBackend()
+    if name == "processes":
+        if workers == 1:
+            return SerialBackend()
+        return ProcessBackend(workers)
+    if name == "ray":
+        try:
+            from dolmakit.ray_backend import RayBackend
+        except ImportError as exc:
+            raise DolmakitError(
+                "the Ray backend needs Ray: pip install 'dolmakit[ray]'"
+                f" ({exc.name or exc} is missing)"
+            ) from None
+        return RayBackend(workers=workers, **options)
+    raise DolmakitError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")

@@ -1,0 +1,197 @@
+"""The `dolmakit` command line: each command parses options, calls one library function."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from dolmakit import __version__
+from dolmakit.backends import BACKENDS, Backend, make_backend
+from dolmakit.errors import DolmakitError
+from dolmakit.reader import MAX_LINE_ENV
+from dolmakit.runner import RunSummary
+from dolmakit.units import parse_size
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class DolmakitGroup(click.Group):
+    """Show user errors as one line, with no traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DolmakitError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def runner_options(fn: F) -> F:
+    """Add --backend, --workers and --on-error to a command that runs over shards."""
+    fn = click.option(
+        "--on-error",
+        type=click.Choice(["skip", "fail"]),
+        default="skip",
+        show_default=True,
+        help="skip: log bad lines to a rejects file and go on; fail: stop at the first.",
+    )(fn)
+    fn = click.option(
+        "--workers", type=int, default=None, help="Worker processes (default: all cores)."
+    )(fn)
+    fn = click.option(
+        "--backend",
+        type=click.Choice(BACKENDS),
+        default="processes",
+        show_default=True,
+        help="Where shards run: this process, a process pool, or a Ray cluster.",
+    )(fn)
+    return fn
+
+
+def backend_from(backend: str, workers: int | None, **options: Any) -> Backend:
+    """Build the backend chosen on the command line."""
+    return make_backend(backend, workers, **options)
+
+
+def report(summary: RunSummary) -> None:
+    """Print a stage summary to standard error."""
+    for line in summary.lines():
+        click.echo(line, err=True)
+
+
+@click.group(cls=DolmakitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dolmakit")
+@click.option(
+    "--max-line-bytes",
+    default="64MiB",
+    show_default=True,
+    help="Reject input lines longer than this (e.g. 16MB).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.pass_context
+def cli(ctx: click.Context, max_line_bytes: str, quiet: bool) -> None:
+    """Curate pretraining corpora in the Dolma format: tag, deduplicate, mix, audit.
+
+    \b
+    Example, the whole pipeline on the embedded demo corpus:
+      dolmakit demo ./demo-out
+    """
+    os.environ[MAX_LINE_ENV] = str(parse_size(max_line_bytes))
+    ctx.obj = {"progress": not quiet}
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--id", "ids", multiple=True, help="Show only documents with this id (repeatable).")
+@click.option("--limit", default=5, show_default=True, help="Show at most this many (0: all).")
+@click.option("--runs", default=None, help="Attribute runs to show (comma-separated; default all).")
+@click.option("--max-chars", default=600, show_default=True, help="Truncate text to this length.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per document.")
+def inspect(
+    paths: tuple[str, ...],
+    ids: tuple[str, ...],
+    limit: int,
+    runs: str | None,
+    max_chars: int,
+    as_json: bool,
+) -> None:
+    """Pretty-print documents with their attributes.
+
+    PATHS are files, folders or globs of document files.
+
+    \b
+    Example:
+      dolmakit inspect data/documents/web/part-0.jsonl.zst --id doc-17
+    """
+    import msgspec
+
+    from dolmakit.inspect import inspect_documents, render
+
+    run_list = [r for r in runs.split(",") if r] if runs is not None else None
+    for item in inspect_documents(paths, ids=ids, limit=limit or None, runs=run_list):
+        if as_json:
+            obj = item.document.to_dict()
+            obj["attributes"] = item.attributes
+            click.echo(msgspec.json.encode(obj).decode())
+        else:
+            click.echo(render(item, max_chars))
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.argument("destination", nargs=1)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl.zst", "jsonl.gz", "jsonl", "parquet"]),
+    default="jsonl.zst",
+    show_default=True,
+    help="Output format and compression.",
+)
+@click.option("--shard-size", default=None, help="Reshard into parts of this size, e.g. 256MB.")
+@runner_options
+@click.pass_obj
+def convert(
+    obj: dict[str, Any],
+    sources: tuple[str, ...],
+    destination: str,
+    fmt: str,
+    shard_size: str | None,
+    backend: str,
+    workers: int | None,
+    on_error: str,
+) -> None:
+    """Convert documents between JSONL (plain, gz, zst) and Parquet, or reshard them.
+
+    SOURCES are files, folders or globs; DESTINATION is a folder. Each input keeps its
+    relative path, or with --shard-size all inputs become part-NNNNN files.
+
+    \b
+    Example:
+      dolmakit convert data/documents out/ --format parquet
+    """
+    from dolmakit.convert import convert as run_convert
+
+    summary = run_convert(
+        sources,
+        destination,
+        fmt,
+        shard_bytes=parse_size(shard_size) if shard_size else None,
+        backend=backend_from(backend, workers),
+        on_error=on_error,  # type: ignore[arg-type]
+        progress=obj["progress"],
+    )
+    report(summary)
+    click.echo(f"wrote {summary.written:,} documents to {Path(destination)}")
+
+
+@cli.command()
+@click.argument("out_dir", default="demo-out")
+@click.option("--workers", type=int, default=None, help="Worker processes (default: all cores).")
+@click.pass_obj
+def demo(obj: dict[str, Any], out_dir: str, workers: int | None) -> None:
+    """Run the whole pipeline on the embedded demo corpus into OUT_DIR.
+
+    Copies the demo corpus (real Debian documentation text, 7 languages) to
+    OUT_DIR/data/documents, then tags, deduplicates, mixes and audits it, and prints
+    what each stage produced and where.
+
+    \b
+    Example:
+      dolmakit demo ./demo-out
+    """
+    from dolmakit.demo import run_demo
+
+    result = run_demo(out_dir, workers=workers, progress=obj["progress"])
+    for step in result.steps:
+        click.echo(step)
+    click.echo(f"demo complete: everything is under {result.out_dir}")
+
+
+def main() -> None:
+    """Run the command line."""
+    sys.exit(cli.main(prog_name="dolmakit"))

@@ -1,0 +1,133 @@
+"""Convert document files between JSONL (plain, .gz, .zst) and Parquet, or reshard them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from dolmakit.backends import Backend
+from dolmakit.errors import DolmakitError
+from dolmakit.paths import DOCUMENT_SUFFIXES, expand_inputs
+from dolmakit.progress import Tally
+from dolmakit.reader import read_documents
+from dolmakit.rejects import OnError, Rejects
+from dolmakit.runner import RunSummary, ShardJob, ShardResult, run_shards
+from dolmakit.writer import DocumentWriter
+
+FORMATS = ("jsonl.zst", "jsonl.gz", "jsonl", "parquet")
+
+
+def output_name(rel: Path, fmt: str) -> Path:
+    """Return `rel` with its document extension replaced by `.<fmt>`."""
+    name = rel.name
+    for suffix in sorted(DOCUMENT_SUFFIXES, key=len, reverse=True):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return rel.with_name(f"{name}.{fmt}")
+
+
+def common_root(files: Sequence[Path]) -> Path:
+    """Return the deepest folder containing every file."""
+    return Path(os.path.commonpath([str(f.parent) for f in files]))
+
+
+def convert(
+    sources: Sequence[str],
+    destination: str | Path,
+    fmt: str = "jsonl.zst",
+    *,
+    shard_bytes: int | None = None,
+    backend: Backend | None = None,
+    on_error: OnError = "skip",
+    progress: bool = True,
+) -> RunSummary:
+    """Convert every document file under `sources` into `destination` in format `fmt`.
+
+    Without `shard_bytes`, each input becomes one output at the same relative path. With it,
+    all inputs (in canonical order) are rewritten as `part-NNNNN.<fmt>` files of about
+    `shard_bytes` bytes of text each.
+    """
+    if fmt not in FORMATS:
+        raise DolmakitError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    files = expand_inputs(sources)
+    root = common_root(files)
+    dest = Path(destination).resolve()
+    record_dir = dest / ".dolmakit" / "convert"
+    if shard_bytes is not None:
+        if shard_bytes <= 0:
+            raise DolmakitError("--shard-size must be positive")
+        job = ShardJob("reshard", files[0], (), (tuple(files), dest, fmt, shard_bytes))
+        return run_shards(
+            "convert",
+            [job],
+            _reshard,
+            record_dir=record_dir,
+            config={"fmt": fmt, "shard_bytes": shard_bytes, "files": [str(f) for f in files]},
+            on_error=on_error,
+            resume=False,
+            progress=progress,
+        )
+    jobs = []
+    for path in files:
+        rel = path.relative_to(root)
+        out = dest / output_name(rel, fmt)
+        if out.resolve() == path:
+            raise DolmakitError(f"{path}: converting a file onto itself; choose another folder")
+        jobs.append(ShardJob(str(rel), path, (out,)))
+    return run_shards(
+        "convert",
+        jobs,
+        _convert_shard,
+        record_dir=record_dir,
+        config={"fmt": fmt},
+        backend=backend,
+        on_error=on_error,
+        progress=progress,
+    )
+
+
+def _convert_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
+    result = ShardResult(job.key)
+    tally = Tally()
+    with DocumentWriter(job.outputs[0]) as writer:
+        for _, doc in read_documents(job.input, rejects):
+            writer.write(doc)
+            tally.add(len(doc.text))
+            result.text_bytes += len(doc.text)
+        tally.flush()
+    result.written = writer.documents
+    result.read = result.written + rejects.total
+    return result
+
+
+def _reshard(job: ShardJob, rejects: Rejects) -> ShardResult:
+    files, dest, fmt, shard_bytes = job.options
+    result = ShardResult(job.key)
+    tally = Tally()
+    part = 0
+    size = 0
+    writer: DocumentWriter | None = None
+    try:
+        for path in files:
+            for _, doc in read_documents(path, rejects):
+                if writer is None:
+                    writer = DocumentWriter(dest / f"part-{part:05d}.{fmt}")
+                writer.write(doc)
+                result.written += 1
+                size += len(doc.text.encode())
+                tally.add(len(doc.text))
+                if size >= shard_bytes:
+                    writer.close()
+                    writer, part, size = None, part + 1, 0
+        if writer is not None:
+            writer.close()
+            writer = None
+    finally:
+        if writer is not None:
+            writer.abort()
+    tally.flush()
+    result.read = result.written + rejects.total
+    result.stats["parts"] = part + (1 if size else 0)
+    return result

@@ -1,0 +1,161 @@
+"""Stream documents from JSONL (plain, .gz, .zst) and Parquet files, with line numbers.
+
+Memory stays flat: files are read in 1 MiB chunks (or Parquet row batches). Every line is
+either yielded as a document or handed to `Rejects` with its reason.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import zstandard
+
+from dolmakit.compression import iter_chunks
+from dolmakit.document import Document, document_from_dict
+from dolmakit.rejects import Rejects
+
+DEFAULT_MAX_LINE_BYTES = 64 << 20
+MAX_LINE_ENV = "DOLMAKIT_MAX_LINE_BYTES"
+
+
+def max_line_bytes_default() -> int:
+    """Return the line size limit: $DOLMAKIT_MAX_LINE_BYTES (set by --max-line-bytes) or 64 MiB.
+
+    An environment variable, so that worker processes started by any backend inherit it.
+    """
+    value = os.environ.get(MAX_LINE_ENV)
+    return int(value) if value else DEFAULT_MAX_LINE_BYTES
+
+
+_decoder = msgspec.json.Decoder()
+
+
+def iter_lines(
+    path: str | Path, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+) -> Iterator[tuple[int, bytes | None]]:
+    """Yield (line number, line bytes without newline); None for a line over the size limit.
+
+    Raises EOFError for a truncated compressed file after yielding the lines before the cut.
+    """
+    lineno = 0
+    pending: list[bytes] = []
+    pending_len = 0
+    oversized = False
+    for chunk in iter_chunks(path):
+        parts = chunk.split(b"\n")
+        last = parts.pop()
+        for i, part in enumerate(parts):
+            lineno += 1
+            if i == 0 and (pending or oversized):
+                over = oversized or pending_len + len(part) > max_line_bytes
+                yield lineno, None if over else b"".join([*pending, part])
+                pending, pending_len, oversized = [], 0, False
+            else:
+                yield lineno, None if len(part) > max_line_bytes else part
+        if last and not oversized:
+            pending.append(last)
+            pending_len += len(last)
+            if pending_len > max_line_bytes:
+                pending, pending_len, oversized = [], 0, True
+    if pending or oversized:
+        lineno += 1
+        yield lineno, None if oversized else b"".join(pending)
+
+
+def read_documents(
+    path: str | Path,
+    rejects: Rejects | None = None,
+    *,
+    max_line_bytes: int | None = None,
+) -> Iterator[tuple[int, Document]]:
+    """Yield (line number, document) for every valid line; hand the others to `rejects`."""
+    rejects = rejects if rejects is not None else Rejects()
+    if max_line_bytes is None:
+        max_line_bytes = max_line_bytes_default()
+    name = str(path)
+    if name.endswith(".parquet"):
+        yield from _read_parquet(name, rejects)
+        return
+    lineno = 0
+    try:
+        for lineno, line in iter_lines(name, max_line_bytes):
+            doc = _parse_line(name, lineno, line, max_line_bytes, rejects)
+            if doc is not None:
+                yield lineno, doc
+    except EOFError as exc:
+        rejects.add(name, lineno + 1, f"truncated file: {exc}")
+    except (zstandard.ZstdError, zlib.error, OSError) as exc:
+        rejects.add(name, lineno + 1, f"unreadable file: {exc}")
+
+
+def _parse_line(
+    name: str, lineno: int, line: bytes | None, max_line_bytes: int, rejects: Rejects
+) -> Document | None:
+    if line is None:
+        rejects.add(name, lineno, f"line too long: over {max_line_bytes} bytes")
+        return None
+    if not line.strip():
+        rejects.add(name, lineno, "blank line: no JSON object")
+        return None
+    try:
+        obj = _decoder.decode(line)
+    except UnicodeDecodeError as exc:
+        rejects.add(name, lineno, f"invalid UTF-8: byte {exc.start}")
+        return None
+    except msgspec.DecodeError as exc:
+        rejects.add(name, lineno, f"invalid JSON: {exc}")
+        return None
+    try:
+        return document_from_dict(obj)
+    except ValueError as exc:
+        rejects.add(name, lineno, f"invalid document: {exc}")
+        return None
+
+
+JSON_COLUMNS_KEY = b"dolmakit.json_columns"
+
+
+def _read_parquet(name: str, rejects: Rejects) -> Iterator[tuple[int, Document]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pfile = pq.ParquetFile(name)
+    except (OSError, pa.ArrowInvalid) as exc:
+        rejects.add(name, 0, f"unreadable file: {exc}")
+        return
+    meta = pfile.schema_arrow.metadata or {}
+    json_columns = set(meta.get(JSON_COLUMNS_KEY, b"").decode().split(","))
+    row = 0
+    try:
+        for batch in pfile.iter_batches(batch_size=4096):
+            for obj in batch.to_pylist():
+                row += 1
+                try:
+                    yield row, document_from_dict(_parquet_row(obj, json_columns))
+                except ValueError as exc:
+                    rejects.add(name, row, f"invalid document: {exc}")
+    except (OSError, pa.ArrowInvalid) as exc:
+        rejects.add(name, row + 1, f"unreadable file: {exc}")
+
+
+def _parquet_row(obj: dict[str, Any], json_columns: set[str]) -> dict[str, Any]:
+    """Undo the writer's JSON encoding of free-form columns; drop null optional fields."""
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        if key in json_columns:
+            if value is None:
+                continue
+            value = msgspec.json.decode(value)
+            if key == "extra":
+                out.update(value)
+                continue
+        elif value is None and key != "id" and key != "text":
+            continue
+        out[key] = value
+    return out

@@ -1,0 +1,238 @@
+"""Run a stage over shards with completion records, resume, rejects and a balanced summary.
+
+For each shard the worker writes its outputs atomically, then its rejects log, then a
+completion record (`<record_dir>/<key>.done.json`) naming the input's size and mtime, the
+stage configuration hash and every output with its size. A rerun skips a shard whose record
+still matches and redoes the rest, so a run killed at any instant and rerun ends with the
+same bytes as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from dolmakit.atomic import (
+    atomic_path,
+    remove_stale_temporaries,
+    temporary_name,
+    write_bytes_atomic,
+)
+from dolmakit.backends import Backend, SerialBackend
+from dolmakit.progress import Progress
+from dolmakit.rejects import OnError, Rejects
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """One unit of work: an input file, the outputs it produces, and the stage's options."""
+
+    key: str
+    input: Path
+    outputs: tuple[Path, ...]
+    options: Any = None
+
+
+@dataclass
+class ShardResult:
+    """What one shard did: lines read = documents written + lines rejected."""
+
+    key: str
+    read: int = 0
+    written: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    text_bytes: int = 0
+    warnings: list[str] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunSummary:
+    """Totals of a stage run over all its shards."""
+
+    stage: str
+    shards: int = 0
+    shards_skipped: int = 0
+    read: int = 0
+    written: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+    results: list[ShardResult] = field(default_factory=list)
+    rejects_file: Path | None = None
+
+    @property
+    def rejected_total(self) -> int:
+        """Return the number of rejected lines."""
+        return sum(self.rejected.values())
+
+    def lines(self) -> list[str]:
+        """Return a human summary; the first line always shows read = written + rejected."""
+        out = [
+            f"{self.stage}: {self.read:,} documents read = {self.written:,} written"
+            f" + {self.rejected_total:,} rejected ({self.shards} shards"
+            + (f", {self.shards_skipped} already complete" if self.shards_skipped else "")
+            + ")"
+        ]
+        for reason, count in sorted(self.rejected.items()):
+            out.append(f"  rejected: {count:,} {reason}")
+        if self.rejects_file is not None:
+            out.append(f"  rejected lines listed in {self.rejects_file}")
+        out.extend(f"  warning: {w}" for w in self.warnings)
+        return out
+
+
+ShardFn = Callable[[ShardJob, Rejects], ShardResult]
+
+
+@dataclass(frozen=True)
+class _Call:
+    """A picklable closure: run `fn` on one job and write its rejects log and record."""
+
+    fn: ShardFn
+    record_dir: Path
+    config_hash: str
+    on_error: OnError
+
+    def __call__(self, job: ShardJob) -> ShardResult:
+        for out in job.outputs:
+            remove_stale_temporaries(out)
+        log = _rejects_path(self.record_dir, job.key)
+        tmp_log = temporary_name(log)
+        tmp_log.unlink(missing_ok=True)
+        rejects = Rejects(on_error=self.on_error, log_path=tmp_log)
+        try:
+            result = self.fn(job, rejects)
+        finally:
+            rejects.close()
+        if tmp_log.exists():
+            tmp_log.replace(log)
+        else:
+            log.unlink(missing_ok=True)
+        result.rejected = dict(rejects.counts)
+        if result.read != result.written + rejects.total:
+            raise AssertionError(
+                f"{job.input}: read {result.read} != written {result.written}"
+                f" + rejected {rejects.total} (a bug in the {job.key} stage function)"
+            )
+        record = {
+            "config": self.config_hash,
+            "input": _file_state(job.input),
+            "outputs": [_file_state(p) for p in job.outputs],
+            "result": asdict(result),
+        }
+        write_bytes_atomic(_record_path(self.record_dir, job.key), msgspec.json.encode(record))
+        return result
+
+
+def config_hash(config: Any) -> str:
+    """Return a short stable hash of a configuration (any msgspec-encodable value)."""
+    return hashlib.sha256(msgspec.json.encode(config, order="sorted")).hexdigest()[:16]
+
+
+def run_shards(
+    stage: str,
+    jobs: Sequence[ShardJob],
+    fn: ShardFn,
+    *,
+    record_dir: Path,
+    config: Any,
+    backend: Backend | None = None,
+    on_error: OnError = "skip",
+    resume: bool = True,
+    progress: bool = True,
+) -> RunSummary:
+    """Run `fn` on every job not already complete and return the totals over all jobs."""
+    backend = backend or SerialBackend()
+    digest = config_hash(config)
+    summary = RunSummary(stage=stage, shards=len(jobs))
+    todo: list[ShardJob] = []
+    done: dict[str, ShardResult] = {}
+    for job in jobs:
+        previous = _completed(record_dir, job, digest) if resume else None
+        if previous is not None:
+            done[job.key] = previous
+        else:
+            todo.append(job)
+    sizes = {job.key: _size(job.input) for job in jobs}
+    reporter = Progress(stage, len(jobs), sum(sizes.values()), enabled=progress)
+    reporter.skipped(len(done), sum(sizes[key] for key in done))
+    summary.shards_skipped = len(done)
+    call = _Call(fn, record_dir, digest, on_error)
+    for index, result in backend.map(call, todo, on_tick=reporter.update):
+        done[todo[index].key] = result
+        reporter.shard_done(todo[index].key, sizes[todo[index].key])
+    reporter.finish()
+    for job in jobs:
+        result = done[job.key]
+        summary.results.append(result)
+        summary.read += result.read
+        summary.written += result.written
+        summary.rejected.update(result.rejected)
+        summary.warnings.extend(result.warnings)
+    if summary.rejected_total:
+        summary.rejects_file = _merge_rejects(record_dir, jobs)
+    return summary
+
+
+def _completed(record_dir: Path, job: ShardJob, digest: str) -> ShardResult | None:
+    path = _record_path(record_dir, job.key)
+    if not path.is_file():
+        return None
+    try:
+        record = msgspec.json.decode(path.read_bytes())
+    except msgspec.DecodeError:
+        return None
+    if record.get("config") != digest or record.get("input") != _file_state(job.input):
+        return None
+    if record.get("outputs") != [_file_state(p) for p in job.outputs]:
+        return None
+    return ShardResult(**record["result"])
+
+
+def _file_state(path: Path) -> dict[str, Any]:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return {"path": str(path), "missing": True}
+    return {"path": str(path), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _record_path(record_dir: Path, key: str) -> Path:
+    return record_dir / f"{key}.done.json"
+
+
+def _rejects_path(record_dir: Path, key: str) -> Path:
+    return record_dir / f"{key}.rejects.jsonl"
+
+
+def _merge_rejects(record_dir: Path, jobs: Sequence[ShardJob]) -> Path:
+    """Concatenate per-shard reject logs in canonical shard order into one file."""
+    merged = record_dir / "rejects.jsonl"
+    with atomic_path(merged) as tmp, open(tmp, "wb") as out:
+        for job in jobs:
+            log = _rejects_path(record_dir, job.key)
+            if log.is_file():
+                with open(log, "rb") as part:
+                    shutil.copyfileobj(part, out)
+    return merged
+
+
+def print_summary(summary: RunSummary) -> None:
+    """Print a run summary to standard error."""
+    for line in summary.lines():
+        print(line, file=sys.stderr)

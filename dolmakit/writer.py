@@ -1,0 +1,187 @@
+"""Write documents (and any JSON lines) to JSONL (plain, .gz, .zst) or Parquet, atomically.
+
+The file appears under its final name only after `close()`; an exception or a kill leaves
+no partial file behind under that name.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO
+
+import msgspec
+
+from dolmakit.atomic import temporary_name
+from dolmakit.compression import open_write
+from dolmakit.document import Document
+from dolmakit.reader import JSON_COLUMNS_KEY
+
+PARQUET_ROWS_PER_GROUP = 4096
+_encoder = msgspec.json.Encoder()
+
+
+class JsonlWriter:
+    """Write JSON objects one per line, compressed by the final name's extension."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = temporary_name(self.path)
+        self._out: BinaryIO = open_write(self._tmp, kind_of=self.path)
+        self._buffer = bytearray()
+        self.lines = 0
+        self.bytes = 0
+
+    def write(self, obj: Any) -> None:
+        """Append one object as a JSON line."""
+        _encoder.encode_into(obj, self._buffer, -1)
+        self._buffer.extend(b"\n")
+        self.lines += 1
+        if len(self._buffer) >= 1 << 20:
+            self._flush()
+
+    def write_line(self, line: bytes) -> None:
+        """Append one already-encoded JSON line (without its newline)."""
+        self._buffer.extend(line)
+        self._buffer.extend(b"\n")
+        self.lines += 1
+        if len(self._buffer) >= 1 << 20:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.bytes += len(self._buffer)
+        self._out.write(bytes(self._buffer))
+        self._buffer.clear()
+
+    def close(self) -> None:
+        """Finish the file and rename it into place."""
+        self._flush()
+        self._out.close()
+        os.replace(self._tmp, self.path)
+
+    def abort(self) -> None:
+        """Discard the partial file."""
+        self._out.close()
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> JsonlWriter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class ParquetDocumentWriter:
+    """Write documents to Parquet; `metadata` and unknown fields are stored as JSON text."""
+
+    def __init__(self, path: str | Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self._pa = pa
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = temporary_name(self.path)
+        names = ["id", "text", "source", "added", "created", "metadata", "extra"]
+        self._schema = pa.schema(
+            [pa.field(n, pa.string(), nullable=n not in ("id", "text")) for n in names],
+            metadata={JSON_COLUMNS_KEY: b"metadata,extra"},
+        )
+        self._writer = pq.ParquetWriter(self._tmp, self._schema, compression="zstd")
+        self._rows: dict[str, list[str | None]] = {n: [] for n in names}
+        self.lines = 0
+        self.bytes = 0
+
+    def write(self, doc: Document) -> None:
+        """Append one document."""
+        rows = self._rows
+        rows["id"].append(doc.id)
+        rows["text"].append(doc.text)
+        rows["source"].append(doc.source)
+        rows["added"].append(doc.added)
+        rows["created"].append(doc.created)
+        meta = doc.metadata
+        rows["metadata"].append(None if meta is None else _encoder.encode(meta).decode())
+        rows["extra"].append(_encoder.encode(doc.extra).decode() if doc.extra else None)
+        self.lines += 1
+        self.bytes += len(doc.text)
+        if len(rows["id"]) >= PARQUET_ROWS_PER_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows["id"]:
+            table = self._pa.Table.from_pydict(self._rows, schema=self._schema)
+            self._writer.write_table(table)
+            for column in self._rows.values():
+                column.clear()
+
+    def close(self) -> None:
+        """Finish the file and rename it into place."""
+        self._flush()
+        self._writer.close()
+        os.replace(self._tmp, self.path)
+
+    def abort(self) -> None:
+        """Discard the partial file."""
+        self._writer.close()
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> ParquetDocumentWriter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class DocumentWriter:
+    """Write documents to a file whose format follows its name (.parquet or JSONL)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._parquet = self.path.name.endswith(".parquet")
+        self._impl: JsonlWriter | ParquetDocumentWriter = (
+            ParquetDocumentWriter(path) if self._parquet else JsonlWriter(path)
+        )
+
+    @property
+    def documents(self) -> int:
+        """Return how many documents were written so far."""
+        return self._impl.lines
+
+    def write(self, doc: Document) -> None:
+        """Append one document."""
+        if isinstance(self._impl, ParquetDocumentWriter):
+            self._impl.write(doc)
+        else:
+            self._impl.write(doc.to_dict())
+
+    def close(self) -> None:
+        """Finish the file and rename it into place."""
+        self._impl.close()
+
+    def abort(self) -> None:
+        """Discard the partial file."""
+        self._impl.abort()
+
+    def __enter__(self) -> DocumentWriter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()

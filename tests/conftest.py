@@ -1,0 +1,55 @@
+"""Shared fixtures: small Dolma datasets written into tmp_path."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dolmakit.compression import open_write
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_CORPUS = ROOT.parent / "shared" / "corpus" / "dev" / "documents"
+DEMO_CORPUS = ROOT / "dolmakit" / "demo_corpus" / "documents"
+
+
+def write_lines(path: Path, lines: Iterable[bytes | str | dict[str, Any]]) -> Path:
+    """Write raw lines (bytes or str) or JSON objects, one per line, compressed by extension."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open_write(path) as out:
+        for line in lines:
+            if isinstance(line, dict):
+                line = json.dumps(line, ensure_ascii=False)
+            if isinstance(line, str):
+                line = line.encode()
+            out.write(line + b"\n")
+    return path
+
+
+def make_docs(n: int, source: str = "web", prefix: str = "d") -> list[dict[str, Any]]:
+    """Return n small distinct documents."""
+    return [
+        {
+            "id": f"{prefix}{i}",
+            "text": f"Document number {i} of {source}.\n\nIt has two paragraphs, é ü 日本.",
+            "source": source,
+            "metadata": {"n": i},
+        }
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Callable[..., Path]:
+    """Build `<tmp>/ds/documents/<name>` files from lists of documents; return the dataset root."""
+
+    def build(files: dict[str, list[dict[str, Any]]]) -> Path:
+        root = tmp_path / "ds"
+        for name, docs in files.items():
+            write_lines(root / "documents" / name, docs)
+        return root
+
+    return build
