@@ -192,6 +192,9 @@ def demo(obj: dict[str, Any], out_dir: str, workers: int | None) -> None:
     click.echo(f"demo complete: everything is under {result.out_dir}")
 
 
+# Stage commands register here, one line each (their code lives in dolmakit/*_cli.py).
+
+
 def main() -> None:
     """Run the command line."""
     sys.exit(cli.main(prog_name="dolmakit"))

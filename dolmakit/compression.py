@@ -92,7 +92,7 @@ def open_write(path: str | Path, kind_of: str | Path | None = None) -> BinaryIO:
     raw = open(path, "wb")  # noqa: SIM115 - returned to the caller, who closes it
     if kind == "zst":
         cctx = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
-        return cctx.stream_writer(raw, closefd=True)  # type: ignore[no-any-return]
+        return cctx.stream_writer(raw, closefd=True)
     if kind == "gz":
         return _GzipWriter(raw)  # type: ignore[return-value]
     return raw

@@ -28,7 +28,9 @@ def demo_corpus() -> Path:
     return root
 
 
-def run_demo(out_dir: str | Path, *, workers: int | None = None, progress: bool = True) -> DemoReport:
+def run_demo(
+    out_dir: str | Path, *, workers: int | None = None, progress: bool = True
+) -> DemoReport:
     """Copy the demo corpus into `out_dir/data` and run every pipeline stage over it."""
     out = Path(out_dir).resolve()
     report = DemoReport(out)

@@ -26,7 +26,9 @@ TAKE = [
 ]
 MIRROR_EXACT = 30
 MIRROR_NEAR = 30
-HEADER = "Mirrored from docs.python.org. Last updated: 2024-05-01. Report problems to the webmaster."
+HEADER = (
+    "Mirrored from docs.python.org. Last updated: 2024-05-01. Report problems to the webmaster."
+)
 FOOTER = "© Python Software Foundation. This page is licensed under the PSF licence. Back to top"
 
 
@@ -62,8 +64,12 @@ def mirror(python_docs: list[Document]) -> list[Document]:
                 source="python-mirror",
                 added=doc.added,
                 created=doc.created,
-                metadata={"lang": "en", "url": f"https://mirror.example.org/{doc.id}",
-                          "derived_from": doc.id, "copy": kind},
+                metadata={
+                    "lang": "en",
+                    "url": f"https://mirror.example.org/{doc.id}",
+                    "derived_from": doc.id,
+                    "copy": kind,
+                },
             )
         )
     return out

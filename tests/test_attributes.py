@@ -17,7 +17,10 @@ from tests.conftest import make_docs, write_lines
 
 def test_attribute_path_mirrors_the_document_path(tmp_path: Path) -> None:
     doc = tmp_path / "ds" / "documents" / "web" / "part-0.jsonl.gz"
-    assert attribute_path(doc, "lang") == tmp_path / "ds" / "attributes" / "lang" / "web" / "part-0.jsonl.gz"
+    assert (
+        attribute_path(doc, "lang")
+        == tmp_path / "ds" / "attributes" / "lang" / "web" / "part-0.jsonl.gz"
+    )
 
 
 def test_documents_folder_is_required_for_attributes(tmp_path: Path) -> None:
@@ -40,7 +43,9 @@ def _write_run(ds: Path, rel: str, run: str, rows: list[tuple[str, dict]]) -> Pa
 
 def test_join_merges_runs_and_treats_integer_scores_alike(dataset: Callable[..., Path]) -> None:
     ds = dataset({"web/a.jsonl.zst": make_docs(3)})
-    _write_run(ds, "web/a.jsonl.zst", "len", [(f"d{i}", {"len__c__n": [[0, 5, i]]}) for i in range(3)])
+    _write_run(
+        ds, "web/a.jsonl.zst", "len", [(f"d{i}", {"len__c__n": [[0, 5, i]]}) for i in range(3)]
+    )
     _write_run(ds, "web/a.jsonl.zst", "dup", [("d0", {}), ("d1", {"dup": [[0, 5, 1]]}), ("d2", {})])
     rows = list(read_with_attributes(ds / "documents/web/a.jsonl.zst", ["len", "dup"]))
     assert [r[1].id for r in rows] == ["d0", "d1", "d2"]
@@ -68,7 +73,9 @@ def test_id_mismatch_names_both_files_and_lines(dataset: Callable[..., Path]) ->
 def test_short_attribute_file_is_an_error(dataset: Callable[..., Path]) -> None:
     ds = dataset({"web/a.jsonl": make_docs(3)})
     attr = _write_run(ds, "web/a.jsonl", "r", [("d0", {}), ("d1", {})])
-    with pytest.raises(InputError, match=f"{attr}: attribute file ends before document .*a.jsonl:3"):
+    with pytest.raises(
+        InputError, match=f"{attr}: attribute file ends before document .*a.jsonl:3"
+    ):
         list(read_with_attributes(ds / "documents/web/a.jsonl", ["r"]))
 
 
@@ -85,7 +92,9 @@ def test_missing_run_is_an_error(dataset: Callable[..., Path]) -> None:
         list(read_with_attributes(ds / "documents/web/a.jsonl", ["nope"]))
 
 
-def test_rejected_document_lines_have_no_attribute_line(dataset: Callable[..., Path], tmp_path: Path) -> None:
+def test_rejected_document_lines_have_no_attribute_line(
+    dataset: Callable[..., Path], tmp_path: Path
+) -> None:
     ds = tmp_path / "ds"
     write_lines(ds / "documents/a.jsonl", [make_docs(1)[0], "garbage", make_docs(2)[1]])
     _write_run(ds, "a.jsonl", "r", [("d0", {}), ("d1", {})])
@@ -93,7 +102,13 @@ def test_rejected_document_lines_have_no_attribute_line(dataset: Callable[..., P
 
 
 def test_expand_inputs_handles_files_folders_globs_and_hidden(tmp_path: Path) -> None:
-    for name in ("a/x.jsonl", "a/b/y.jsonl.zst", "a/.hidden/z.jsonl", "a/.tmp.jsonl", "a/readme.txt"):
+    for name in (
+        "a/x.jsonl",
+        "a/b/y.jsonl.zst",
+        "a/.hidden/z.jsonl",
+        "a/.tmp.jsonl",
+        "a/readme.txt",
+    ):
         write_lines(tmp_path / name, [])
     folder = [p.relative_to(tmp_path).as_posix() for p in expand_inputs([tmp_path / "a"])]
     assert folder == ["a/b/y.jsonl.zst", "a/x.jsonl"]

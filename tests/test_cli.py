@@ -63,20 +63,41 @@ def test_user_errors_have_no_traceback(tmp_path: Path) -> None:
 
 def test_fail_policy_names_file_and_line(tmp_path: Path) -> None:
     src = write_lines(tmp_path / "in" / "a.jsonl", [make_docs(1)[0], '{"id": 3, "text": "x"}'])
-    result = CliRunner().invoke(cli, ["-q", "convert", str(src), str(tmp_path / "out"), "--on-error", "fail", "--workers", "1"])
+    result = CliRunner().invoke(
+        cli,
+        ["-q", "convert", str(src), str(tmp_path / "out"), "--on-error", "fail", "--workers", "1"],
+    )
     assert result.exit_code == 1
-    assert result.output == f"Error: {src}:2: invalid document: field 'id' must be a string, got int\n"
+    assert (
+        result.output == f"Error: {src}:2: invalid document: field 'id' must be a string, got int\n"
+    )
 
 
 def test_bad_size_option_is_explained(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["--max-line-bytes", "lots", "convert", str(tmp_path), str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        cli, ["--max-line-bytes", "lots", "convert", str(tmp_path), str(tmp_path / "o")]
+    )
     assert result.exit_code == 1
     assert "cannot read size 'lots'" in result.output
 
 
 def test_convert_reshards_by_size(tmp_path: Path) -> None:
-    src = write_lines(tmp_path / "in" / "a.jsonl.zst", [{"id": str(i), "text": "x" * 1000} for i in range(25)])
-    result = CliRunner().invoke(cli, ["-q", "convert", str(src), str(tmp_path / "out"), "--shard-size", "10KB", "--format", "jsonl"])
+    src = write_lines(
+        tmp_path / "in" / "a.jsonl.zst", [{"id": str(i), "text": "x" * 1000} for i in range(25)]
+    )
+    result = CliRunner().invoke(
+        cli,
+        [
+            "-q",
+            "convert",
+            str(src),
+            str(tmp_path / "out"),
+            "--shard-size",
+            "10KB",
+            "--format",
+            "jsonl",
+        ],
+    )
     assert result.exit_code == 0, result.output
     parts = sorted(p.name for p in (tmp_path / "out").glob("part-*"))
     assert parts == ["part-00000.jsonl", "part-00001.jsonl", "part-00002.jsonl"]
@@ -87,7 +108,10 @@ def test_convert_reshards_by_size(tmp_path: Path) -> None:
 def test_inspect_shows_attributes_and_filters_by_id(dataset: Callable[..., Path]) -> None:
     ds = dataset({"web/a.jsonl": make_docs(3)})
     attr = ds / "attributes" / "len" / "web" / "a.jsonl"
-    write_lines(attr, [{"id": f"d{i}", "attributes": {"len__c__chars": [[0, 10, 10 + i]]}} for i in range(3)])
+    write_lines(
+        attr,
+        [{"id": f"d{i}", "attributes": {"len__c__chars": [[0, 10, 10 + i]]}} for i in range(3)],
+    )
     result = CliRunner().invoke(cli, ["inspect", str(ds / "documents"), "--id", "d1", "--json"])
     assert result.exit_code == 0, result.output
     [line] = result.output.splitlines()

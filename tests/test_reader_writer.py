@@ -20,7 +20,9 @@ FORMATS = ["jsonl", "jsonl.gz", "jsonl.zst", "parquet"]
 json_scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20)
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 documents = st.builds(
@@ -43,8 +45,12 @@ documents = st.builds(
 
 @pytest.mark.parametrize("fmt", FORMATS)
 @given(docs=st.lists(documents, max_size=20))
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_any_document_round_trips_through_every_format(tmp_path: Path, fmt: str, docs: list[Document]) -> None:
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_document_round_trips_through_every_format(
+    tmp_path: Path, fmt: str, docs: list[Document]
+) -> None:
     path = tmp_path / f"round.{fmt}"
     with DocumentWriter(path) as writer:
         for doc in docs:
@@ -83,7 +89,10 @@ BAD_LINES = [
     (b'{"id": "a"}', "invalid document: missing field 'text'"),
     (b'{"id": 7, "text": "x"}', "invalid document: field 'id' must be a string, got int"),
     (b'{"id": "a", "text": ["x"]}', "invalid document: field 'text' must be a string, got list"),
-    (b'{"id": "a", "text": "x", "metadata": 3}', "invalid document: field 'metadata' must be an object"),
+    (
+        b'{"id": "a", "text": "x", "metadata": 3}',
+        "invalid document: field 'metadata' must be an object",
+    ),
     (b"[1, 2]", "invalid document: expected a JSON object, got list"),
     (b"   ", "blank line"),
 ]
@@ -91,7 +100,9 @@ BAD_LINES = [
 
 @pytest.mark.parametrize(("line", "reason"), BAD_LINES)
 def test_bad_line_is_skipped_with_its_reason(tmp_path: Path, line: bytes, reason: str) -> None:
-    path = write_lines(tmp_path / "bad.jsonl.zst", [make_docs(1)[0], line, make_docs(1, prefix="z")[0]])
+    path = write_lines(
+        tmp_path / "bad.jsonl.zst", [make_docs(1)[0], line, make_docs(1, prefix="z")[0]]
+    )
     log = tmp_path / "rejects.jsonl"
     rejects = Rejects(log_path=log)
     ids = [doc.id for _, doc in read_documents(path, rejects)]
@@ -112,7 +123,9 @@ def test_bad_line_fails_with_file_and_line(tmp_path: Path, line: bytes, reason: 
 
 
 def test_line_over_the_limit_is_rejected_and_the_next_is_read(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "long.jsonl", [{"id": "a", "text": "x" * 5000}, {"id": "b", "text": "ok"}])
+    path = write_lines(
+        tmp_path / "long.jsonl", [{"id": "a", "text": "x" * 5000}, {"id": "b", "text": "ok"}]
+    )
     rejects = Rejects()
     assert [doc.id for _, doc in read_documents(path, rejects, max_line_bytes=1000)] == ["b"]
     assert rejects.counts == {"line too long": 1}
@@ -120,14 +133,20 @@ def test_line_over_the_limit_is_rejected_and_the_next_is_read(tmp_path: Path) ->
 
 def test_oversized_line_spanning_many_chunks_is_skipped_without_buffering(tmp_path: Path) -> None:
     path = tmp_path / "huge.jsonl"
-    path.write_bytes(b'{"id": "a", "text": "' + b"y" * (3 << 20) + b'"}\n{"id": "b", "text": "ok"}\n')
+    path.write_bytes(
+        b'{"id": "a", "text": "' + b"y" * (3 << 20) + b'"}\n{"id": "b", "text": "ok"}\n'
+    )
     lines = list(iter_lines(path, max_line_bytes=1 << 20))
     assert lines == [(1, None), (2, b'{"id": "b", "text": "ok"}')]
 
 
 @pytest.mark.parametrize("ext", ["jsonl.gz", "jsonl.zst"])
-def test_truncated_compressed_file_keeps_what_was_read_and_reports_the_cut(tmp_path: Path, ext: str) -> None:
-    full = write_lines(tmp_path / f"full.{ext}", [{"id": str(i), "text": f"t{i} " * 50} for i in range(3000)])
+def test_truncated_compressed_file_keeps_what_was_read_and_reports_the_cut(
+    tmp_path: Path, ext: str
+) -> None:
+    full = write_lines(
+        tmp_path / f"full.{ext}", [{"id": str(i), "text": f"t{i} " * 50} for i in range(3000)]
+    )
     cut = tmp_path / f"cut.{ext}"
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
     rejects = Rejects()
@@ -140,10 +159,14 @@ def test_truncated_compressed_file_keeps_what_was_read_and_reports_the_cut(tmp_p
 
 def test_multi_member_gzip_and_multi_frame_zstd_are_read_whole(tmp_path: Path) -> None:
     gz = tmp_path / "m.jsonl.gz"
-    gz.write_bytes(gzip.compress(b'{"id":"a","text":"1"}\n') + gzip.compress(b'{"id":"b","text":"2"}\n'))
+    gz.write_bytes(
+        gzip.compress(b'{"id":"a","text":"1"}\n') + gzip.compress(b'{"id":"b","text":"2"}\n')
+    )
     zst = tmp_path / "m.jsonl.zst"
     cctx = zstandard.ZstdCompressor()
-    zst.write_bytes(cctx.compress(b'{"id":"a","text":"1"}\n') + cctx.compress(b'{"id":"b","text":"2"}\n'))
+    zst.write_bytes(
+        cctx.compress(b'{"id":"a","text":"1"}\n') + cctx.compress(b'{"id":"b","text":"2"}\n')
+    )
     for path in (gz, zst):
         assert [doc.id for _, doc in read_documents(path)] == ["a", "b"]
 

@@ -45,7 +45,9 @@ def test_counts_balance_and_rejects_are_listed(tmp_path: Path) -> None:
     assert summary.rejected == {"invalid JSON": 12}
     assert summary.rejects_file is not None
     assert len(summary.rejects_file.read_text().splitlines()) == 12
-    assert summary.lines()[0] == "convert: 132 documents read = 120 written + 12 rejected (3 shards)"
+    assert (
+        summary.lines()[0] == "convert: 132 documents read = 120 written + 12 rejected (3 shards)"
+    )
 
 
 def test_rerun_skips_complete_shards_and_redoes_changed_ones(tmp_path: Path) -> None:
@@ -66,7 +68,11 @@ def test_rerun_skips_complete_shards_and_redoes_changed_ones(tmp_path: Path) -> 
 def test_output_does_not_depend_on_backend_or_workers(tmp_path: Path) -> None:
     src = make_shards(tmp_path / "in", shards=5, docs=30, bad_every=7)
     digests = []
-    for name, backend in [("serial", SerialBackend()), ("two", ProcessBackend(2)), ("three", ProcessBackend(3))]:
+    for name, backend in [
+        ("serial", SerialBackend()),
+        ("two", ProcessBackend(2)),
+        ("three", ProcessBackend(3)),
+    ]:
         convert([str(src)], tmp_path / name, "jsonl.gz", backend=backend, progress=False)
         digests.append(tree_digest(tmp_path / name))
     assert digests[0] == digests[1] == digests[2]
@@ -75,20 +81,42 @@ def test_output_does_not_depend_on_backend_or_workers(tmp_path: Path) -> None:
 
 def test_worker_errors_stop_the_run_with_file_and_line(tmp_path: Path) -> None:
     src = make_shards(tmp_path / "in", shards=2, docs=3, bad_every=2)
-    with pytest.raises(Exception, match=r"part-000\.jsonl\.zst:2: invalid JSON"):
-        convert([str(src)], tmp_path / "out", "jsonl", backend=ProcessBackend(2), on_error="fail", progress=False)
+    with pytest.raises(Exception, match=r"part-00[01]\.jsonl\.zst:2: invalid JSON"):
+        convert(
+            [str(src)],
+            tmp_path / "out",
+            "jsonl",
+            backend=ProcessBackend(2),
+            on_error="fail",
+            progress=False,
+        )
 
 
 def test_sigkill_mid_run_then_rerun_gives_identical_bytes(tmp_path: Path) -> None:
     src = tmp_path / "in"
     big_text = " ".join(f"word{i}" for i in range(12_000))
     for s in range(16):
-        write_lines(src / f"part-{s:03d}.jsonl.zst", [{"id": f"{s}-{i}", "text": f"{i} {big_text}"} for i in range(40)])
+        write_lines(
+            src / f"part-{s:03d}.jsonl.zst",
+            [{"id": f"{s}-{i}", "text": f"{i} {big_text}"} for i in range(40)],
+        )
     reference = tmp_path / "reference"
     convert([str(src)], reference, "jsonl.gz", backend=SerialBackend(), progress=False)
 
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "dolmakit", "-q", "convert", str(src), str(out), "--format", "jsonl.gz", "--workers", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dolmakit",
+        "-q",
+        "convert",
+        str(src),
+        str(out),
+        "--format",
+        "jsonl.gz",
+        "--workers",
+        "2",
+    ]
     proc = subprocess.Popen(cmd, start_new_session=True)
     records = out / ".dolmakit" / "convert"
     deadline = time.monotonic() + 120

@@ -5,7 +5,7 @@ Runs with the datatrove venv's python (see benchmarks/peers.py), not dolmakit's:
     .venvs/datatrove/bin/python peer_scripts/datatrove_filters.py \
         --input DATASET/documents --output OUT --tasks 2 --workers 2
 
-Prints one JSON line on stdout: {"seconds": ..., "docs_in": ..., "docs_kept": ..., "dropped": {...}}.
+Prints one JSON line on stdout: {"seconds", "docs_in", "docs_kept", "dropped": {filter: n}}.
 """
 
 from __future__ import annotations
@@ -58,9 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         *(FILTERS[n](args.language) for n in names),
         JsonlWriter(
             str(out / "documents"),
-            output_filename="${rank}.jsonl" + {"zstd": ".zst", "gzip": ".gz"}.get(
-                args.compression, ""
-            ),
+            output_filename="${rank}.jsonl"
+            + {"zstd": ".zst", "gzip": ".gz"}.get(args.compression, ""),
             compression=None if args.compression == "none" else args.compression,
         ),
     ]
