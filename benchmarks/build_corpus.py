@@ -33,6 +33,7 @@ reservoir sample of at most ``--reservoir`` earlier documents per group being bu
 from __future__ import annotations
 
 import argparse
+import functools
 import glob
 import json
 import math
@@ -53,7 +54,6 @@ import zstandard
 DEFAULT_SOURCE_DIR = "/work/shared/corpus/dev/documents"
 CJK_LANGS = {"ja", "zh", "ko"}
 _SIZE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(i?)b?\s*$", re.IGNORECASE)
-_WORD_RE = re.compile(r"^[^\W\d_]{2,}$")
 _SENT_RE = re.compile(r"(?<=[.!?])\s+(?=\S)|(?<=[。！？])(?=\S)")
 
 # Boilerplate that web pages and mirrored docs wrap around content. "{n}" and "{y}" are filled
@@ -125,6 +125,12 @@ FOOTERS = {
         "Последнее обновление: 1{n}.0{m}.{y}. Политика конфиденциальности | Контакты",
     ],
 }
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _sentences(paragraph: str) -> list[str]:
+    """Sentences of a dev-corpus paragraph (cached: the pool of paragraphs is fixed)."""
+    return _SENT_RE.split(paragraph)
 
 
 def parse_size(text: str) -> int:
@@ -257,7 +263,7 @@ class GroupBuilder:
         rng = random.Random(self.rng.random())
         words: list[str] = []
         for i in rng.sample(range(len(self.g.docs)), min(500, len(self.g.docs))):
-            words.extend(w for w in self.g.docs[i]["text"].split() if _WORD_RE.match(w))
+            words.extend(w for w in self.g.docs[i]["text"].split() if w.isalpha() and len(w) > 1)
         return sorted(set(words)) or ["the"]
 
     # ---- distinct documents -------------------------------------------------------------
@@ -306,12 +312,12 @@ class GroupBuilder:
         for i, para in enumerate(chosen):
             if rng.random() >= self.splice_frac:
                 continue
-            head = _SENT_RE.split(para)
+            head = _sentences(para)
             if len(head) < 2:
                 continue
             d = rng.randrange(len(paras))
             k = rng.randrange(len(paras[d]))
-            tail = _SENT_RE.split(paras[d][k])
+            tail = _sentences(paras[d][k])
             if len(tail) < 2:
                 continue
             cut, start = rng.randint(1, len(head) - 1), rng.randint(1, len(tail) - 1)

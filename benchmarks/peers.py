@@ -43,8 +43,8 @@ PEERS: dict[str, PeerSpec] = {
     "dolma": PeerSpec(
         name="dolma",
         requirements=("dolma==1.2.1", "boto3==1.26.161", "smart-open<7.4", "numpy<2"),
-        check="import dolma, numpy; print('dolma', dolma.__version__ if hasattr(dolma, "
-        "'__version__') else '?', 'numpy', numpy.__version__)",
+        check="import dolma, numpy; from importlib.metadata import version; "
+        "print('dolma', version('dolma'), 'numpy', numpy.__version__)",
     ),
     "datatrove": PeerSpec(
         name="datatrove",
@@ -222,14 +222,19 @@ def dolma_mix_config(
 def _run_dolma_config(
     command: str, config: dict, cache_dir: Path | None, log_path: Path | None
 ) -> float:
+    """Writes the config next to the log (`<log>.json`, kept) or to a temporary file."""
     py = ensure_venv("dolma", cache_dir)
+    if log_path is not None:
+        cfg = Path(log_path).with_suffix(".json")
+        cfg.parent.mkdir(parents=True, exist_ok=True)
+        cfg.write_text(json.dumps(config, indent=1))
+        return _run([str(py.parent / "dolma"), "-c", str(cfg), command], log_path)[0]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(config, fh, indent=1)
-        cfg = fh.name
     try:
-        return _run([str(py.parent / "dolma"), "-c", cfg, command], log_path)[0]
+        return _run([str(py.parent / "dolma"), "-c", fh.name, command], log_path)[0]
     finally:
-        os.unlink(cfg)
+        os.unlink(fh.name)
 
 
 def run_dolma_mix(

@@ -49,14 +49,22 @@ def iter_lines(
     for chunk in iter_chunks(path):
         parts = chunk.split(b"\n")
         last = parts.pop()
-        for i, part in enumerate(parts):
-            lineno += 1
-            if i == 0 and (pending or oversized):
-                over = oversized or pending_len + len(part) > max_line_bytes
-                yield lineno, None if over else b"".join([*pending, part])
+        if parts:
+            first = parts[0]
+            if pending or oversized:
+                lineno += 1
+                over = oversized or pending_len + len(first) > max_line_bytes
+                yield lineno, None if over else b"".join([*pending, first])
                 pending, pending_len, oversized = [], 0, False
+                parts = parts[1:]
+            if parts and max(map(len, parts)) <= max_line_bytes:
+                # Common case: no line of this chunk is over the limit; iterate in C.
+                yield from zip(range(lineno + 1, lineno + 1 + len(parts)), parts)
+                lineno += len(parts)
             else:
-                yield lineno, None if len(part) > max_line_bytes else part
+                for part in parts:
+                    lineno += 1
+                    yield lineno, None if len(part) > max_line_bytes else part
         if last and not oversized:
             pending.append(last)
             pending_len += len(last)

@@ -30,30 +30,30 @@ class JsonlWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = temporary_name(self.path)
         self._out: BinaryIO = open_write(self._tmp, kind_of=self.path)
-        self._buffer = bytearray()
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
         self.lines = 0
         self.bytes = 0
 
     def write(self, obj: Any) -> None:
         """Append one object as a JSON line."""
-        _encoder.encode_into(obj, self._buffer, -1)
-        self._buffer.extend(b"\n")
-        self.lines += 1
-        if len(self._buffer) >= 1 << 20:
-            self._flush()
+        self.write_line(_encoder.encode(obj))
 
     def write_line(self, line: bytes) -> None:
         """Append one already-encoded JSON line (without its newline)."""
-        self._buffer.extend(line)
-        self._buffer.extend(b"\n")
+        self._pending.append(line)
+        self._pending_bytes += len(line) + 1
         self.lines += 1
-        if len(self._buffer) >= 1 << 20:
+        if self._pending_bytes >= 1 << 20:
             self._flush()
 
     def _flush(self) -> None:
-        self.bytes += len(self._buffer)
-        self._out.write(bytes(self._buffer))
-        self._buffer.clear()
+        if self._pending:
+            self._pending.append(b"")
+            self._out.write(b"\n".join(self._pending))
+            self.bytes += self._pending_bytes
+            self._pending.clear()
+            self._pending_bytes = 0
 
     def close(self) -> None:
         """Finish the file and rename it into place."""
@@ -165,7 +165,7 @@ class DocumentWriter:
         if isinstance(self._impl, ParquetDocumentWriter):
             self._impl.write(doc)
         else:
-            self._impl.write(doc.to_dict())
+            self._impl.write(doc.to_dict() if doc.extra else doc)
 
     def close(self) -> None:
         """Finish the file and rename it into place."""
