@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import platform
 import shutil
 import statistics
@@ -101,10 +102,17 @@ def main() -> None:
             shutil.rmtree(out)
     base = statistics.median(times["bare msgspec + zstandard"])
     print(f"corpus: {args.corpus} ({len(files)} files, {size / 1e6:,.1f} MB uncompressed)")
+    versions = {
+        "Python": platform.python_version(),
+        "dolmakit": dolmakit.__version__,
+        "msgspec": msgspec.__version__,
+        "orjson": orjson.__version__,
+        "zstandard": zstandard.__version__,
+    }
     print(
-        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
-        f"dolmakit {dolmakit.__version__}, msgspec {msgspec.__version__}, orjson {orjson.__version__}, "
-        f"zstandard {zstandard.__version__}; one core; median of {args.repeats}"
+        f"machine: {platform.machine()}, {os.cpu_count()} cores; "
+        + ", ".join(f"{k} {v}" for k, v in versions.items())
+        + f"; one core per side; median of {args.repeats}"
     )
     if args.markdown:
         print("\n| read + write loop | MB/s per core | vs bare msgspec loop |\n|---|---:|---:|")
