@@ -59,7 +59,7 @@ def iter_lines(
                 parts = parts[1:]
             if parts and max(map(len, parts)) <= max_line_bytes:
                 # Common case: no line of this chunk is over the limit; iterate in C.
-                yield from zip(range(lineno + 1, lineno + 1 + len(parts)), parts)
+                yield from enumerate(parts, lineno + 1)
                 lineno += len(parts)
             else:
                 for part in parts:
