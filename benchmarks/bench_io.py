@@ -16,8 +16,11 @@ import argparse
 import io
 import os
 import platform
+import resource
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -76,6 +79,35 @@ def dolmakit_convert(files: list[Path], out_dir: Path) -> None:
     convert([str(f) for f in files], out_dir, "jsonl.zst", backend=SerialBackend(), progress=False)
 
 
+def peak_rss_of_convert(source: Path) -> int:
+    """Return the peak resident memory (bytes) of `dolmakit convert` on one file, one worker."""
+    out = Path(tempfile.mkdtemp(prefix="bench_rss_"))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    cmd = [sys.executable, "-m", "dolmakit", "-q", "convert", str(source), str(out)]
+    subprocess.run(
+        [*cmd, "--workers", "1"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    shutil.rmtree(out)
+    if after <= before:
+        raise SystemExit("peak RSS of the child not measurable (an earlier child used more)")
+    return after * 1024
+
+
+def memory_table(files: list[Path], multiples: list[int]) -> None:
+    """Concatenate the corpus into single files of growing size and measure convert's peak RSS."""
+    print("\n| one input file (uncompressed) | peak RSS of convert |\n|---:|---:|")
+    for multiple in sorted(multiples):
+        with tempfile.TemporaryDirectory(prefix="bench_mem_") as tmp:
+            big = Path(tmp) / "big.jsonl.zst"
+            with open(big, "wb") as sink:
+                for _ in range(multiple):
+                    for path in files:
+                        sink.write(path.read_bytes())  # zstd frames concatenate into one stream
+            size = uncompressed_bytes([big])
+            print(f"| {size / 1e6:,.0f} MB | {peak_rss_of_convert(big) / 1e6:,.0f} MB |")
+
+
 def main() -> None:
     """Run the comparison and print a table."""
     parser = argparse.ArgumentParser(
@@ -84,8 +116,17 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument(
+        "--memory",
+        default="",
+        help="comma-separated corpus multiples (e.g. 1,5): peak RSS of convert on one file that big"
+        " (peak RSS is a high-water mark, so runs go smallest first, each in a new process)",
+    )
     args = parser.parse_args()
     files = corpus_files(args.corpus)
+    if args.memory:
+        memory_table(files, [int(m) for m in args.memory.split(",")])
+        return
     size = uncompressed_bytes(files)
     sides: dict[str, Callable[[list[Path], Path], None]] = {
         "bare msgspec + zstandard": bare_loop(msgspec.json.decode, msgspec.json.encode),
