@@ -25,6 +25,7 @@ lint: setup
 	$(BIN)/mypy
 
 test: lint
+	sh scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest
 
 clean:

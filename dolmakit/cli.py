@@ -18,6 +18,7 @@ from dolmakit.runner import RunSummary
 from dolmakit.units import parse_size
 
 F = TypeVar("F", bound=Callable[..., Any])
+RAY_ADDRESS_KEY = "dolmakit.ray_address"
 
 
 class DolmakitGroup(click.Group):
@@ -31,7 +32,7 @@ class DolmakitGroup(click.Group):
 
 
 def runner_options(fn: F) -> F:
-    """Add --backend, --workers and --on-error to a command that runs over shards."""
+    """Add --backend, --ray-address, --workers and --on-error to a command over shards."""
     fn = click.option(
         "--on-error",
         type=click.Choice(["skip", "fail"]),
@@ -43,6 +44,14 @@ def runner_options(fn: F) -> F:
         "--workers", type=int, default=None, help="Worker processes (default: all cores)."
     )(fn)
     fn = click.option(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        expose_value=False,
+        callback=_remember_ray_address,
+        help="With --backend ray: join this Ray cluster (e.g. auto); default: start a local Ray.",
+    )(fn)
+    fn = click.option(
         "--backend",
         type=click.Choice(BACKENDS),
         default="processes",
@@ -52,8 +61,20 @@ def runner_options(fn: F) -> F:
     return fn
 
 
+def _remember_ray_address(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    # Kept out of the command's arguments, so commands need no parameter for it.
+    if value:
+        ctx.meta[RAY_ADDRESS_KEY] = value
+
+
 def backend_from(backend: str, workers: int | None, **options: Any) -> Backend:
-    """Build the backend chosen on the command line."""
+    """Build the backend chosen on the command line (with --ray-address if given)."""
+    ctx = click.get_current_context(silent=True)
+    address = ctx.meta.get(RAY_ADDRESS_KEY) if ctx is not None else None
+    if address is not None:
+        if backend != "ray":
+            raise DolmakitError("--ray-address needs --backend ray")
+        options.setdefault("address", address)
     return make_backend(backend, workers, **options)
 
 
@@ -172,8 +193,14 @@ def convert(
 @cli.command()
 @click.argument("out_dir", default="demo-out")
 @click.option("--workers", type=int, default=None, help="Worker processes (default: all cores).")
+@click.option(
+    "--mixes",
+    "mixes_dir",
+    default=None,
+    help="Folder with demo-v1.yaml and demo-v2.yaml (default: the repository's mixes/).",
+)
 @click.pass_obj
-def demo(obj: dict[str, Any], out_dir: str, workers: int | None) -> None:
+def demo(obj: dict[str, Any], out_dir: str, workers: int | None, mixes_dir: str | None) -> None:
     """Run the whole pipeline on the embedded demo corpus into OUT_DIR.
 
     Copies the demo corpus (real Debian documentation text, 7 languages) to
@@ -186,13 +213,32 @@ def demo(obj: dict[str, Any], out_dir: str, workers: int | None) -> None:
     """
     from dolmakit.demo import run_demo
 
-    result = run_demo(out_dir, workers=workers, progress=obj["progress"])
+    result = run_demo(out_dir, workers=workers, mixes_dir=mixes_dir, progress=obj["progress"])
     for step in result.steps:
         click.echo(step)
+    if not result.ok:
+        raise DolmakitError("the demo mix did not verify against its manifest (see above)")
     click.echo(f"demo complete: everything is under {result.out_dir}")
 
 
 # Stage commands register here, one line each (their code lives in dolmakit/*_cli.py).
+from dolmakit.train_cli import train_classifier_command  # noqa: E402
+
+cli.add_command(train_classifier_command)
+from dolmakit.mix_cli import mix  # noqa: E402
+
+cli.add_command(mix)
+from dolmakit.dedup_cli import dedup_group  # noqa: E402
+
+cli.add_command(dedup_group)
+from dolmakit.tag_cli import COMMANDS as TAG_COMMANDS  # noqa: E402
+
+for _command in TAG_COMMANDS:
+    cli.add_command(_command)
+from dolmakit.audit_cli import audit, stats  # noqa: E402
+
+cli.add_command(audit)
+cli.add_command(stats)
 
 
 def main() -> None:

@@ -1,4 +1,9 @@
-"""Run the whole pipeline on the embedded demo corpus and say what was produced where."""
+"""Run the whole pipeline on the embedded demo corpus and say what was produced where.
+
+Stages: copy the corpus, tag it (run `tags`), mark exact and near duplicates (runs
+`dedup_exact`, `dedup_minhash`), build the demo mix in its two versions from `mixes/`, then
+audit: verify v2 against its manifest, diff v1 and v2, and render v2's data card.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,24 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from dolmakit.backends import Backend, make_backend
 from dolmakit.errors import DolmakitError
 from dolmakit.paths import expand_inputs
 from dolmakit.reader import read_documents
+
+DEMO_TAGGERS = (
+    "lengths",
+    "lid_fasttext",
+    "gopher_quality",
+    "gopher_repetition",
+    "c4",
+    "fineweb",
+    "ldnoobw",
+    "toxicity",
+    "pii",
+    "tokens",
+)
+DEMO_MIXES = ("demo-v1.yaml", "demo-v2.yaml")
 
 
 @dataclass
@@ -18,6 +38,7 @@ class DemoReport:
 
     out_dir: Path
     steps: list[str] = field(default_factory=list)
+    ok: bool = True
 
 
 def demo_corpus() -> Path:
@@ -28,15 +49,41 @@ def demo_corpus() -> Path:
     return root
 
 
+def demo_mixes(mixes_dir: str | Path | None = None) -> Path:
+    """Return the folder holding the demo mix specs: given, or the repository's `mixes/`."""
+    folder = Path(mixes_dir) if mixes_dir else Path(__file__).resolve().parent.parent / "mixes"
+    missing = [name for name in DEMO_MIXES if not (folder / name).is_file()]
+    if missing:
+        raise DolmakitError(
+            f"{folder}: demo mix specs {', '.join(missing)} not found; run the demo from a clone"
+            " of the dolmakit repository or pass --mixes DIR"
+        )
+    return folder
+
+
 def run_demo(
-    out_dir: str | Path, *, workers: int | None = None, progress: bool = True
+    out_dir: str | Path,
+    *,
+    workers: int | None = None,
+    mixes_dir: str | Path | None = None,
+    progress: bool = True,
 ) -> DemoReport:
     """Copy the demo corpus into `out_dir/data` and run every pipeline stage over it."""
+    from dolmakit.audit.card_data import render_card
+    from dolmakit.audit.diff import diff_mixes
+    from dolmakit.audit.verify import verify_mix
+    from dolmakit.dedup import dedup_exact, dedup_minhash
+    from dolmakit.mix import build_mix
+    from dolmakit.tagging import tag
+
     out = Path(out_dir).resolve()
+    specs = demo_mixes(mixes_dir)
     report = DemoReport(out)
-    documents = out / "data" / "documents"
-    if documents.exists():
-        shutil.rmtree(documents)
+    data = out / "data"
+    documents = data / "documents"
+    for stale in (data, out / "mixes"):
+        if stale.exists():
+            shutil.rmtree(stale)
     shutil.copytree(demo_corpus(), documents)
     files = expand_inputs([documents])
     count = sum(1 for f in files for _ in read_documents(f))
@@ -45,4 +92,36 @@ def run_demo(
         f"corpus: {count:,} documents in {len(files)} files from {len(sources)} sources"
         f" ({', '.join(sources)}) -> {documents}"
     )
+    backend: Backend = make_backend("processes", workers)
+
+    tagged = tag([documents], "tags", list(DEMO_TAGGERS), backend=backend, progress=progress)
+    report.steps.append(
+        f"tag: {len(DEMO_TAGGERS)} taggers over {tagged.written:,} documents"
+        f" -> {data / 'attributes' / 'tags'}"
+    )
+    for method, run in ((dedup_exact, "dedup_exact"), (dedup_minhash, "dedup_minhash")):
+        found = method([documents], run, backend=backend, progress=progress)
+        report.steps.append(
+            f"dedup {found.method}: {found.removed:,} of {found.documents:,} documents marked"
+            f" duplicate in {found.clusters:,} clusters -> {data / 'attributes' / run}"
+        )
+
+    mixes = []
+    for name in DEMO_MIXES:
+        result = build_mix(
+            specs / name, data_root=data, output=out / "mixes", backend=backend, progress=progress
+        )
+        mixes.append(result.mix_dir)
+        report.steps.append(f"mix {name}: {result.lines()[0]}")
+
+    verified = verify_mix(mixes[-1], inputs=True, data_root=data)
+    report.ok = verified.ok
+    report.steps.append(f"audit verify: {verified.summary()}")
+    difference = diff_mixes(mixes[0], mixes[-1])
+    report.steps.append(
+        f"audit diff v1 -> v2: {len(difference.spec)} spec changes, {difference.added:,} documents"
+        f" added, {difference.removed:,} removed, {difference.kept:,} kept"
+    )
+    markdown, html = render_card(mixes[-1], data_root=data)
+    report.steps.append(f"data card: {html} (and {markdown.name})")
     return report

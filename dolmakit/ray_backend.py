@@ -2,47 +2,92 @@
 
 Same contract as the other backends: results are per shard and outputs are written under
 names derived from inputs, so bytes never depend on where a task ran. A task whose worker
-dies is retried by Ray (`max_retries`); the shard function's atomic writes make a retry safe.
+dies is retried by Ray (`max_retries`); the shard function writes under temporary names and
+renames only complete files, so a retry starts clean. Exceptions raised by the shard function
+(bad input with --on-error fail, bugs) are not retried: they reach the caller as themselves.
+
+Ray reuses a job's worker processes for all of its tasks, so per-process caches (taggers from
+`load_tagger`) load once per worker, not once per shard. Progress: each task reports its
+running document and byte totals, at most twice a second, to one small actor per backend;
+the driver polls the sum. Totals are per shard, so a retried shard is not counted twice.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from dolmakit.errors import DolmakitError
+from dolmakit.progress import LocalCounter, install_counter
 
 T = TypeVar("T")
 R = TypeVar("R")
 MAX_RETRIES = 3
+REPORT_INTERVAL_SECONDS = 0.5
+WAIT_SECONDS = 0.25
+REPORT_TIMEOUT_SECONDS = 10.0
+# Environment variables that configure dolmakit in workers (e.g. --max-line-bytes). Workers
+# on other machines do not inherit the driver's environment, so tasks carry them along.
+ENV_PREFIX = "DOLMAKIT_"
+INSTALL_HINT = "the Ray backend needs Ray: pip install 'dolmakit[ray]'"
+_runs = itertools.count()
 
 
-def _import_ray() -> Any:
+def import_ray() -> Any:
+    """Import Ray, or fail with the install hint."""
     try:
         import ray
-    except ImportError:
-        raise DolmakitError("the Ray backend needs Ray: pip install 'dolmakit[ray]'") from None
+    except ImportError as exc:
+        raise DolmakitError(f"{INSTALL_HINT} ({exc.name or exc} is missing)") from None
     return ray
 
 
 class RayBackend:
-    """Run each shard as one Ray task; start a local Ray unless an address is given."""
+    """Run each shard as one Ray task; start a local Ray unless an address is given.
+
+    `address` is anything `ray.init` accepts ('auto', 'HOST:6379', 'ray://HOST:10001');
+    without it, $RAY_ADDRESS is used if set, else a local Ray with `workers` CPUs starts.
+    `workers` bounds the tasks in flight (default: twice the cluster's CPUs, so that
+    every CPU stays busy while results come back).
+    """
 
     name = "ray"
 
     def __init__(self, workers: int | None = None, address: str | None = None) -> None:
-        self._ray = _import_ray()
-        self.address = address
+        self._ray = import_ray()
+        self.address = address or os.environ.get("RAY_ADDRESS") or None
+        # Errors of tasks are raised by `map` itself; Ray's own "unhandled error" log lines
+        # about the other tasks of a failed run would only repeat them.
+        os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
         if not self._ray.is_initialized():
             os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-            if address is None:
+            kwargs: dict[str, Any] = {
+                "include_dashboard": False,
+                "logging_level": "warning",
+                "log_to_driver": False,
+            }
+            if self.address is None:
                 kwargs["num_cpus"] = workers or os.cpu_count() or 1
             else:
-                kwargs["address"] = address
-            self._ray.init(**kwargs)
-        self.workers = int(self._ray.cluster_resources().get("CPU", 1))
+                kwargs["address"] = self.address
+            try:
+                self._ray.init(**kwargs)
+            except ConnectionError as exc:
+                raise DolmakitError(
+                    f"cannot join the Ray cluster at {self.address}: {exc}"
+                ) from None
+        cpus = int(self._ray.cluster_resources().get("CPU", 1))
+        self.workers = workers or cpus
+        self._in_flight = workers or 2 * cpus
+        self._reporter: Any = None
+        # Exported to the cluster once per backend, not once per stage run.
+        self._task = self._ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(
+            run_task
+        )
 
     def map(
         self,
@@ -50,21 +95,129 @@ class RayBackend:
         items: Sequence[T],
         on_tick: Callable[[int, int], None] | None = None,
     ) -> Iterator[tuple[int, R]]:
+        """Yield (index, fn(item)) in completion order; keep a bounded number of tasks queued."""
+        if not items:
+            return
         ray = self._ray
-        task = ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)(_apply)
+        run = f"{os.getpid()}-{next(_runs)}"
+        reporter = self._progress_actor() if on_tick is not None else None
+        env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
+        task = self._task
         fn_ref = ray.put(fn)
-        refs = {task.remote(fn_ref, item): i for i, item in enumerate(items)}
-        pending = list(refs)
+        queue = iter(enumerate(items))
+        pending: dict[Any, int] = {}
+
+        def submit() -> None:
+            for index, item in queue:
+                pending[task.remote(fn_ref, item, env, reporter, (run, index))] = index
+                if len(pending) >= self._in_flight:
+                    return
+
+        def tick() -> None:
+            if reporter is not None and on_tick is not None:
+                on_tick(*ray.get(reporter.total.remote(run)))
+
         try:
+            submit()
             while pending:
-                done, pending = ray.wait(pending, num_returns=1, timeout=0.5)
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_SECONDS)
+                tick()
                 for ref in done:
-                    yield refs[ref], ray.get(ref)
+                    index = pending.pop(ref)
+                    yield index, self._result(ref, items[index])
+                submit()
+            tick()
         except BaseException:
             for ref in pending:
                 ray.cancel(ref, force=True)
             raise
+        finally:
+            if reporter is not None:
+                reporter.forget.remote(run)
+
+    def _result(self, ref: Any, item: object) -> Any:
+        """Return a task's value; re-raise the shard function's own exception unwrapped."""
+        ray = self._ray
+        try:
+            return ray.get(ref)
+        except ray.exceptions.RayTaskError as exc:
+            cause = exc.cause
+            if isinstance(cause, BaseException):
+                raise cause from None
+            raise
+        except ray.exceptions.WorkerCrashedError:
+            raise DolmakitError(
+                f"{_describe(item)}: the Ray worker died {MAX_RETRIES + 1} times running it"
+                " (out of memory? see the Ray logs); completed shards are kept, rerun to resume"
+            ) from None
+
+    def _progress_actor(self) -> Any:
+        if self._reporter is None:
+            ray = self._ray
+            self._reporter = ray.remote(num_cpus=0, max_restarts=1)(ProgressTotals).remote()
+        return self._reporter
 
 
-def _apply(fn: Callable[[T], R], item: T) -> R:
-    return fn(item)
+class ProgressTotals:
+    """Hold the latest (documents, bytes) of every shard of every run (a Ray actor)."""
+
+    def __init__(self) -> None:
+        self._shards: dict[tuple[str, int], tuple[int, int]] = {}
+
+    def set(self, key: tuple[str, int], docs: int, nbytes: int) -> None:
+        """Record a shard's running totals; a retry restarts them from zero."""
+        self._shards[key] = (docs, nbytes)
+
+    def total(self, run: str) -> tuple[int, int]:
+        """Return the sums over the shards of one run."""
+        docs = nbytes = 0
+        for (r, _), (d, b) in self._shards.items():
+            if r == run:
+                docs += d
+                nbytes += b
+        return docs, nbytes
+
+    def forget(self, run: str) -> None:
+        """Drop a finished run's totals."""
+        self._shards = {k: v for k, v in self._shards.items() if k[0] != run}
+
+
+def run_task(
+    fn: Callable[[T], R],
+    item: T,
+    env: Mapping[str, str],
+    reporter: Any,
+    key: tuple[str, int],
+) -> R:
+    """Run one shard inside a Ray worker with the driver's settings and a progress counter."""
+    import ray
+
+    os.environ.update(env)
+    counter = LocalCounter()
+    if reporter is None:
+        install_counter(None)
+        return fn(item)
+    last = 0.0
+
+    def report(force: bool = False) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if force or now - last >= REPORT_INTERVAL_SECONDS:
+            last = now
+            ref = reporter.set.remote(key, counter[0], counter[1])
+            if force:  # the shard's final totals land before its result does
+                # Progress is best effort: never fail a shard over it.
+                with contextlib.suppress(Exception):
+                    ray.get(ref, timeout=REPORT_TIMEOUT_SECONDS)
+
+    install_counter(counter, report)
+    try:
+        return fn(item)
+    finally:
+        install_counter(None)
+        report(force=True)
+
+
+def _describe(item: object) -> str:
+    key = getattr(item, "key", None)
+    return f"shard {key}" if isinstance(key, str) else "a task"

@@ -21,7 +21,18 @@ from dolmakit.errors import DolmakitError
 
 ENTRY_POINT_GROUP = "dolmakit.taggers"
 # Modules whose import registers the built-in taggers (each module registers its own).
-BUILTIN_MODULES: list[str] = []
+BUILTIN_MODULES: list[str] = [
+    "dolmakit.taggers.rules.lengths",
+    "dolmakit.taggers.rules.gopher",
+    "dolmakit.taggers.rules.c4",
+    "dolmakit.taggers.rules.fineweb",
+    "dolmakit.taggers.rules.ldnoobw",
+    "dolmakit.taggers.lid",
+    "dolmakit.taggers.tokens",
+    "dolmakit.taggers.pii",
+    "dolmakit.taggers.toxicity",
+    "dolmakit.taggers.classifier",
+]
 
 
 @runtime_checkable

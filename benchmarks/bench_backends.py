@@ -1,0 +1,232 @@
+"""Compare the Ray backend with the process pool on the same stages, in the same run.
+
+The corpus is first resharded into equal parts (so that both backends balance the same way)
+under WORK; each backend then gets its own hard-linked copy of the dataset. Stages: `convert`
+(read + write, jsonl.zst to jsonl.zst) and `tag` (rule taggers that need no extra). Runs
+alternate between the backends; the median wall time of each is reported, with uncompressed
+input MB/s and the Ray/processes ratio. Ray is started once, before timing (its start-up is
+reported separately: a cluster is started once and serves many stage runs). Output bytes of
+the two backends are compared after every run.
+
+`--per-core` also measures single-core rates (serial backend, and MinHash signatures via
+dolmakit.dedup) that docs/scaling.md uses for its cluster estimate.
+
+    python benchmarks/bench_backends.py --corpus /tmp/bench200 --work /tmp/bench-backends \
+        [--workers 2] [--repeats 3] [--shard-size 4MB] [--per-core]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import platform
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import dolmakit
+from dolmakit.backends import Backend, ProcessBackend, SerialBackend, make_backend
+from dolmakit.compression import iter_chunks
+from dolmakit.convert import convert
+from dolmakit.paths import expand_inputs
+from dolmakit.reader import read_documents
+from dolmakit.units import parse_size
+
+TAGGERS = "lengths,gopher_quality,gopher_repetition,fineweb"
+RUN = "bench"
+
+
+def reshard(corpus: Path, dest: Path, shard_bytes: int) -> list[Path]:
+    """Rewrite the corpus's documents as equal part files under dest/documents (once)."""
+    docs = dest / "documents"
+    if not docs.is_dir():
+        source = corpus / "documents" if (corpus / "documents").is_dir() else corpus
+        convert([str(source)], docs, "jsonl.zst", shard_bytes=shard_bytes, progress=False)
+    return expand_inputs([docs])
+
+
+def linked_copy(files: list[Path], src_root: Path, dest_root: Path) -> Path:
+    """Hard-link the dataset's document files into a fresh dataset folder."""
+    shutil.rmtree(dest_root, ignore_errors=True)
+    for f in files:
+        target = dest_root / f.relative_to(src_root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(f, target)
+    return dest_root
+
+
+def digest(root: Path) -> str:
+    """Hash every visible file under root (names and bytes), in sorted order."""
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root)
+        if p.is_file() and not any(part.startswith(".") for part in rel.parts):
+            h.update(str(rel).encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+def totals(files: list[Path]) -> tuple[int, int]:
+    """Return (documents, uncompressed JSONL bytes) of the files."""
+    docs = sum(1 for f in files for _ in read_documents(f))
+    nbytes = sum(len(chunk) for f in files for chunk in iter_chunks(f))
+    return docs, nbytes
+
+
+def run_convert(ds: Path, backend: Backend) -> Path:
+    out = ds.parent / f"{ds.name}-converted"
+    shutil.rmtree(out, ignore_errors=True)
+    convert([str(ds / "documents")], out, "jsonl.zst", backend=backend, progress=False)
+    return out
+
+
+def run_tag(ds: Path, backend: Backend) -> Path:
+    from dolmakit.tagging import tag
+
+    shutil.rmtree(ds / "attributes", ignore_errors=True)
+    tag([ds / "documents"], RUN, TAGGERS, backend=backend, resume=False, progress=False)
+    return ds / "attributes"
+
+
+STAGES: dict[str, Callable[[Path, Backend], Path]] = {"convert": run_convert, "tag": run_tag}
+
+
+def compare(args: argparse.Namespace, files: list[Path], root: Path) -> dict[str, Any]:
+    """Time every stage on both backends, alternating; check the bytes agree."""
+    t0 = time.perf_counter()
+    ray_backend = make_backend("ray", args.workers)
+    ray_start = time.perf_counter() - t0
+    backends: dict[str, Backend] = {"processes": ProcessBackend(args.workers), "ray": ray_backend}
+    results: dict[str, Any] = {"ray_start_s": ray_start, "stages": {}}
+    for stage in args.stages:
+        times: dict[str, list[float]] = {"processes": [], "ray": []}
+        for repeat in range(args.repeats):
+            order = ["processes", "ray"] if repeat % 2 == 0 else ["ray", "processes"]
+            digests = {}
+            for name in order:
+                ds = linked_copy(files, root, args.work / f"ds-{name}")
+                start = time.perf_counter()
+                out = STAGES[stage](ds, backends[name])
+                times[name].append(time.perf_counter() - start)
+                digests[name] = digest(out)
+            if digests["processes"] != digests["ray"]:
+                raise SystemExit(f"{stage}: outputs differ between backends")
+        results["stages"][stage] = {k: statistics.median(v) for k, v in times.items()}
+        results["stages"][stage]["runs"] = times
+    return results
+
+
+def per_core(files: list[Path], root: Path, work: Path) -> dict[str, float]:
+    """Return single-core seconds for convert, tag and MinHash signatures over the files."""
+    from dolmakit.dedup.minhash import permutations, signatures
+    from dolmakit.dedup.shingles import shingle_hashes
+
+    rates: dict[str, float] = {}
+    for stage, fn in STAGES.items():
+        ds = linked_copy(files, root, work / "ds-serial")
+        start = time.perf_counter()
+        fn(ds, SerialBackend())
+        rates[stage] = time.perf_counter() - start
+    a, b = permutations(128, 1)
+    texts = [doc.text for f in files for _, doc in read_documents(f)]
+    start = time.perf_counter()
+    for i in range(0, len(texts), 512):
+        signatures([shingle_hashes(t, 5) for t in texts[i : i + 512]], a, b)
+    rates["minhash"] = time.perf_counter() - start
+    return rates
+
+
+def components_rate(edges: int = 1_000_000, partitions: int = 8) -> tuple[float, int]:
+    """Return (seconds, rounds) of distributed components on one core for an LSH-like graph.
+
+    Near-duplicate clusters of 2-20 documents among 4x`edges` document numbers, each cluster's
+    edges a random spanning set plus extra random pairs, all shuffled and split in 16 blocks.
+    """
+    import numpy as np
+
+    import dolmakit.dedup.distributed as dist
+
+    rng = np.random.default_rng(0)
+    pairs = []
+    total = 0
+    while total < edges:
+        size = int(rng.integers(2, 21))
+        members = rng.integers(0, 4 * edges, size=size, dtype=np.uint64)
+        span = np.stack([members[1:], members[rng.integers(0, np.arange(1, size))]], axis=1)
+        extra = members[rng.integers(0, size, size=(size, 2))]
+        pairs.append(np.concatenate([span, extra]))
+        total += 2 * size - 1
+    graph = np.concatenate(pairs)[:edges]
+    graph = graph[rng.permutation(len(graph))]
+    rounds = 0
+    small_star = dist._small_star
+
+    def counted(*args: Any) -> Any:
+        nonlocal rounds
+        rounds += 1
+        return small_star(*args)
+
+    dist._small_star = counted  # type: ignore[assignment]
+    start = time.perf_counter()
+    dist.collect(dist.distributed_components(np.array_split(graph, 16), partitions))
+    seconds = time.perf_counter() - start
+    dist._small_star = small_star  # type: ignore[assignment]
+    return seconds, rounds // partitions
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/bench-backends"))
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--shard-size", default="4MB")
+    parser.add_argument("--stages", default="convert,tag")
+    parser.add_argument("--per-core", action="store_true")
+    args = parser.parse_args()
+    args.stages = [s for s in args.stages.split(",") if s]
+    args.work.mkdir(parents=True, exist_ok=True)
+    root = args.work / "source"
+    files = reshard(args.corpus, root, parse_size(args.shard_size))
+    docs, nbytes = totals(files)
+    mb = nbytes / 1e6
+    print(
+        f"dolmakit {dolmakit.__version__}, Python {platform.python_version()},"
+        f" {os.cpu_count()} cores; corpus: {len(files)} shards, {docs:,} documents,"
+        f" {mb:,.1f} MB uncompressed; workers={args.workers}",
+        file=sys.stderr,
+    )
+    results = compare(args, files, root)
+    rows = []
+    for stage, r in results["stages"].items():
+        ratio = r["processes"] / r["ray"]
+        rows.append(
+            f"| {stage} | {r['processes']:.2f} s ({mb / r['processes']:.1f} MB/s)"
+            f" | {r['ray']:.2f} s ({mb / r['ray']:.1f} MB/s) | {ratio:.0%} |"
+        )
+    print("| stage | processes | ray | ray / processes |")
+    print("|---|---|---|---|")
+    print("\n".join(rows))
+    print(f"\nRay start-up (local, {args.workers} CPUs, once): {results['ray_start_s']:.1f} s")
+    for stage, r in results["stages"].items():
+        runs = {k: [round(t, 2) for t in v] for k, v in r["runs"].items()}
+        print(f"{stage} runs (s): {runs}")
+    if args.per_core:
+        rates = per_core(files, root, args.work)
+        print("\n| one core | seconds | documents/s | MB/s |")
+        print("|---|---|---|---|")
+        for name, seconds in rates.items():
+            print(f"| {name} | {seconds:.2f} | {docs / seconds:,.0f} | {mb / seconds:.2f} |")
+        seconds, rounds = components_rate()
+        print(
+            f"\ncomponents, one core: 1,000,000 edges in {seconds:.2f} s"
+            f" ({1e6 / seconds:,.0f} edges/s), {rounds} small-star rounds"
+        )
+
+
+if __name__ == "__main__":
+    main()

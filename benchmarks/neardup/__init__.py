@@ -1,0 +1,1 @@
+"""Near-duplicate benchmark: real documents plus edited copies, with exact ground truth."""

@@ -1,0 +1,297 @@
+"""Trace documents both ways: from an output document to its input, and from an input to the mix.
+
+`trace` starts from the mix (a document id, or SHARD:ROW) and reads `index.parquet`; `where`
+starts from an input (PATH:LINE, or an input document id) and reads the `decisions/` files,
+which hold the fate of every valid input document: kept (how many copies), not sampled (its
+hash value against the source's rate) or rejected (the first failing filter clause). For a
+clause that removes duplicates, the deduplication run's clusters name the kept document.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dolmakit.attributes import Attributes, read_with_attributes
+from dolmakit.audit.manifest import MixManifest, load_manifest
+from dolmakit.audit.sources import is_dedup_clause
+from dolmakit.audit.verify import sha256_file
+from dolmakit.errors import DolmakitError
+from dolmakit.rejects import Rejects
+
+_REF = re.compile(r"^(?P<file>.+):(?P<line>[0-9]+)$")
+
+
+@dataclass(frozen=True)
+class ClauseResult:
+    """One filter clause and whether the document passes it (None: not evaluated)."""
+
+    clause: str
+    passed: bool | None
+
+
+@dataclass
+class Origin:
+    """An input document and what the mix did with it."""
+
+    source: str
+    path: str
+    line: int
+    id: str
+    outcome: str
+    copies: int
+    tokens: int | None = None
+    u: float | None = None
+    rate: float | None = None
+    failed_clause: str | None = None
+    duplicate_of: str | None = None
+    locations: list[tuple[str, int, int]] = field(default_factory=list)
+    clauses: list[ClauseResult] = field(default_factory=list)
+    attributes: Attributes | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def reason(self) -> str:
+        """Return one sentence: in the mix how many times, or why not."""
+        if self.outcome == "kept":
+            return f"in the mix {self.copies} time{'s' if self.copies != 1 else ''}"
+        if self.outcome == "not-sampled":
+            detail = ""
+            if self.u is not None and self.rate is not None:
+                detail = f": its sampling value {self.u:.6f} >= rate {self.rate:.6f}"
+            return f"not in the mix: passed the filter but was not sampled{detail}"
+        if self.duplicate_of:
+            return (
+                f"not in the mix: removed as a near-duplicate by clause `{self.failed_clause}`;"
+                f" the kept copy is {self.duplicate_of}"
+            )
+        return f"not in the mix: rejected by filter clause `{self.failed_clause}`"
+
+
+def _read_table(path: Path, filters: list[tuple[str, str, Any]]) -> list[dict[str, Any]]:
+    import pyarrow.parquet as pq
+
+    rows: list[dict[str, Any]] = pq.read_table(path, filters=filters).to_pylist()
+    return rows
+
+
+def _shard_number(manifest: MixManifest, name: str) -> int | None:
+    """Return the shard number named by `name` (a shard path, its stem, or a number)."""
+    if name.isdigit():
+        return int(name)
+    for number, shard in enumerate(manifest.shards):
+        stem = shard.path.split(".", 1)[0]
+        if name in (shard.path, stem) or Path(name).name == shard.path:
+            return number
+    return None
+
+
+def trace(mix_dir: str | Path, ref: str, *, data_root: str | Path | None = None) -> list[Origin]:
+    """Return the origin of each output document matching `ref` (DOC_ID or SHARD:ROW)."""
+    manifest = load_manifest(mix_dir, data_root)
+    if manifest.index is None:
+        raise DolmakitError(f"{manifest.path}: this mix has no index; rebuild it with dolmakit mix")
+    index = manifest.mix_dir / manifest.index.path
+    match = _REF.match(ref)
+    shard = _shard_number(manifest, match.group("file")) if match else None
+    if match and shard is not None:
+        rows = _read_table(index, [("shard", "=", shard), ("row", "=", int(match.group("line")))])
+    else:
+        rows = _read_table(index, [("id", "=", ref)])
+    if not rows:
+        raise DolmakitError(f"{ref}: no such document in the mix {manifest.mix_dir}")
+    origins = []
+    for row in rows:
+        origin = _origin(manifest, row["source"], row["path"], int(row["line"]))
+        if origin is None:
+            raise DolmakitError(f"{row['path']}:{row['line']}: in the index but not in decisions")
+        origin.notes.insert(
+            0,
+            f"copy {int(row['repeat']) + 1} of {origin.copies}"
+            + (" (a repeat)" if row["repeat"] else " (the first copy)"),
+        )
+        origins.append(origin)
+    return origins
+
+
+def where(mix_dir: str | Path, ref: str, *, data_root: str | Path | None = None) -> list[Origin]:
+    """Return the fate of the input document(s) named by `ref` (PATH:LINE or an input id)."""
+    manifest = load_manifest(mix_dir, data_root)
+    match = _REF.match(ref)
+    found: list[Origin] = []
+    if match:
+        rel = _relative_input(manifest, match.group("file"))
+        if rel is not None:
+            line = int(match.group("line"))
+            for record in manifest.decisions:
+                if record.document != rel:
+                    continue
+                path = manifest.mix_dir / record.path
+                for row in _read_table(path, [("line", "=", line)]):
+                    found.append(_complete(manifest, row))
+            if not found:
+                raise DolmakitError(_not_found_reason(manifest, rel, line))
+            return found
+    for record in manifest.decisions:
+        for row in _read_table(manifest.mix_dir / record.path, [("id", "=", ref)]):
+            found.append(_complete(manifest, row))
+    if not found:
+        raise DolmakitError(f"{ref}: no input document with this id or path:line in this mix")
+    return found
+
+
+def _relative_input(manifest: MixManifest, name: str) -> str | None:
+    """Return the manifest's relative path of an input file given as written by a user."""
+    known = [r.path for r in manifest.documents]
+    if name in known:
+        return name
+    given = Path(name)
+    if manifest.data_root is not None:
+        try:
+            rel = str(given.resolve().relative_to(manifest.data_root))
+            if rel in known:
+                return rel
+        except ValueError:
+            pass
+    suffix = [k for k in known if k.endswith("/" + name.lstrip("./"))]
+    return suffix[0] if len(suffix) == 1 else None
+
+
+def _not_found_reason(manifest: MixManifest, rel: str, line: int) -> str:
+    rejects = manifest.mix_dir / "rejects.jsonl"
+    if rejects.is_file():
+        import msgspec
+
+        for raw in rejects.read_bytes().splitlines():
+            item = msgspec.json.decode(raw)
+            if str(item.get("path", "")).endswith(rel) and item.get("line") == line:
+                return (
+                    f"{rel}:{line}: not in the mix: the line could not be read ({item['reason']})"
+                )
+    return f"{rel}:{line}: no such document line in the inputs of this mix"
+
+
+def _origin(manifest: MixManifest, source: str, path: str, line: int) -> Origin | None:
+    for record in manifest.decisions:
+        if record.document != path:
+            continue
+        rows = _read_table(
+            manifest.mix_dir / record.path, [("line", "=", line), ("source", "=", source)]
+        )
+        if rows:
+            return _complete(manifest, rows[0])
+    return None
+
+
+def _complete(manifest: MixManifest, row: dict[str, Any]) -> Origin:
+    """Build an Origin from a decisions row: clauses, rate, locations, attributes, duplicates."""
+    section = manifest.source(row["source"])
+    clauses = [str(c) for c in section.get("clauses") or []]
+    origin = Origin(
+        source=row["source"],
+        path=row["path"],
+        line=int(row["line"]),
+        id=row["id"],
+        outcome=row["outcome"],
+        copies=int(row["repeats"] or 0),
+        tokens=row.get("tokens"),
+        u=row.get("u"),
+        rate=section.get("rate"),
+    )
+    if origin.outcome == "rejected" and row.get("clause") is not None:
+        origin.failed_clause = clauses[int(row["clause"])]
+    if origin.outcome == "kept" and manifest.index is not None:
+        index_rows = _read_table(
+            manifest.mix_dir / manifest.index.path,
+            [
+                ("path", "=", origin.path),
+                ("line", "=", origin.line),
+                ("source", "=", origin.source),
+            ],
+        )
+        for r in sorted(index_rows, key=lambda r: int(r["repeat"])):
+            shard = manifest.shards[int(r["shard"])].path
+            origin.locations.append((shard, int(r["row"]), int(r["repeat"])))
+    _attach_attributes(manifest, section, origin, clauses)
+    if origin.failed_clause and is_dedup_clause(origin.failed_clause):
+        origin.duplicate_of = _kept_duplicate(manifest, section, origin)
+    return origin
+
+
+def _attach_attributes(
+    manifest: MixManifest, section: dict[str, Any], origin: Origin, clauses: list[str]
+) -> None:
+    """Read the document's attributes from the inputs and evaluate each clause on them."""
+    runs = [str(r) for r in section.get("attributes") or []]
+    if manifest.data_root is None:
+        origin.notes.append("attributes not shown: pass --data-root to read the inputs")
+        origin.clauses = [ClauseResult(c, None) for c in clauses]
+        if origin.outcome != "rejected":
+            origin.clauses = [ClauseResult(c, True) for c in clauses]
+        return
+    doc_file = manifest.input_path(origin.path)
+    for record in manifest.attributes:
+        if record.document == origin.path and record.run in runs:
+            path = manifest.input_path(record.path)
+            if not path.is_file() or sha256_file(path) != record.sha256:
+                origin.notes.append(f"attribute file changed since the mix: {record.path}")
+    for line, doc, attrs in read_with_attributes(doc_file, runs, Rejects()):
+        if line == origin.line:
+            origin.attributes = attrs
+            origin.clauses = _evaluate(section, runs, doc, attrs, clauses)
+            return
+        if line > origin.line:
+            break
+    origin.notes.append(f"{origin.path}:{origin.line} is no longer a readable document")
+
+
+def _evaluate(
+    section: dict[str, Any], runs: list[str], doc: Any, attrs: Attributes, clauses: list[str]
+) -> list[ClauseResult]:
+    from dolmakit.mix.evaluate import compile_filter
+
+    compiled = compile_filter(section.get("filter"), runs)
+    results = []
+    for text, predicate in zip(compiled.clause_texts, compiled.predicates, strict=True):
+        try:
+            results.append(ClauseResult(text, bool(predicate(doc, attrs))))
+        except DolmakitError:
+            results.append(ClauseResult(text, None))
+    return results
+
+
+def _kept_duplicate(manifest: MixManifest, section: dict[str, Any], origin: Origin) -> str | None:
+    """Name the kept member of the document's duplicate cluster, from the dedup run."""
+    from dolmakit.audit.duplicates import kept_duplicate
+
+    if manifest.data_root is None:
+        return None
+    runs = [str(r) for r in section.get("attributes") or []]
+    return kept_duplicate(manifest.data_root, runs, origin.path, origin.line, origin.id)
+
+
+def format_origins(origins: list[Origin]) -> str:
+    """Return a terminal report of traced documents."""
+    out: list[str] = []
+    for o in origins:
+        if out:
+            out.append("")
+        out.append(f"{o.id}  (source {o.source})")
+        out.append(f"  input:    {o.path}:{o.line}")
+        out.append(f"  outcome:  {o.reason()}")
+        for shard, row, repeat in o.locations:
+            out.append(f"  in mix:   {shard}:{row}" + (f"  (repeat {repeat})" if repeat else ""))
+        if o.tokens is not None:
+            out.append(f"  tokens:   {o.tokens:,}")
+        for c in o.clauses:
+            mark = {True: "pass", False: "FAIL", None: "?"}[c.passed]
+            out.append(f"  clause:   [{mark}] {c.clause}")
+        if o.attributes is not None:
+            for key in sorted(o.attributes):
+                spans = o.attributes[key]
+                shown = ", ".join(f"[{int(s[0])}:{int(s[1])}] {s[2]:g}" for s in spans[:3])
+                more = f" (+{len(spans) - 3} spans)" if len(spans) > 3 else ""
+                out.append(f"  attr:     {key} = {shown or '[]'}{more}")
+        out.extend(f"  note:     {n}" for n in o.notes)
+    return "\n".join(out)

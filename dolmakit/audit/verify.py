@@ -1,0 +1,278 @@
+"""Check a mix folder against its manifest: shards, counts, the manifest itself, the inputs.
+
+Every problem is collected (none stops the check): a shard changed, truncated, missing or
+not listed; document or token counts that differ; a manifest whose content hash or spec hash
+does not match its content; with `inputs=True`, input files changed or gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dolmakit.audit.manifest import (
+    MANIFEST_NAME,
+    FileRecord,
+    MixManifest,
+    load_manifest,
+)
+from dolmakit.backends import Backend, SerialBackend
+from dolmakit.reader import iter_lines
+
+HASH_CHUNK = 1 << 20
+# Files a mix folder may hold besides those the manifest hashes.
+UNHASHED_FILES = (MANIFEST_NAME, "rejects.jsonl", "card.md", "card.html")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: `kind` is a short class (changed, truncated, missing, extra, ...)."""
+
+    kind: str
+    path: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.path}: {self.detail}"
+
+
+@dataclass
+class VerifyReport:
+    """What `verify_mix` checked and found."""
+
+    mix_dir: Path
+    name: str
+    version: str
+    shards: int = 0
+    documents: int = 0
+    tokens: int = 0
+    bytes: int = 0
+    inputs_checked: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Return true when nothing is wrong."""
+        return not self.problems
+
+    def summary(self) -> str:
+        """Return one line: what was verified, or how many problems were found."""
+        what = (
+            f"{self.name} v{self.version}: {self.shards} shards, {self.documents:,} documents,"
+            f" {self.tokens:,} tokens, {self.bytes:,} bytes"
+        )
+        if self.inputs_checked:
+            what += f", {self.inputs_checked} input files"
+        if self.ok:
+            return f"verified {what}: all match the manifest"
+        return f"FAILED {what}: {len(self.problems)} problems"
+
+    def lines(self) -> list[str]:
+        """Return every problem, one per line, then the summary."""
+        return [str(p) for p in self.problems] + [self.summary()]
+
+
+def sha256_file(path: Path) -> str:
+    """Return the hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class _ShardCheck:
+    path: Path
+    record: FileRecord
+    tokenizer: str
+    is_shard: bool = True
+
+
+@dataclass
+class _ShardFound:
+    problems: list[Problem]
+    documents: int
+    tokens: int
+
+
+def _check_shard(job: _ShardCheck) -> _ShardFound:
+    """Compare one shard's size, hash and counts with its manifest record."""
+    record, path = job.record, job.path
+    found = _ShardFound([], 0, 0)
+    if not path.is_file():
+        found.problems.append(Problem("missing", record.path, "listed in the manifest, not found"))
+        return found
+    size = path.stat().st_size
+    digest = sha256_file(path)
+    if size < record.bytes:
+        found.problems.append(
+            Problem("truncated", record.path, f"{size:,} bytes, manifest says {record.bytes:,}")
+        )
+    elif digest != record.sha256:
+        grew = f" ({size:,} bytes, manifest says {record.bytes:,})" if size != record.bytes else ""
+        found.problems.append(Problem("changed", record.path, f"sha256 differs{grew}"))
+    if not job.is_shard:
+        return _check_table(job, found)
+    documents, tokens, error = _count(path, job.tokenizer)
+    found.documents, found.tokens = documents, tokens
+    if error:
+        found.problems.append(Problem("unreadable", record.path, error))
+    if record.documents is not None and documents != record.documents:
+        found.problems.append(
+            Problem(
+                "count",
+                record.path,
+                f"{documents:,} documents, manifest says {record.documents:,}",
+            )
+        )
+    if record.tokens is not None and tokens != record.tokens and not error:
+        found.problems.append(
+            Problem("count", record.path, f"{tokens:,} tokens, manifest says {record.tokens:,}")
+        )
+    return found
+
+
+def _check_table(job: _ShardCheck, found: _ShardFound) -> _ShardFound:
+    """Check the row count of an index or decisions Parquet file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        rows = pq.ParquetFile(job.path).metadata.num_rows
+    except (OSError, pa.ArrowInvalid) as exc:
+        found.problems.append(Problem("unreadable", job.record.path, str(exc)))
+        return found
+    if job.record.documents is not None and rows != job.record.documents:
+        found.problems.append(
+            Problem(
+                "count", job.record.path, f"{rows:,} rows, manifest says {job.record.documents:,}"
+            )
+        )
+    return found
+
+
+def _count(path: Path, tokenizer_name: str) -> tuple[int, int, str]:
+    """Return (documents, tokens, error) of a shard; error is '' when it reads cleanly."""
+    import msgspec
+
+    from dolmakit.tokenizers import get_tokenizer
+
+    tokenizer = get_tokenizer(tokenizer_name)
+    documents = tokens = 0
+    batch: list[str] = []
+    lineno = 0
+    try:
+        for lineno, line in _lines(path):
+            obj = msgspec.json.decode(line)
+            text = obj.get("text") if isinstance(obj, dict) else None
+            if not isinstance(text, str):
+                return documents, tokens, f"line {lineno}: no string 'text'"
+            documents += 1
+            batch.append(text)
+            if len(batch) >= 256:
+                tokens += sum(tokenizer.count_batch(batch))
+                batch.clear()
+        tokens += sum(tokenizer.count_batch(batch))
+    except EOFError:
+        return documents, tokens, f"compressed stream ends early after line {lineno}"
+    except (msgspec.DecodeError, UnicodeDecodeError, OSError, ValueError) as exc:
+        return documents, tokens, f"line {lineno + 1}: {exc}"
+    return documents, tokens, ""
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    if path.name.endswith(".parquet"):
+        import msgspec
+
+        from dolmakit.reader import read_documents
+        from dolmakit.rejects import Rejects
+
+        for lineno, doc in read_documents(path, Rejects(on_error="fail")):
+            yield lineno, msgspec.json.encode(doc.to_dict())
+        return
+    for lineno, line in iter_lines(path, 1 << 40):
+        if line is None or not line.strip():
+            raise ValueError("blank or oversized line")
+        yield lineno, line
+
+
+def verify_mix(
+    mix_dir: str | Path,
+    *,
+    inputs: bool = False,
+    data_root: str | Path | None = None,
+    backend: Backend | None = None,
+) -> VerifyReport:
+    """Check every shard, the index and decisions files (and with `inputs`, every input file).
+
+    Any other file in the mix folder (except the manifest, rejects.jsonl, the data card and
+    hidden folders) is reported as extra.
+    """
+    root = Path(mix_dir)
+    manifest = load_manifest(root, data_root)
+    report = VerifyReport(root, manifest.name, manifest.version)
+    report.problems.extend(_manifest_problems(manifest))
+    jobs = [_ShardCheck(root / s.path, s, manifest.tokenizer) for s in manifest.shards]
+    tables = [*manifest.decisions, *([manifest.index] if manifest.index else [])]
+    jobs.extend(_ShardCheck(root / t.path, t, manifest.tokenizer, False) for t in tables)
+    results: list[_ShardFound | None] = [None] * len(jobs)
+    for index, result in (backend or SerialBackend()).map(_check_shard, jobs):
+        results[index] = result
+    for job, found in zip(jobs, results, strict=True):
+        assert found is not None
+        report.problems.extend(found.problems)
+        if job.is_shard and job.path.is_file():
+            report.shards += 1
+            report.bytes += job.path.stat().st_size
+        report.documents += found.documents
+        report.tokens += found.tokens
+    known = {Path(j.record.path) for j in jobs} | {Path(n) for n in UNHASHED_FILES}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        if rel not in known:
+            what = "a shard" if rel.name.startswith("shard-") else "a file"
+            report.problems.append(Problem("extra", str(rel), f"{what} not listed in the manifest"))
+    if inputs:
+        for record in manifest.inputs:
+            report.inputs_checked += 1
+            report.problems.extend(_input_problems(manifest, record))
+    return report
+
+
+def _manifest_problems(manifest: MixManifest) -> list[Problem]:
+    problems = []
+    actual = manifest.computed_content_sha256()
+    if actual != manifest.content_sha256:
+        problems.append(
+            Problem(
+                "manifest",
+                MANIFEST_NAME,
+                f"content hash {actual[:16]}… does not match the recorded"
+                f" {manifest.content_sha256[:16]}…: the manifest was edited",
+            )
+        )
+    spec_hash = manifest.computed_spec_sha256()
+    if spec_hash is not None and spec_hash != manifest.spec_sha256:
+        problems.append(
+            Problem("manifest", MANIFEST_NAME, "the embedded spec does not match its sha256")
+        )
+    return problems
+
+
+def _input_problems(manifest: MixManifest, record: FileRecord) -> list[Problem]:
+    path = manifest.input_path(record.path)
+    if not path.is_file():
+        return [Problem("input missing", str(path), "recorded in the manifest, not found")]
+    size = path.stat().st_size
+    if size != record.bytes:
+        return [
+            Problem("input changed", str(path), f"{size:,} bytes, manifest says {record.bytes:,}")
+        ]
+    if sha256_file(path) != record.sha256:
+        return [Problem("input changed", str(path), "sha256 differs from the manifest")]
+    return []

@@ -1,0 +1,224 @@
+"""The `dolmakit audit` command group and `dolmakit stats`: parse options, call the library."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@click.command()
+@click.argument("target", type=click.Path(file_okay=False))
+@click.option(
+    "--attribute",
+    "attributes",
+    multiple=True,
+    help="Attribute key or glob pattern to summarise (repeatable; default: all).",
+)
+@click.option("--bins", default=20, show_default=True, help="Histogram bins.")
+@click.option("--html", "html_path", default=None, help="Also write an HTML report here.")
+@click.option("--png", "png_dir", default=None, help="Also write one PNG histogram per key here.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
+def stats(
+    target: str,
+    attributes: tuple[str, ...],
+    bins: int,
+    html_path: str | None,
+    png_dir: str | None,
+    workers: int,
+) -> None:
+    """Show counts, quantiles and histograms of attributes, per source.
+
+    TARGET is a dataset folder (every attribute run) or one run folder
+    <dataset>/attributes/<run>. A key whose spans cover whole documents is summarised
+    by its score; other keys by their spans per document and highest span score.
+
+    \b
+    Example:
+      dolmakit stats data/attributes/tags --attribute 'tags__quality*' --html stats.html
+    """
+    from dolmakit.backends import make_backend
+    from dolmakit.stats import StatsConfig, compute_stats, format_report, write_html, write_png
+
+    report = compute_stats(
+        target,
+        StatsConfig(attributes=attributes, bins=bins),
+        backend=make_backend("processes", workers),
+    )
+    click.echo(format_report(report))
+    if html_path:
+        click.echo(f"wrote {write_html(report, html_path)}")
+    if png_dir:
+        paths = write_png(report, png_dir)
+        click.echo(f"wrote {len(paths)} PNG files to {Path(png_dir)}")
+
+
+@click.group()
+def audit() -> None:
+    """Answer which sources went into a mix, in what share, from which input bytes.
+
+    \b
+    Example:
+      dolmakit audit verify demo-out/mixes/demo/v2
+    """
+
+
+def _data_root_option(fn: F) -> F:
+    return click.option(
+        "--data-root",
+        default=None,
+        type=click.Path(file_okay=False),
+        help="Folder the mix's input paths are relative to (the dataset the mix read).",
+    )(fn)
+
+
+@audit.command()
+@click.argument("mix_dir", type=click.Path(file_okay=False))
+@click.option("--inputs", is_flag=True, help="Also check the input files against their hashes.")
+@_data_root_option
+@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
+def verify(mix_dir: str, inputs: bool, data_root: str | None, workers: int) -> None:
+    """Check a mix's shards, index and decisions (and inputs) against its manifest.
+
+    Recomputes every shard's sha256, size, documents and tokens; finds changed, truncated,
+    missing and extra files and a hand-edited manifest. Exits 1 naming every problem.
+
+    \b
+    Example:
+      dolmakit audit verify demo-out/mixes/demo/v2 --inputs --data-root demo-out/data
+    """
+    from dolmakit.audit.verify import verify_mix
+    from dolmakit.backends import make_backend
+
+    report = verify_mix(
+        mix_dir, inputs=inputs, data_root=data_root, backend=make_backend("processes", workers)
+    )
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    click.echo(report.summary())
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@audit.command()
+@click.argument("mix_dir", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def sources(mix_dir: str, as_json: bool) -> None:
+    """Show each source of a mix: shares, documents, tokens, repeats, files, filter funnel.
+
+    \b
+    Example:
+      dolmakit audit sources demo-out/mixes/demo/v2 --json
+    """
+    import json
+
+    from dolmakit.audit.sources import format_sources, mix_sources, sources_json
+
+    rows = mix_sources(mix_dir)
+    if as_json:
+        click.echo(json.dumps(sources_json(rows), indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_sources(rows))
+
+
+@audit.command()
+@click.argument("mix_dir", type=click.Path(file_okay=False))
+@click.argument("ref")
+@_data_root_option
+def trace(mix_dir: str, ref: str, data_root: str | None) -> None:
+    """Show where an output document came from: input, attributes, clauses, repeat.
+
+    REF is a document id or SHARD:ROW (e.g. shard-00000:17 or 0:17).
+
+    \b
+    Example:
+      dolmakit audit trace demo-out/mixes/demo/v2 shard-00000:1 --data-root demo-out/data
+    """
+    from dolmakit.audit.trace import format_origins
+    from dolmakit.audit.trace import trace as run_trace
+
+    click.echo(format_origins(run_trace(mix_dir, ref, data_root=data_root)))
+
+
+@audit.command()
+@click.argument("mix_dir", type=click.Path(file_okay=False))
+@click.argument("ref")
+@_data_root_option
+def where(mix_dir: str, ref: str, data_root: str | None) -> None:
+    """Say whether an input document is in a mix, how many times, and if not, why not.
+
+    REF is INPUT_PATH:LINE (the path as in the manifest, or a file under the data root)
+    or an input document id.
+
+    \b
+    Example:
+      dolmakit audit where demo-out/mixes/demo/v2 documents/fortunes/en-0000.jsonl.zst:3
+    """
+    from dolmakit.audit.trace import format_origins
+    from dolmakit.audit.trace import where as run_where
+
+    click.echo(format_origins(run_where(mix_dir, ref, data_root=data_root)))
+
+
+@audit.command()
+@click.argument("mix_a", type=click.Path(file_okay=False))
+@click.argument("mix_b", type=click.Path(file_okay=False))
+def diff(mix_a: str, mix_b: str) -> None:
+    """Compare two mixes: spec, per-source documents/tokens/shares, documents added/removed.
+
+    \b
+    Example:
+      dolmakit audit diff demo-out/mixes/demo/v1 demo-out/mixes/demo/v2
+    """
+    from dolmakit.audit.diff import diff_mixes, format_diff
+
+    click.echo(format_diff(diff_mixes(mix_a, mix_b)))
+
+
+@audit.command()
+@click.argument("mix_dir", type=click.Path(file_okay=False))
+@click.option("--out", default=None, help="Folder for card.md and card.html (default: the mix).")
+@click.option(
+    "--score",
+    "scores",
+    multiple=True,
+    help="Also draw this attribute key or glob's histogram (default: keys the filters read).",
+)
+@_data_root_option
+def card(mix_dir: str, out: str | None, scores: tuple[str, ...], data_root: str | None) -> None:
+    """Write a data card: card.md and a self-contained card.html with charts.
+
+    \b
+    Example:
+      dolmakit audit card demo-out/mixes/demo/v2 --data-root demo-out/data
+    """
+    from dolmakit.audit.card_data import render_card
+
+    md_path, html_path = render_card(mix_dir, out=out, data_root=data_root, score_keys=scores)
+    click.echo(f"wrote {md_path}")
+    click.echo(f"wrote {html_path}")
+
+
+@audit.command()
+@click.argument("mix_dir", type=click.Path(file_okay=False))
+@_data_root_option
+@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
+def rebuild(mix_dir: str, data_root: str | None, workers: int) -> None:
+    """Rebuild a mix from its manifest into a temporary folder and compare the bytes.
+
+    Prints "reproducible", or the first difference and exits 1.
+
+    \b
+    Example:
+      dolmakit audit rebuild demo-out/mixes/demo/v2 --data-root demo-out/data
+    """
+    from dolmakit.audit.rebuild import rebuild_mix
+
+    result = rebuild_mix(mix_dir, data_root=data_root, workers=workers)
+    click.echo(result.message())
+    if not result.reproducible:
+        raise SystemExit(1)

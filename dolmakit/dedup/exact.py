@@ -1,0 +1,408 @@
+"""`dedup_exact`: exact duplicates by normalised text, by a field, or by paragraph.
+
+Stage 1 (per shard, parallel, resumable) hashes each document's key (xxh3, 64 bits) and
+splits (hash, row, paragraph) records into partition files; stage 2 (per partition,
+parallel) sorts each partition and keeps the first member of every group in canonical order
+(sorted input path, then line, then paragraph); stage 3 writes attribute files per shard, then
+`clusters.parquet` and `summary.json`. Memory: one partition at a time, and the duplicates.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from dolmakit.attributes import AttributeWriter, attribute_key
+from dolmakit.backends import Backend, SerialBackend
+from dolmakit.dedup.config import ExactConfig
+from dolmakit.dedup.index import (
+    ROW_BITS,
+    ROW_MASK,
+    load_meta,
+    load_numbers,
+    save_arrays,
+    save_meta,
+    shard_key,
+)
+from dolmakit.dedup.normalize import light_normalize
+from dolmakit.dedup.report import DedupSummary, write_clusters
+from dolmakit.dedup.stage import default_report_dir
+from dolmakit.document import Document
+from dolmakit.paths import attribute_path, expand_inputs, split_dataset_path
+from dolmakit.progress import Tally
+from dolmakit.reader import read_documents
+from dolmakit.rejects import OnError, Rejects
+from dolmakit.runner import ShardJob, ShardResult, run_shards
+
+U64 = npt.NDArray[np.uint64]
+NO_SOURCE = ""
+
+
+def _field(doc: Document, path: str) -> Any:
+    """Return the value at a dotted path of the document's JSON object (None if absent)."""
+    value: Any = doc.to_dict()
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """Return the [start, end) character ranges of a text's lines (paragraphs), no newlines."""
+    out, start = [], 0
+    for piece in text.split("\n"):
+        out.append((start, start + len(piece)))
+        start += len(piece) + 1
+    return out
+
+
+@dataclass(frozen=True)
+class _HashOptions:
+    config: ExactConfig
+    shard_dir: Path
+
+
+def _hash_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
+    """Hash the keys of one shard's documents (or paragraphs) into partition files."""
+    import xxhash
+
+    options: _HashOptions = job.options
+    config = options.config
+    h = xxhash.xxh3_64_intdigest
+    ids: list[str] = []
+    sources: list[str | None] = []
+    lines: list[int] = []
+    lengths: list[int] = []
+    hashes: list[int] = []
+    rows: list[int] = []
+    paras: list[int] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    per_source: Counter[str] = Counter()
+    unkeyed = 0
+    tally = Tally()
+    for line, doc in read_documents(job.input, rejects):
+        row = len(ids)
+        ids.append(doc.id)
+        sources.append(doc.source)
+        per_source[doc.source if doc.source is not None else NO_SOURCE] += 1
+        lines.append(line)
+        lengths.append(len(doc.text))
+        tally.add(len(doc.text))
+        if config.mode == "paragraph":
+            for number, (start, end) in enumerate(paragraphs(doc.text)):
+                piece = doc.text[start:end]
+                key = light_normalize(piece) if config.normalize else piece
+                if not key.strip():
+                    continue
+                hashes.append(h(key.encode()))
+                rows.append(row)
+                paras.append(number)
+                starts.append(start)
+                ends.append(end)
+            continue
+        if config.mode == "text":
+            key = light_normalize(doc.text) if config.normalize else doc.text
+            if not key.strip():
+                unkeyed += 1
+                continue
+            data = key.encode()
+        else:
+            value = _field(doc, config.by)
+            if value is None:
+                unkeyed += 1
+                continue
+            data = value.encode() if isinstance(value, str) else msgspec.json.encode(value)
+        hashes.append(h(data))
+        rows.append(row)
+        paras.append(0)
+    tally.flush()
+    folder = options.shard_dir
+    save_meta(folder / "meta.msgpack", ids, sources)
+    save_arrays(
+        folder / "numbers.npz",
+        line=np.array(lines, dtype=np.int64),
+        length=np.array(lengths, dtype=np.int64),
+        para_row=np.array(rows if config.mode == "paragraph" else [], dtype=np.int64),
+        para_number=np.array(paras if config.mode == "paragraph" else [], dtype=np.int64),
+        para_start=np.array(starts, dtype=np.int64),
+        para_end=np.array(ends, dtype=np.int64),
+    )
+    keys = np.array(hashes, dtype=np.uint64)
+    row_arr = np.array(rows, dtype=np.uint32)
+    para_arr = np.array(paras, dtype=np.uint32)
+    part_of = (keys % np.uint64(config.partitions)).astype(np.int64)
+    for part in range(config.partitions):
+        pick = part_of == part
+        save_arrays(
+            folder / f"keys-{part:04d}.npz",
+            keys=keys[pick],
+            rows=row_arr[pick],
+            paras=para_arr[pick],
+        )
+    result = ShardResult(job.key, written=len(ids))
+    result.read = result.written + rejects.total
+    result.stats["per_source"] = dict(sorted(per_source.items()))
+    result.stats["unkeyed"] = unkeyed
+    return result
+
+
+@dataclass(frozen=True)
+class PartitionGroups:
+    """Find the groups of equal keys of one partition (a picklable callable for any backend).
+
+    Writes `groups-PPPP.npz`: for every member of a group of two or more, its document
+    number, paragraph, the keeper's document number and paragraph, and the group size.
+    """
+
+    shard_dirs: tuple[str, ...]
+    work_dir: str
+
+    def __call__(self, part: int) -> int:
+        keys, members, paras = [], [], []
+        for number, folder in enumerate(self.shard_dirs):
+            with np.load(Path(folder) / f"keys-{part:04d}.npz") as data:
+                keys.append(data["keys"])
+                members.append((np.uint64(number) << ROW_BITS) | data["rows"].astype(np.uint64))
+                paras.append(data["paras"].astype(np.int64))
+        key = np.concatenate(keys)
+        member = np.concatenate(members)
+        para = np.concatenate(paras)
+        order = np.lexsort((para, member, key))
+        key, member, para = key[order], member[order], para[order]
+        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))[: len(key)]
+        sizes = np.diff(np.append(starts, len(key))).astype(np.int64)
+        group = np.repeat(np.arange(len(sizes)), sizes)
+        in_group = sizes[group] >= 2 if len(key) else np.zeros(0, dtype=bool)
+        first = np.asarray(starts, dtype=np.int64)[group] if len(key) else np.zeros(0, np.int64)
+        save_arrays(
+            Path(self.work_dir) / f"groups-{part:04d}.npz",
+            member=member[in_group],
+            para=para[in_group],
+            keeper=member[first[in_group]],
+            keeper_para=para[first[in_group]],
+            size=sizes[group][in_group] if len(key) else np.zeros(0, np.int64),
+        )
+        return int(in_group.sum())
+
+
+def dedup_exact(
+    inputs: Sequence[str | Path],
+    run: str = "dedup_exact",
+    config: ExactConfig | None = None,
+    *,
+    report_dir: str | Path | None = None,
+    backend: Backend | None = None,
+    on_error: OnError = "skip",
+    progress: bool = True,
+) -> DedupSummary:
+    """Mark exact duplicates of `inputs` in attribute run `run`; return the summary.
+
+    The first document (or paragraph) in canonical order of each group of equal keys is kept;
+    the others get `<run>__exact__duplicate` (or `<run>__exact__paragraph_duplicate` spans).
+    """
+    config = (config or ExactConfig()).checked()
+    files = expand_inputs(inputs)
+    for path in files:
+        split_dataset_path(path)
+    report = Path(report_dir) if report_dir else default_report_dir(files[0], run)
+    report = report.resolve()
+    backend = backend or SerialBackend()
+    work = report / "work"
+    names = ["meta.msgpack", "numbers.npz"] + [
+        f"keys-{p:04d}.npz" for p in range(config.partitions)
+    ]
+    jobs = []
+    for path in files:
+        folder = work / "shards" / shard_key(path)
+        jobs.append(
+            ShardJob(
+                shard_key(path),
+                path,
+                tuple(folder / n for n in names),
+                _HashOptions(config, folder),
+            )
+        )
+    hashed = run_shards(
+        f"dedup exact {run}: hashes",
+        jobs,
+        _hash_shard,
+        record_dir=report / "records" / "hashes",
+        config={"by": config.by, "normalize": config.normalize, "partitions": config.partitions},
+        backend=backend,
+        on_error=on_error,
+        progress=progress,
+    )
+    dirs = tuple(str(job.options.shard_dir) for job in jobs)
+    step = PartitionGroups(dirs, str(work))
+    for _ in backend.map(step, list(range(config.partitions))):
+        pass
+    summary = DedupSummary(
+        run, "exact-paragraph" if config.mode == "paragraph" else "exact", report
+    )
+    summary.config = {"by": config.by, "normalize": config.normalize}
+    summary.read = hashed
+    summary.documents = hashed.written
+    summary.extra["documents_without_key"] = sum(r.stats.get("unkeyed", 0) for r in hashed.results)
+    columns = _decide(jobs, work, config, summary)
+    write_jobs = [
+        ShardJob(
+            job.key,
+            job.input,
+            (attribute_path(job.input, run),),
+            (
+                str(job.options.shard_dir),
+                str(work / "decisions" / f"{job.key}.npz"),
+                run,
+                config.mode,
+            ),
+        )
+        for job in jobs
+    ]
+    run_shards(
+        f"dedup exact {run}: attributes",
+        write_jobs,
+        _write_attributes,
+        record_dir=report / "records" / "attributes",
+        config=summary.config,
+        backend=backend,
+        resume=False,
+        progress=progress,
+    )
+    per_source: Counter[str] = Counter()
+    for result in hashed.results:
+        per_source.update(result.stats.get("per_source", {}))
+    removed_sources = Counter(columns.pop("_removed_sources"))
+    summary.per_source = {
+        s: {"documents": per_source[s], "removed": removed_sources[s]} for s in sorted(per_source)
+    }
+    write_clusters(report / "clusters.parquet", columns)
+    summary.write()
+    shutil.rmtree(work / "decisions", ignore_errors=True)
+    for part in range(config.partitions):
+        (work / f"groups-{part:04d}.npz").unlink(missing_ok=True)
+    return summary
+
+
+def _decide(
+    jobs: list[ShardJob], work: Path, config: ExactConfig, summary: DedupSummary
+) -> dict[str, list[Any]]:
+    """Gather the groups of all partitions, number clusters, save per-shard decisions."""
+    parts: dict[str, list[npt.NDArray[Any]]] = {
+        k: [] for k in ("member", "para", "keeper", "keeper_para", "size")
+    }
+    for part in range(config.partitions):
+        with np.load(work / f"groups-{part:04d}.npz") as data:
+            for k in parts:
+                parts[k].append(data[k])
+    cols = {k: np.concatenate(v) for k, v in parts.items()}
+    order = np.lexsort((cols["para"], cols["member"], cols["keeper_para"], cols["keeper"]))
+    cols = {k: v[order] for k, v in cols.items()}
+    gk, gp = cols["keeper"], cols["keeper_para"]
+    new_group = np.concatenate(([True], (gk[1:] != gk[:-1]) | (gp[1:] != gp[:-1])))[: len(gk)]
+    cluster = np.cumsum(new_group) - 1
+    is_keeper = (cols["member"] == gk) & (cols["para"] == gp)
+    summary.clusters = int(new_group.sum())
+    summary.in_clusters = len(cluster)
+    summary.removed = int((~is_keeper).sum())
+    shard_of = (cols["member"] >> ROW_BITS).astype(np.int64)
+    rows = (cols["member"] & ROW_MASK).astype(np.int64)
+    folder = work / "decisions"
+    folder.mkdir(parents=True, exist_ok=True)
+    columns: dict[str, list[Any]] = {
+        "cluster": [], "path": [], "line": [], "id": [], "source": [], "keeper": [],
+        "removed": [], "similarity": [],
+    }  # fmt: skip
+    if config.mode == "paragraph":
+        columns.update({"paragraph": [], "start": [], "end": []})
+    columns["_removed_sources"] = []
+    meta_cache: dict[int, tuple[list[str], list[str | None], dict[str, Any]]] = {}
+    for number, job in enumerate(jobs):
+        pick = shard_of == number
+        save_arrays(
+            folder / f"{job.key}.npz",
+            rows=rows[pick],
+            paras=cols["para"][pick],
+            size=cols["size"][pick],
+            removed=~is_keeper[pick],
+        )
+    for i in range(len(cluster)):
+        shard = int(shard_of[i])
+        if shard not in meta_cache:
+            meta_cache.clear()
+            job_dir = jobs[shard].options.shard_dir
+            ids, sources = load_meta(job_dir)
+            meta_cache[shard] = (ids, sources, load_numbers(job_dir))
+        ids, sources, numbers = meta_cache[shard]
+        row = int(rows[i])
+        columns["cluster"].append(int(cluster[i]))
+        columns["path"].append(str(jobs[shard].input))
+        columns["line"].append(int(numbers["line"][row]))
+        columns["id"].append(ids[row])
+        columns["source"].append(sources[row])
+        columns["keeper"].append(bool(is_keeper[i]))
+        columns["removed"].append(not is_keeper[i])
+        columns["similarity"].append(1.0)
+        if config.mode == "paragraph":
+            para = int(cols["para"][i])
+            start, end = _paragraph_span(numbers, row, para)
+            columns["paragraph"].append(para)
+            columns["start"].append(start)
+            columns["end"].append(end)
+        if not is_keeper[i]:
+            columns["_removed_sources"].append(sources[row] or NO_SOURCE)
+    return columns
+
+
+def _paragraph_span(numbers: dict[str, Any], row: int, para: int) -> tuple[int, int]:
+    """Return the character range of paragraph `para` of document `row`."""
+    lo = int(np.searchsorted(numbers["para_row"], row, side="left"))
+    hi = int(np.searchsorted(numbers["para_row"], row, side="right"))
+    k = lo + int(np.searchsorted(numbers["para_number"][lo:hi], para))
+    return int(numbers["para_start"][k]), int(numbers["para_end"][k])
+
+
+def _write_attributes(job: ShardJob, rejects: Rejects) -> ShardResult:
+    """Write one shard's attribute file from its stored ids and the run's decisions."""
+    shard_dir, decisions_file, run, mode = job.options
+    ids, sources = load_meta(Path(shard_dir))
+    numbers = load_numbers(Path(shard_dir))
+    with np.load(decisions_file) as data:
+        rows, paras, size, removed = data["rows"], data["paras"], data["size"], data["removed"]
+    spans: dict[int, list[list[float]]] = {}
+    sizes: dict[int, int] = {}
+    for row, para, count, dup in zip(
+        rows.tolist(), paras.tolist(), size.tolist(), removed.tolist(), strict=True
+    ):
+        sizes[row] = max(sizes.get(row, 0), count)
+        if dup:
+            if mode == "paragraph":
+                start, end = _paragraph_span(numbers, row, para)
+            else:
+                start, end = 0, int(numbers["length"][row])
+            spans.setdefault(row, []).append([start, end, 1.0])
+    dup_key = attribute_key(
+        run, "exact", "paragraph_duplicate" if mode == "paragraph" else "duplicate"
+    )
+    size_key = attribute_key(run, "exact", "cluster_size")
+    with AttributeWriter(job.outputs[0]) as writer:
+        for row, doc_id in enumerate(ids):
+            attrs: dict[str, list[list[float]]] = {}
+            if row in spans:
+                attrs[dup_key] = sorted(spans[row])
+            if row in sizes and mode != "paragraph":
+                attrs[size_key] = [[0, int(numbers["length"][row]), float(sizes[row])]]
+            line: dict[str, object] = {"id": doc_id, "attributes": attrs}
+            if sources[row] is not None:
+                line["source"] = sources[row]
+            writer.write(line)
+    return ShardResult(job.key, read=len(ids), written=len(ids))

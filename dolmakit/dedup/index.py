@@ -1,0 +1,145 @@
+"""The on-disk index of a MinHash run: one folder of arrays per document shard.
+
+Layout of `<index>/`:
+    index.json                 config fields that decide signatures, and the shards in
+                               canonical order: [{key, path, dir, docs}]
+    <key>/meta.msgpack         document ids and sources, in line order
+    <key>/numbers.npz          line, length (characters), shingles (count), attr (score/NaN)
+    <key>/sig.npy              (docs x num_perm) uint32 signatures
+    <key>/shingles.npy         sorted distinct shingle hashes of all documents, concatenated
+    <key>/offsets.npy          (docs + 1) int64 offsets into shingles.npy
+    <key>/bands-PPPP.npz       bucket keys (uint64) and rows (uint32) of partition PPPP
+
+A document's global number is `(shard number << 32) | row`, shard numbers following the
+order of `index.json`, so sorting numbers gives canonical order (sorted path, then line).
+An index of an earlier run is reused by an incremental run: its shards come first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from dolmakit.atomic import atomic_path, write_bytes_atomic
+from dolmakit.errors import ConfigError
+
+U32 = npt.NDArray[np.uint32]
+U64 = npt.NDArray[np.uint64]
+INDEX_FILE = "index.json"
+ROW_BITS = np.uint64(32)
+ROW_MASK = np.uint64(0xFFFFFFFF)
+
+
+def shard_key(path: Path) -> str:
+    """Return a file-name-safe key for a document file: a path hash plus its readable tail."""
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    tail = re.sub(r"[^A-Za-z0-9_.-]", "_", "-".join(path.parts[-2:]))
+    return f"{digest}-{tail}"[:96]
+
+
+def partition_name(part: int) -> str:
+    """Return the file name of one band partition."""
+    return f"bands-{part:04d}.npz"
+
+
+@dataclass(frozen=True)
+class ShardEntry:
+    """One indexed document file: its key, path, array folder and number of documents."""
+
+    key: str
+    path: str
+    dir: str
+    docs: int
+
+
+def save_array(path: Path, array: npt.NDArray[Any]) -> None:
+    """Write one .npy array atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:
+        np.save(out, array)
+
+
+def save_arrays(path: Path, **arrays: npt.NDArray[Any]) -> None:
+    """Write an uncompressed .npz of named arrays atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:
+        np.savez(out, **arrays)  # type: ignore[arg-type]
+
+
+def save_meta(path: Path, ids: list[str], sources: list[str | None]) -> None:
+    """Write the ids and sources of a shard's documents."""
+    write_bytes_atomic(path, msgspec.msgpack.encode({"ids": ids, "sources": sources}))
+
+
+def load_meta(shard_dir: Path) -> tuple[list[str], list[str | None]]:
+    """Return (ids, sources) of a shard, in row order."""
+    data = msgspec.msgpack.decode((shard_dir / "meta.msgpack").read_bytes())
+    return data["ids"], data["sources"]
+
+
+def load_numbers(shard_dir: Path) -> dict[str, npt.NDArray[Any]]:
+    """Return the per-document numeric columns of a shard."""
+    with np.load(shard_dir / "numbers.npz") as data:
+        return {name: data[name] for name in data.files}
+
+
+def write_index(index_dir: Path, fields: dict[str, Any], shards: list[ShardEntry]) -> None:
+    """Write index.json: the signature options and the shards in canonical order."""
+    body = {"config": fields, "shards": [asdict(s) for s in shards]}
+    write_bytes_atomic(index_dir / INDEX_FILE, msgspec.json.encode(body))
+
+
+def read_index(index_dir: Path, fields: dict[str, Any]) -> list[ShardEntry]:
+    """Return the shards of an earlier run's index; ConfigError if its options differ."""
+    path = index_dir / INDEX_FILE
+    if not path.is_file():
+        raise ConfigError(f"{index_dir}: no MinHash index here (expected {INDEX_FILE})")
+    body = msgspec.json.decode(path.read_bytes())
+    recorded = body.get("config", {})
+    diff = sorted(k for k in fields if recorded.get(k) != fields[k])
+    if diff:
+        detail = ", ".join(f"{k}: index {recorded.get(k)!r}, now {fields[k]!r}" for k in diff)
+        raise ConfigError(f"{path}: the index was built with other options ({detail})")
+    return [ShardEntry(**s) for s in body["shards"]]
+
+
+class SignatureStore:
+    """Read rows of signatures and shingle sets of many shards by global document number."""
+
+    def __init__(self, shards: list[ShardEntry]) -> None:
+        self.shards = shards
+        self._sigs: dict[int, U32] = {}
+        self._shingles: dict[int, tuple[U32, npt.NDArray[np.int64]]] = {}
+
+    def _sig(self, shard: int) -> U32:
+        if shard not in self._sigs:
+            self._sigs[shard] = np.load(Path(self.shards[shard].dir) / "sig.npy", mmap_mode="r")
+        return self._sigs[shard]
+
+    def signatures(self, numbers: U64) -> U32:
+        """Return the signatures of documents, in the order given."""
+        shard_of = (numbers >> ROW_BITS).astype(np.int64)
+        rows = (numbers & ROW_MASK).astype(np.int64)
+        width = self._sig(int(shard_of[0])).shape[1] if len(numbers) else 0
+        out = np.empty((len(numbers), width), dtype=np.uint32)
+        for shard in np.unique(shard_of):
+            mask = shard_of == shard
+            out[mask] = self._sig(int(shard))[rows[mask]]
+        return out
+
+    def shingles(self, number: int) -> U32:
+        """Return the sorted distinct shingle hashes of one document."""
+        shard, row = number >> 32, number & 0xFFFFFFFF
+        if shard not in self._shingles:
+            folder = Path(self.shards[shard].dir)
+            self._shingles[shard] = (
+                np.load(folder / "shingles.npy", mmap_mode="r"),
+                np.load(folder / "offsets.npy"),
+            )
+        values, offsets = self._shingles[shard]
+        return np.asarray(values[offsets[row] : offsets[row + 1]])

@@ -1,0 +1,123 @@
+"""What a dedup run reports: the summary (printed and `summary.json`) and `clusters.parquet`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from dolmakit.atomic import atomic_path, write_bytes_atomic
+from dolmakit.runner import RunSummary
+
+CLUSTER_COLUMNS = (
+    "cluster",
+    "path",
+    "line",
+    "id",
+    "source",
+    "keeper",
+    "removed",
+    "similarity",
+    "paragraph",
+    "start",
+    "end",
+)
+
+
+@dataclass
+class DedupSummary:
+    """Totals of one dedup run; `removed` documents carry the `duplicate` attribute."""
+
+    run: str
+    method: str
+    report_dir: Path
+    documents: int = 0
+    clusters: int = 0
+    in_clusters: int = 0
+    removed: int = 0
+    chained_clusters: int = 0
+    candidate_pairs: int = 0
+    verified_pairs: int = 0
+    indexed_documents: int = 0
+    per_source: dict[str, dict[str, int]] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    read: RunSummary | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form written to summary.json."""
+        out = {
+            "run": self.run,
+            "method": self.method,
+            "documents": self.documents,
+            "clusters": self.clusters,
+            "documents_in_clusters": self.in_clusters,
+            "removed": self.removed,
+            "chained_clusters": self.chained_clusters,
+            "candidate_pairs": self.candidate_pairs,
+            "verified_pairs": self.verified_pairs,
+            "indexed_documents": self.indexed_documents,
+            "per_source": self.per_source,
+            "config": self.config,
+            **self.extra,
+        }
+        if self.read is not None:
+            out["lines_read"] = self.read.read
+            out["rejected"] = dict(sorted(self.read.rejected.items()))
+        return out
+
+    def write(self) -> Path:
+        """Write summary.json into the report folder and return its path."""
+        path = self.report_dir / "summary.json"
+        write_bytes_atomic(path, msgspec.json.format(msgspec.json.encode(self.to_dict())) + b"\n")
+        return path
+
+    def lines(self) -> list[str]:
+        """Return the human summary printed by the command line."""
+        out = self.read.lines() if self.read is not None else []
+        what = "paragraphs" if self.method == "exact-paragraph" else "documents"
+        out.append(
+            f"dedup {self.method} ({self.run}): {self.documents:,} documents,"
+            f" {self.clusters:,} clusters of {self.in_clusters:,} {what},"
+            f" {self.removed:,} {what} marked duplicate"
+        )
+        if self.indexed_documents:
+            out.append(f"  compared against {self.indexed_documents:,} indexed documents")
+        if self.method == "minhash":
+            out.append(
+                f"  {self.candidate_pairs:,} candidate pairs, {self.verified_pairs:,} verified;"
+                f" {self.chained_clusters:,} chained clusters"
+            )
+        for source, counts in self.per_source.items():
+            out.append(
+                f"  {source or '(no source)'}: {counts['documents']:,} documents,"
+                f" {counts['removed']:,} {what} removed"
+            )
+        out.append(f"  report: {self.report_dir}")
+        return out
+
+
+def write_clusters(path: Path, columns: dict[str, list[Any]]) -> None:
+    """Write clusters.parquet: one row per cluster member (document or paragraph)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {
+        "cluster": pa.int64(),
+        "path": pa.string(),
+        "line": pa.int64(),
+        "id": pa.string(),
+        "source": pa.string(),
+        "keeper": pa.bool_(),
+        "removed": pa.bool_(),
+        "similarity": pa.float64(),
+        "paragraph": pa.int64(),
+        "start": pa.int64(),
+        "end": pa.int64(),
+    }
+    schema = pa.schema([pa.field(name, types[name]) for name in CLUSTER_COLUMNS if name in columns])
+    table = pa.Table.from_pydict({n: columns[n] for n in schema.names}, schema=schema)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")

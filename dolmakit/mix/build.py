@@ -1,0 +1,445 @@
+"""Build a mix: validate the spec, run the two passes, merge into shards, write the manifest.
+
+`build_mix` is the library call behind `dolmakit mix`. A finished version is never rebuilt:
+the same spec is a no-op, another spec is refused unless `force` (a draft, recorded as such).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dolmakit.backends import Backend, SerialBackend
+from dolmakit.errors import ConfigError, DolmakitError
+from dolmakit.mix.inputs import InputFile, resolve_inputs
+from dolmakit.mix.manifest import MANIFEST_NAME, read_manifest, write_manifest
+from dolmakit.mix.plan import MixPlan, plan_mix
+from dolmakit.mix.sampling import BUCKETS
+from dolmakit.mix.shards import IndexWriter, ShardInfo, file_sha256, merge_runs
+from dolmakit.mix.spec import MixSpec, load_spec
+from dolmakit.mix.stage import JobConfig, load_pass1, pass1, pass2
+from dolmakit.rejects import OnError
+from dolmakit.runner import RunSummary, ShardJob, run_shards
+
+WORK_DIR = ".work"
+
+
+@dataclass
+class MixResult:
+    """What a build produced (or found already built)."""
+
+    mix_dir: Path
+    manifest: dict[str, Any]
+    already_built: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def manifest_path(self) -> Path:
+        """Return the path of manifest.json."""
+        return self.mix_dir / MANIFEST_NAME
+
+    def lines(self) -> list[str]:
+        """Return a human summary: per source funnel and shares, then the output."""
+        m = self.manifest
+        head = "already built, nothing to do: " if self.already_built else ""
+        out = [
+            f"{head}mix {m['name']} v{m['version']}: {m['totals']['documents']:,} documents, "
+            f"{m['totals']['tokens']:,} tokens ({m['tokenizer']}) in {m['totals']['shards']} "
+            f"shards -> {self.mix_dir}"
+        ]
+        for s in m["sources"]:
+            f = s["funnel"]
+            declared = s["declared_share"]
+            want = f"{declared:.2%}" if declared is not None else f"rate {s['rate']:g}"
+            out.append(
+                f"  {s['name']}: read {f['read']:,}, passed {f['passed']:,}, sampled "
+                f"{f['sampled']:,}, emitted {f['emitted_documents']:,} docs / "
+                f"{f['tokens_emitted']:,} tokens; share {s['realised_share']:.2%} (declared {want})"
+            )
+        out.extend(f"  warning: {w}" for w in m["warnings"])
+        out.append(f"  manifest {self.manifest_path} content sha256 {m['content_sha256']}")
+        return out
+
+
+def build_mix(
+    spec_path: str | Path,
+    *,
+    data_root: str | Path | None = None,
+    output: str | Path | None = None,
+    backend: Backend | None = None,
+    on_error: OnError = "skip",
+    force: bool = False,
+    progress: bool = True,
+) -> MixResult:
+    """Build the mix a spec describes into `<output>/<name>/v<version>/` and return its manifest.
+
+    `data_root` (default: the spec's folder) is where document globs are matched; `output`
+    (default: the spec's `output.root`, relative to the spec's folder) is where mixes go.
+    """
+    started = datetime.now(UTC)
+    clock = time.monotonic()
+    spec = load_spec(spec_path)
+    root = Path(data_root) if data_root is not None else spec.path.parent
+    mix_root = _output_root(spec, output)
+    mix_dir = (mix_root / spec.name / f"v{spec.version}").resolve()
+    spec_hash = spec.sha256()
+    existing = _existing(mix_dir, spec_hash, force)
+    inputs = resolve_inputs(spec, root)
+    if existing is not None:
+        _check_unchanged(existing, inputs, mix_dir)
+        return MixResult(mix_dir, existing, already_built=True, warnings=existing["warnings"])
+    from dolmakit.tokenizers import get_tokenizer
+
+    get_tokenizer(spec.tokenizer)  # fail before any work when the tokenizer is unknown
+    backend = backend or SerialBackend()
+    work = mix_dir / WORK_DIR
+    states = _states(inputs)
+    configs = [_job_config(spec, f, work) for f in inputs]
+    jobs1 = [
+        ShardJob(f"p1-{f.index:05d}", f.path, (c.pass1,), c)
+        for f, c in zip(inputs, configs, strict=True)
+    ]
+    summary1 = run_shards(
+        "mix pass 1",
+        jobs1,
+        pass1,
+        record_dir=work / "pass1-records",
+        config={"spec": spec_hash, "inputs": states},
+        backend=backend,
+        on_error=on_error,
+        progress=progress,
+    )
+    warnings = _check_names(spec, inputs, summary1)
+    plan = _plan(spec, inputs, summary1, configs)
+    warnings.extend(plan.warnings)
+    jobs2 = []
+    for f, c in zip(inputs, configs, strict=True):
+        cfg = _with_rate(c, plan.sources[f.source_index].rate, spec.output.drop_fields)
+        outputs = (work / "runs" / f"{f.index:05d}.bin", _decisions_path(mix_dir, f.index))
+        jobs2.append(ShardJob(f"p2-{f.index:05d}", f.path, outputs, cfg))
+    summary2 = run_shards(
+        "mix pass 2",
+        jobs2,
+        pass2,
+        record_dir=work / "pass2-records",
+        config={"spec": spec_hash, "inputs": states, "rates": [p.rate for p in plan.sources]},
+        backend=backend,
+        on_error=on_error,
+        progress=progress,
+    )
+    index = IndexWriter(mix_dir / "index.parquet")
+    try:
+        shards = merge_runs(
+            [(job.options.index, job.outputs[0]) for job in jobs2],
+            mix_dir,
+            spec.output.format,
+            spec.output.shard_size,
+            [f.source for f in inputs],
+            [f.rel for f in inputs],
+            index,
+        )
+        index.close()
+    except BaseException:
+        index.abort()
+        raise
+    manifest = _manifest(spec, spec_hash, force, inputs, summary1, summary2, plan, shards, mix_dir)
+    manifest["warnings"] = sorted(warnings)
+    _copy_rejects(summary1, mix_dir, manifest, root.resolve())
+    manifest["timing"] = {
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": round(time.monotonic() - clock, 3),
+        "workers": backend.workers,
+        "backend": backend.name,
+    }
+    write_manifest(mix_dir, manifest)
+    shutil.rmtree(work, ignore_errors=True)
+    return MixResult(mix_dir, manifest, warnings=manifest["warnings"])
+
+
+def _output_root(spec: MixSpec, output: str | Path | None) -> Path:
+    if output is not None:
+        return Path(output)
+    if spec.output.root is None:
+        raise ConfigError(
+            f"{spec.path}: no output folder: give --output or set output.root in the spec"
+        )
+    root = Path(spec.output.root)
+    return root if root.is_absolute() else spec.path.parent / root
+
+
+def _existing(mix_dir: Path, spec_hash: str, force: bool) -> dict[str, Any] | None:
+    """Return the manifest of an identical finished build; refuse a different one."""
+    if not (mix_dir / MANIFEST_NAME).is_file():
+        return None
+    manifest = read_manifest(mix_dir)
+    if manifest.get("spec_sha256") == spec_hash and not force:
+        return manifest
+    if not force:
+        raise DolmakitError(
+            f"{mix_dir} already holds mix {manifest.get('name')} v{manifest.get('version')} "
+            f"built from another spec (sha256 {str(manifest.get('spec_sha256'))[:12]}..., this "
+            f"spec {spec_hash[:12]}...): a released version is never changed; bump 'version' "
+            "in the spec, or use --force to overwrite a draft"
+        )
+    for path in [mix_dir / MANIFEST_NAME, mix_dir / "index.parquet", mix_dir / "rejects.jsonl"]:
+        path.unlink(missing_ok=True)
+    shutil.rmtree(mix_dir / "decisions", ignore_errors=True)
+    shutil.rmtree(mix_dir / WORK_DIR, ignore_errors=True)
+    for shard in mix_dir.glob("shard-*"):
+        shard.unlink()
+    return None
+
+
+def _check_unchanged(manifest: dict[str, Any], inputs: list[InputFile], mix_dir: Path) -> None:
+    recorded = {d["path"]: d["bytes"] for d in manifest["inputs"]["documents"]}
+    current = {f.rel: f.path.stat().st_size for f in inputs}
+    if recorded != current:
+        raise DolmakitError(
+            f"{mix_dir} was built from the same spec but the input files differ now "
+            "(files added, removed or resized): bump 'version' to build the new data"
+        )
+
+
+def _states(inputs: list[InputFile]) -> list[Any]:
+    out = []
+    for f in inputs:
+        for p in (f.path, *f.attributes):
+            st = p.stat()
+            out.append([str(p), st.st_size, st.st_mtime_ns])
+    return out
+
+
+def _job_config(spec: MixSpec, f: InputFile, work: Path) -> JobConfig:
+    source = spec.sources[f.source_index]
+    return JobConfig(
+        index=f.index,
+        source=f.source,
+        rel=f.rel,
+        runs=source.attributes,
+        attribute_rels=f.attribute_rels,
+        filter=source.filter,
+        rules=spec.span_replacements,
+        tokenizer=spec.tokenizer,
+        seed=spec.seed,
+        pass1=work / "pass1" / f"{f.index:05d}.npz",
+    )
+
+
+def _with_rate(cfg: JobConfig, rate: float, drop: tuple[str, ...]) -> JobConfig:
+    from dataclasses import replace
+
+    return replace(cfg, rate=rate, drop_fields=drop)
+
+
+def _decisions_path(mix_dir: Path, index: int) -> Path:
+    return mix_dir / "decisions" / f"d-{index:05d}.parquet"
+
+
+def _check_names(spec: MixSpec, inputs: list[InputFile], summary: RunSummary) -> list[str]:
+    """Error for a name matching keys of two runs; warning for a name no document has.
+
+    Attributes are sparse (a PII tagger writes no key for a clean document), so a name is
+    only reported when it matched nothing in any source: a typo, or nothing to match.
+    """
+    from dolmakit.mix.evaluate import compile_filter, resolve
+
+    seen: list[set[str]] = [set() for _ in spec.sources]
+    for f, result in zip(inputs, summary.results, strict=True):
+        seen[f.source_index].update(result.stats["keys"])
+    matched: dict[str, bool] = {}
+    for i, source in enumerate(spec.sources):
+        used = dict(compile_filter(source.filter, source.attributes).attribute_keys())
+        for rule in spec.span_replacements:
+            used.setdefault(rule.attribute, resolve(rule.attribute, source.attributes).keys)
+        for name, keys in used.items():
+            found = [k for k in keys if k in seen[i]]
+            if len(found) > 1:
+                raise spec.error(
+                    f"sources[{i}].filter",
+                    f"{name!r} is ambiguous: it matches {', '.join(found)}; name the run "
+                    f"(run.tagger.type)",
+                )
+            matched[name] = matched.get(name, False) or bool(found)
+    return [
+        f"{name!r} matched no attribute key in any document of any source "
+        "(a misspelt name, or nothing to match)"
+        for name, hit in matched.items()
+        if not hit
+    ]
+
+
+def _plan(
+    spec: MixSpec, inputs: list[InputFile], summary: RunSummary, configs: list[JobConfig]
+) -> MixPlan:
+    available = [0] * len(spec.sources)
+    histograms = [[0] * BUCKETS for _ in spec.sources]
+    for f, result in zip(inputs, summary.results, strict=True):
+        available[f.source_index] += result.stats["tokens"]
+        for b, tokens in result.stats["histogram"]:
+            histograms[f.source_index][b] += tokens
+
+    def candidates(source: int, bucket: int) -> list[tuple[float, int]]:
+        out: list[tuple[float, int]] = []
+        for f, cfg in zip(inputs, configs, strict=True):
+            if f.source_index != source:
+                continue
+            data = load_pass1(cfg.pass1)
+            mask = (data["clause"] < 0) & (np.floor(data["u"] * BUCKETS) == bucket)
+            out.extend(zip(data["u"][mask].tolist(), data["tokens"][mask].tolist(), strict=True))
+        return out
+
+    return plan_mix(spec, available, histograms, candidates)
+
+
+def _manifest(
+    spec: MixSpec,
+    spec_hash: str,
+    force: bool,
+    inputs: list[InputFile],
+    summary1: RunSummary,
+    summary2: RunSummary,
+    plan: MixPlan,
+    shards: list[ShardInfo],
+    mix_dir: Path,
+) -> dict[str, Any]:
+    from dolmakit import __version__
+
+    total_tokens = sum(s.tokens for s in shards)
+    sources = []
+    for i, source in enumerate(spec.sources):
+        pairs = [
+            (r1, r2)
+            for f, r1, r2 in zip(inputs, summary1.results, summary2.results, strict=True)
+            if f.source_index == i
+        ]
+        by_clause = [0] * len(_clauses(source.filter, source.attributes))
+        funnel = dict.fromkeys(
+            ("read", "rejected_lines", "passed", "sampled", "repeated", "emitted_documents",
+             "tokens_available", "tokens_emitted"), 0,
+        )  # fmt: skip
+        for r1, r2 in pairs:
+            funnel["read"] += r1.written
+            funnel["rejected_lines"] += sum(r1.rejected.values())
+            funnel["passed"] += r1.stats["passed"]
+            funnel["tokens_available"] += r1.stats["tokens"]
+            for c, n in enumerate(r1.stats["rejected_by_clause"]):
+                by_clause[c] += n
+            funnel["sampled"] += r2.stats["sampled"]
+            funnel["repeated"] += r2.stats["repeated"]
+            funnel["emitted_documents"] += r2.stats["emitted"]
+            funnel["tokens_emitted"] += r2.stats["tokens_emitted"]
+        funnel["rejected_by_clause"] = by_clause  # type: ignore[assignment]
+        funnel["not_sampled"] = funnel["passed"] - funnel["sampled"]
+        funnel["target_tokens"] = plan.sources[i].target_tokens  # type: ignore[assignment]
+        sources.append(
+            {
+                "name": source.name,
+                "attributes": list(source.attributes),
+                "filter": source.filter,
+                "clauses": list(_clauses(source.filter, source.attributes)),
+                "weight": source.weight,
+                "declared_share": plan.sources[i].declared_share,
+                "rate": plan.sources[i].rate,
+                "max_repeats": source.max_repeats,
+                "licence": source.licence,
+                "notes": source.notes,
+                "files": len(pairs),
+                "funnel": funnel,
+                "realised_share": funnel["tokens_emitted"] / total_tokens if total_tokens else 0.0,
+            }
+        )
+    documents, attributes = [], []
+    for f, r1 in zip(inputs, summary1.results, strict=True):
+        documents.append(
+            {"path": f.rel, "source": f.source, "documents": r1.written, **r1.stats["document"]}
+        )
+        for run, rel, info in zip(
+            spec.sources[f.source_index].attributes,
+            f.attribute_rels,
+            r1.stats["attributes"],
+            strict=True,
+        ):
+            attributes.append(
+                {"path": rel, "run": run, "document": f.rel, "lines": r1.written, **info}
+            )
+    decisions = []
+    for f in inputs:
+        path = _decisions_path(mix_dir, f.index)
+        decisions.append(
+            {
+                "path": path.relative_to(mix_dir).as_posix(),
+                "sha256": file_sha256(path),
+                "bytes": path.stat().st_size,
+                "rows": summary1.results[f.index].written,
+                "input": f.rel,
+            }
+        )
+    index_path = mix_dir / "index.parquet"
+    return {
+        "format": "dolmakit.mix.manifest/1",
+        "name": spec.name,
+        "version": spec.version,
+        "description": spec.description,
+        "seed": spec.seed,
+        "tokenizer": spec.tokenizer,
+        "dolmakit_version": __version__,
+        "spec": spec.canonical(),
+        "spec_sha256": spec_hash,
+        "spec_file": spec.path.name,
+        "draft": force,
+        "target_tokens": plan.target_tokens,
+        "totals": {
+            "documents": sum(s.documents for s in shards),
+            "tokens": total_tokens,
+            "bytes": sum(s.bytes for s in shards),
+            "shards": len(shards),
+        },
+        "sources": sources,
+        "inputs": {"documents": documents, "attributes": attributes},
+        "shards": [vars(s) for s in shards],
+        "index": {
+            "path": "index.parquet",
+            "sha256": file_sha256(index_path),
+            "bytes": index_path.stat().st_size,
+            "rows": sum(s.documents for s in shards),
+        },
+        "decisions": decisions,
+    }
+
+
+def _clauses(text: str | None, runs: tuple[str, ...]) -> tuple[str, ...]:
+    from dolmakit.mix.evaluate import compile_filter
+
+    return compile_filter(text, runs).clause_texts
+
+
+def _copy_rejects(summary: RunSummary, mix_dir: Path, manifest: dict[str, Any], root: Path) -> None:
+    """Copy pass 1's rejected lines into the mix, with input paths relative to the data root."""
+    import msgspec
+
+    from dolmakit.atomic import atomic_path
+    from dolmakit.mix.inputs import relative
+
+    target = mix_dir / "rejects.jsonl"
+    if summary.rejects_file is not None and summary.rejects_file.is_file():
+        with atomic_path(target) as tmp, open(tmp, "wb") as out:
+            for line in summary.rejects_file.read_bytes().splitlines():
+                entry = msgspec.json.decode(line)
+                entry["path"] = relative(Path(entry["path"]), root)
+                out.write(msgspec.json.encode(entry) + b"\n")
+        path: str | None = "rejects.jsonl"
+    else:
+        target.unlink(missing_ok=True)
+        path = None
+    manifest["rejects"] = {
+        "lines": summary.rejected_total,
+        "path": path,
+        "by_reason": dict(sorted(summary.rejected.items())),
+    }

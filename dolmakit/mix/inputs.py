@@ -1,0 +1,82 @@
+"""Match a spec's sources to files under the data root; check every attribute run exists."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dolmakit.errors import DolmakitError
+from dolmakit.mix.spec import MixSpec
+from dolmakit.paths import attribute_path, expand_inputs, split_dataset_path
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One document file of one source, with its attribute files (one per joined run)."""
+
+    index: int
+    source: str
+    source_index: int
+    path: Path
+    rel: str
+    attributes: tuple[Path, ...]
+    attribute_rels: tuple[str, ...]
+
+
+def relative(path: Path, root: Path) -> str:
+    """Return `path` relative to `root` with '/' separators, or absolute when outside it."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def resolve_inputs(spec: MixSpec, data_root: Path) -> list[InputFile]:
+    """Expand every source's globs under `data_root`; ConfigError for no match or missing runs."""
+    root = data_root.resolve()
+    files: list[InputFile] = []
+    for s_index, source in enumerate(spec.sources):
+        where = f"sources[{s_index}]"
+        matched: set[Path] = set()
+        for g_index, pattern in enumerate(source.documents):
+            full = Path(pattern) if os.path.isabs(pattern) else root / pattern
+            try:
+                matched.update(expand_inputs([full]))
+            except DolmakitError:
+                item = f"{where}.documents[{g_index}]"
+                raise spec.error(
+                    item if item in spec.lines else f"{where}.documents",
+                    f"{pattern!r} matches no document files under the data root {root}",
+                ) from None
+        for path in sorted(matched, key=str):
+            attrs = []
+            for r_index, run in enumerate(source.attributes):
+                try:
+                    attr = attribute_path(path, run)
+                except DolmakitError as exc:
+                    raise spec.error(f"{where}.attributes[{r_index}]", str(exc)) from None
+                if not attr.is_file():
+                    dataset, _ = split_dataset_path(path)
+                    run_dir = dataset / "attributes" / run
+                    if not run_dir.is_dir():
+                        problem = f"attribute run {run!r} does not exist (no folder {run_dir})"
+                    else:
+                        problem = (
+                            f"attribute run {run!r} has no file for "
+                            f"{relative(path, root)} (expected {attr})"
+                        )
+                    raise spec.error(f"{where}.attributes[{r_index}]", problem)
+                attrs.append(attr)
+            files.append(
+                InputFile(
+                    index=len(files),
+                    source=source.name,
+                    source_index=s_index,
+                    path=path,
+                    rel=relative(path, root),
+                    attributes=tuple(attrs),
+                    attribute_rels=tuple(relative(a, root) for a in attrs),
+                )
+            )
+    return files

@@ -1,0 +1,270 @@
+"""The mixer's two passes over input files, as shard functions for `run_shards`.
+
+Pass 1 reads each document with its attributes, finds the first filter clause it fails,
+applies span replacements to those that pass and counts their tokens; it saves, per valid
+document, (line, sampling value, tokens, clause) to a small `.npz` file. Pass 2 re-reads the
+file, decides each document's copies from the calibrated rate, writes the copies sorted by
+their order key to a spill run, and the per-document decisions to Parquet.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from dolmakit.atomic import atomic_path
+from dolmakit.attributes import Attributes, read_with_attributes
+from dolmakit.document import Document
+from dolmakit.errors import DolmakitError, InputError
+from dolmakit.mix.evaluate import CompiledFilter, compile_filter
+from dolmakit.mix.sampling import bucket, order_key, repeats_for, unit
+from dolmakit.mix.shards import Record, file_sha256, write_run
+from dolmakit.mix.spans import SpanReplacer, SpanRule
+from dolmakit.progress import Tally
+from dolmakit.rejects import Rejects
+from dolmakit.runner import ShardJob, ShardResult
+
+TOKEN_BATCH = 256
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """What a worker needs to process one input file of one source (picklable)."""
+
+    index: int
+    source: str
+    rel: str
+    runs: tuple[str, ...]
+    attribute_rels: tuple[str, ...]
+    filter: str | None
+    rules: tuple[SpanRule, ...]
+    tokenizer: str
+    seed: int
+    pass1: Path
+    rate: float = 0.0
+    drop_fields: tuple[str, ...] = ()
+
+
+@functools.lru_cache(maxsize=64)
+def _filter(text: str | None, runs: tuple[str, ...]) -> CompiledFilter:
+    return compile_filter(text, runs)
+
+
+@functools.lru_cache(maxsize=64)
+def _replacer(rules: tuple[SpanRule, ...], runs: tuple[str, ...]) -> SpanReplacer:
+    return SpanReplacer(rules, runs)
+
+
+def _first_failing(
+    cfg: JobConfig, compiled: CompiledFilter, line: int, doc: Document, attrs: Attributes
+) -> int:
+    try:
+        return compiled.first_failing(doc, attrs)
+    except DolmakitError as exc:
+        raise InputError(
+            cfg.rel, line, f"source {cfg.source!r}, id {doc.id!r}: filter: {exc}"
+        ) from None
+
+
+def _replace(
+    cfg: JobConfig, replacer: SpanReplacer, line: int, doc: Document, attrs: Attributes
+) -> str:
+    if not replacer:
+        return doc.text
+    try:
+        return replacer.apply(doc.text, attrs)
+    except DolmakitError as exc:
+        raise InputError(
+            cfg.rel, line, f"source {cfg.source!r}, id {doc.id!r}: span replacement: {exc}"
+        ) from None
+
+
+def pass1(job: ShardJob, rejects: Rejects) -> ShardResult:
+    """Filter, replace spans and count tokens of one input file; save per-document results."""
+    from dolmakit.tokenizers import get_tokenizer
+
+    cfg: JobConfig = job.options
+    compiled = _filter(cfg.filter, cfg.runs)
+    replacer = _replacer(cfg.rules, cfg.runs)
+    tokenizer = get_tokenizer(cfg.tokenizer)
+    lines: list[int] = []
+    units: list[float] = []
+    clauses: list[int] = []
+    tokens: list[int] = []
+    pending: list[str] = []
+    pending_at: list[int] = []
+    keys: set[str] = set()
+    tally = Tally()
+
+    def count_pending() -> None:
+        for at, n in zip(pending_at, tokenizer.count_batch(pending), strict=True):
+            tokens[at] = n
+        pending.clear()
+        pending_at.clear()
+
+    for line, doc, attrs in read_with_attributes(job.input, cfg.runs, rejects):
+        keys.update(attrs)
+        clause = _first_failing(cfg, compiled, line, doc, attrs)
+        lines.append(line)
+        units.append(unit(cfg.seed, cfg.source, doc.id))
+        clauses.append(clause)
+        tokens.append(-1)
+        if clause < 0:
+            pending.append(_replace(cfg, replacer, line, doc, attrs))
+            pending_at.append(len(tokens) - 1)
+            if len(pending) >= TOKEN_BATCH:
+                count_pending()
+        tally.add(len(doc.text))
+    count_pending()
+    tally.flush()
+    histogram: dict[int, int] = {}
+    by_clause = [0] * len(compiled.predicates)
+    for u, clause, n in zip(units, clauses, tokens, strict=True):
+        if clause < 0:
+            b = bucket(u)
+            histogram[b] = histogram.get(b, 0) + n
+        else:
+            by_clause[clause] += 1
+    with atomic_path(job.outputs[0]) as tmp, open(tmp, "wb") as out:
+        np.savez(
+            out,
+            line=np.array(lines, dtype=np.int64),
+            u=np.array(units, dtype=np.float64),
+            clause=np.array(clauses, dtype=np.int32),
+            tokens=np.array(tokens, dtype=np.int64),
+        )
+    result = ShardResult(job.key, read=len(lines) + rejects.total, written=len(lines))
+    result.stats = {
+        "histogram": sorted(histogram.items()),
+        "rejected_by_clause": by_clause,
+        "passed": sum(1 for c in clauses if c < 0),
+        "tokens": sum(n for n in tokens if n > 0),
+        "keys": sorted(keys),
+        "document": {"sha256": file_sha256(job.input), "bytes": job.input.stat().st_size},
+        "attributes": [
+            {"sha256": file_sha256(p), "bytes": p.stat().st_size} for p in _attribute_paths(job)
+        ],
+    }
+    return result
+
+
+def _attribute_paths(job: ShardJob) -> list[Path]:
+    from dolmakit.paths import attribute_path
+
+    return [attribute_path(job.input, run) for run in job.options.runs]
+
+
+def load_pass1(path: Path) -> dict[str, Any]:
+    """Read a pass-1 file: arrays line, u, clause and tokens."""
+    with np.load(path) as data:
+        return {name: data[name] for name in ("line", "u", "clause", "tokens")}
+
+
+def _drop(obj: dict[str, Any], fields: Sequence[str]) -> None:
+    for name in fields:
+        parts = name.split(".")
+        target: Any = obj
+        for part in parts[:-1]:
+            target = target.get(part) if isinstance(target, dict) else None
+        if isinstance(target, dict):
+            target.pop(parts[-1], None)
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def pass2(job: ShardJob, rejects: Rejects) -> ShardResult:
+    """Sample one input file at its source's rate: write sorted copies and the decisions."""
+    cfg: JobConfig = job.options
+    first = load_pass1(cfg.pass1)
+    replacer = _replacer(cfg.rules, cfg.runs)
+    records: list[Record] = []
+    decisions: dict[str, list[Any]] = {
+        "path": [], "line": [], "id": [], "source": [], "outcome": [], "clause": [],
+        "repeats": [], "tokens": [], "u": [],
+    }  # fmt: skip
+    sampled = repeated = emitted = tokens_emitted = 0
+    k = 0
+    count = len(first["line"])
+    tally = Tally()
+    for line, doc, attrs in read_with_attributes(job.input, cfg.runs, rejects):
+        if k >= count or int(first["line"][k]) != line:
+            raise InputError(cfg.rel, line, "the file changed between the mixer's two passes")
+        clause = int(first["clause"][k])
+        u = float(first["u"][k])
+        tokens = int(first["tokens"][k])
+        repeats = repeats_for(u, cfg.rate) if clause < 0 else 0
+        k += 1
+        decisions["path"].append(cfg.rel)
+        decisions["line"].append(line)
+        decisions["id"].append(doc.id)
+        decisions["source"].append(cfg.source)
+        decisions["outcome"].append(
+            "rejected" if clause >= 0 else "kept" if repeats else "not-sampled"
+        )
+        decisions["clause"].append(clause if clause >= 0 else None)
+        decisions["repeats"].append(repeats)
+        decisions["tokens"].append(tokens if clause < 0 else None)
+        decisions["u"].append(u)
+        tally.add(len(doc.text))
+        if not repeats:
+            continue
+        sampled += 1
+        repeated += repeats > 1
+        emitted += repeats
+        tokens_emitted += repeats * tokens
+        obj = doc.to_dict()
+        obj["text"] = _replace(cfg, replacer, line, doc, attrs)
+        _drop(obj, cfg.drop_fields)
+        metadata = dict(obj.get("metadata") or {})
+        obj["metadata"] = metadata
+        for repeat in range(repeats):
+            metadata["provenance"] = {
+                "source": cfg.source,
+                "path": cfg.rel,
+                "line": line,
+                "repeat": repeat,
+            }
+            key = order_key(cfg.seed, cfg.source, doc.id, repeat)
+            payload = _encoder.encode(obj)
+            records.append(Record(key, cfg.index, line, repeat, tokens, doc.id, payload))
+    tally.flush()
+    if k != count:
+        raise InputError(cfg.rel, 0, "the file changed between the mixer's two passes")
+    records.sort()
+    write_run(job.outputs[0], records)
+    _write_decisions(job.outputs[1], decisions)
+    result = ShardResult(job.key, read=count + rejects.total, written=count)
+    result.stats = {
+        "sampled": sampled,
+        "repeated": repeated,
+        "emitted": emitted,
+        "tokens_emitted": tokens_emitted,
+    }
+    return result
+
+
+def _write_decisions(path: Path, columns: dict[str, list[Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {
+        "path": pa.string(),
+        "line": pa.int64(),
+        "id": pa.string(),
+        "source": pa.string(),
+        "outcome": pa.string(),
+        "clause": pa.int32(),
+        "repeats": pa.int32(),
+        "tokens": pa.int64(),
+        "u": pa.float64(),
+    }
+    table = pa.table({name: pa.array(columns[name], types[name]) for name in types})
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")

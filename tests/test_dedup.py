@@ -1,0 +1,157 @@
+"""Unit tests of the dedup building blocks: normalisation, shingles, MinHash, LSH, clusters."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from dolmakit.dedup.clustering import components
+from dolmakit.dedup.config import KeepRule, MinHashConfig
+from dolmakit.dedup.keep import rank_members, source_rank
+from dolmakit.dedup.lsh import bucket_pairs, collision_probability, optimal_bands
+from dolmakit.dedup.minhash import estimate_jaccard, permutations, signatures
+from dolmakit.dedup.normalize import normalize_text, tokenize
+from dolmakit.dedup.shingles import jaccard, shingle_hashes, shingles
+from dolmakit.errors import ConfigError
+
+WORDS_TEXT = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi"
+WORDS = WORDS_TEXT.split()
+
+
+def random_text(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) + rng.choice(["", ",", ".", " 12"]) for _ in range(n))
+
+
+def test_normalize_and_tokenize() -> None:
+    text = normalize_text("Héllo, WORLD 42!\tＡＢＣ")
+    assert text == "héllo  world 00 \tabc"
+    assert tokenize(text) == ["héllo", "world", "00", "abc"]
+    # Unspaced scripts: one token per character, other runs stay words.
+    assert tokenize(normalize_text("日本語のテキスト abc")) == [*"日本語のテキスト", "abc"]
+
+
+def test_shingles_short_and_empty() -> None:
+    assert list(shingles("One two three", 5)) == ["one two three"]
+    assert list(shingles(" ,;; ", 5)) == []
+    assert list(shingles("a b c d e f", 5)) == ["a b c d e", "b c d e f"]
+    assert len(shingle_hashes("", 5)) == 0
+
+
+def test_shingle_jaccard_by_hand() -> None:
+    # {abcde, bcdef} vs {abcde, bcdeg}: one shared of three distinct.
+    a = shingle_hashes("a b c d e f", 5)
+    b = shingle_hashes("a b c d e g", 5)
+    assert jaccard(a, b) == pytest.approx(1 / 3)
+    assert jaccard(a, a) == 1.0
+
+
+@pytest.mark.parametrize(("num_perm", "seed"), [(128, 1), (64, 7), (256, 42)])
+def test_signatures_bit_compatible_with_datasketch(num_perm: int, seed: int) -> None:
+    datasketch = pytest.importorskip("datasketch")
+    xxhash = pytest.importorskip("xxhash")
+    rng = random.Random(seed)
+    texts = [random_text(rng, rng.randint(0, 300)) for _ in range(40)]
+    texts += ["", "short", "日本語のテキストです。これは試験。"]
+    a, b = permutations(num_perm, seed)
+    ours = signatures([shingle_hashes(t, 5) for t in texts], a, b)
+    for text, sig in zip(texts, ours, strict=True):
+        ref = datasketch.MinHash(num_perm=num_perm, seed=seed, hashfunc=xxhash.xxh32_intdigest)
+        assert ref.scheme == "affine32"
+        ref.update_batch([s.encode() for s in shingles(text, 5)])
+        assert ref.hashvalues.dtype == np.uint32
+        np.testing.assert_array_equal(ref.hashvalues, sig)
+
+
+def test_estimate_tracks_exact_jaccard() -> None:
+    rng = random.Random(3)
+    a, b = permutations(256, 1)
+    base = random_text(rng, 400).split()
+    errors = []
+    for cut in range(20, 200, 20):
+        other = " ".join(base[cut:] + random_text(rng, cut).split())
+        ha, hb = shingle_hashes(" ".join(base), 5), shingle_hashes(other, 5)
+        sig = signatures([ha, hb], a, b)
+        errors.append(abs(float(estimate_jaccard(sig[0], sig[1])) - jaccard(ha, hb)))
+    # Standard error at 256 permutations is at most 0.031; allow 4 sigma.
+    assert max(errors) < 0.125
+
+
+def test_optimal_bands_matches_datasketch_at_equal_weights() -> None:
+    lsh = pytest.importorskip("datasketch.lsh")
+    for threshold in (0.5, 0.7, 0.8, 0.9):
+        assert optimal_bands(threshold, 128) == lsh._optimal_param(threshold, 128, 0.5, 0.5)
+    assert optimal_bands(0.8, 128) == (9, 13)
+
+
+def test_config_records_bands_rows() -> None:
+    verified = MinHashConfig().resolved()
+    assert (verified.bands, verified.rows, verified.recall_weight) == (16, 8, 0.95)
+    trusting = MinHashConfig(verify="none").resolved()
+    assert (trusting.bands, trusting.rows) == (9, 13)
+    assert MinHashConfig(bands=20, rows=5).resolved().bands == 20
+    with pytest.raises(ConfigError, match="fit in"):
+        MinHashConfig(bands=20, rows=7).resolved()
+    with pytest.raises(ConfigError, match="both"):
+        MinHashConfig(bands=20).resolved()
+
+
+def test_collision_probability_by_hand() -> None:
+    assert collision_probability(0.5, 2, 2) == pytest.approx(1 - 0.75**2)
+
+
+def test_bucket_pairs_by_hand() -> None:
+    keys = np.array([5, 5, 5, 1, 2, 2, 9], dtype=np.uint64)
+    members = np.array([10, 3, 7, 1, 4, 2, 8], dtype=np.uint64)
+    expected = [[2, 4], [3, 7], [3, 10], [7, 10]]
+    assert bucket_pairs(keys, members).tolist() == expected
+    order = np.array([6, 2, 0, 5, 3, 1, 4])
+    assert bucket_pairs(keys[order], members[order]).tolist() == expected
+
+
+def test_bucket_pairs_large_bucket_star_and_chain() -> None:
+    keys = np.full(40, 3, dtype=np.uint64)
+    members = np.arange(100, 140, dtype=np.uint64)[::-1].copy()
+    pairs = {tuple(p) for p in bucket_pairs(keys, members).tolist()}
+    star = {(100, m) for m in range(101, 140)}
+    chain = {(m, m + 1) for m in range(100, 139)}
+    assert pairs == star | chain
+
+
+def test_components_by_hand_and_order_free() -> None:
+    edges = np.array([[5, 9], [1, 2], [9, 20], [2, 3], [30, 31], [20, 4]], dtype=np.uint64)
+    nodes, labels = components(edges)
+    assert nodes.tolist() == [1, 2, 3, 4, 5, 9, 20, 30, 31]
+    assert labels.tolist() == [1, 1, 1, 4, 4, 4, 4, 30, 30]
+    shuffled = edges[::-1][:, ::-1].copy()
+    assert components(shuffled)[1].tolist() == labels.tolist()
+
+
+def test_components_long_chain() -> None:
+    n = 2000
+    chain = np.stack([np.arange(n - 1), np.arange(1, n)], axis=1).astype(np.uint64)
+    _, labels = components(chain[np.random.default_rng(0).permutation(n - 1)])
+    assert set(labels.tolist()) == {0}
+
+
+def test_keep_rule_order() -> None:
+    labels = np.array([7, 7, 7, 7], dtype=np.uint64)
+    numbers = np.array([7, 8, 9, 10], dtype=np.uint64)
+    length = np.array([100, 300, 300, 50], dtype=np.int64)
+    score = np.array([0.1, np.nan, 0.5, 0.9])
+    sources = ["web", "web", "books", "web"]
+    not_indexed = np.zeros(4, dtype=bool)
+
+    def best(rule: KeepRule, indexed: np.ndarray = not_indexed) -> int:
+        order = rank_members(
+            labels, numbers, indexed=indexed, priority=source_rank(sources, rule),
+            score=score, length=length, rule=rule,
+        )  # fmt: skip
+        return int(numbers[order[0]])
+
+    assert best(KeepRule()) == 8  # longest; 8 and 9 tie on length, 8 is first in order
+    assert best(KeepRule(source_priority=("books",))) == 9
+    assert best(KeepRule(attribute="q__m__score")) == 10
+    assert best(KeepRule(prefer_longer=False)) == 7
+    assert best(KeepRule(), np.array([False, False, False, True])) == 10

@@ -1,0 +1,140 @@
+"""Language ID: fastText lid.176 and CLD2 taggers, offline, and their accuracy on real text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dolmakit.document import Document
+from dolmakit.errors import DolmakitError
+from dolmakit.models import LID_MODEL_ENV, lid_model_path
+from dolmakit.reader import read_documents
+from dolmakit.taggers.base import load_tagger
+from dolmakit.taggers.lid import paragraph_spans
+
+TESTSET = Path(__file__).parent / "data" / "lid" / "handbook.jsonl.gz"
+# Measured on tests/data/lid (360 documents); docs/taggers-models.md records them.
+MIN_ACCURACY = 0.98
+
+
+def _have_fasttext_model() -> bool:
+    try:
+        import fasttext  # noqa: F401
+
+        lid_model_path()
+    except (ImportError, DolmakitError):
+        return False
+    return True
+
+
+needs_fasttext = pytest.mark.skipif(
+    not _have_fasttext_model(), reason="fasttext-numpy2 or lid.176.ftz not installed"
+)
+
+
+def top_language(attrs: dict[str, list[tuple[int, int, float]]]) -> str | None:
+    doc_level = {k: v[0][2] for k, v in attrs.items() if k.startswith("lang_")}
+    return max(doc_level, key=doc_level.__getitem__)[len("lang_") :] if doc_level else None
+
+
+def test_paragraph_spans_hand_worked() -> None:
+    # "  a " | "\n\n\n" | " b\n c  " | "\n \n": stripped paragraphs "a" at 2 and "b\n c" at 8.
+    assert paragraph_spans("  a \n\n\n b\n c  \n \n") == [(2, 3), (8, 12)]
+    assert paragraph_spans("one") == [(0, 3)]
+    assert paragraph_spans(" \n\n ") == []
+    assert paragraph_spans("") == []
+
+
+SENTENCES = {
+    "en": "The quick brown fox jumps over the lazy dog while the farmer watches from the barn.",
+    "de": "Der schnelle braune Fuchs springt über den faulen Hund, während der Bauer zusieht.",
+    "fr": "Le renard brun rapide saute par-dessus le chien paresseux sous le regard du fermier.",
+    "es": "El rápido zorro marrón salta sobre el perro perezoso mientras el granjero lo observa.",
+    "ja": "素早い茶色の狐が怠け者の犬を飛び越え、農夫が納屋からそれを見ている。",
+    "ru": "Быстрая коричневая лиса прыгает через ленивую собаку, пока фермер смотрит из сарая.",
+}
+
+
+@needs_fasttext
+@pytest.mark.parametrize("engine", ["lid_fasttext", "lid_cld2"])
+def test_clear_sentences(engine: str) -> None:
+    if engine == "lid_cld2":
+        pytest.importorskip("pycld2")
+    tagger = load_tagger(engine)
+    docs = [Document(lang, text) for lang, text in SENTENCES.items()]
+    for doc, attrs in zip(docs, tagger.tag_batch(docs), strict=True):
+        assert top_language(attrs) == doc.id
+        assert attrs[f"paragraph_lang_{doc.id}"] == [
+            (0, len(doc.text), pytest.approx(attrs[f"lang_{doc.id}"][0][2]))
+        ]
+
+
+@needs_fasttext
+def test_fasttext_spans_paragraphs_and_edge_cases() -> None:
+    tagger = load_tagger("lid_fasttext", {"top_k": 2})
+    mixed = SENTENCES["de"] + "\n\n" + SENTENCES["en"]
+    docs = [
+        Document("mixed", mixed),
+        Document("empty", ""),
+        Document("blank", " \n\n \t"),
+        Document("bad", SENTENCES["fr"] + "\ud800\x00"),  # lone surrogate and NUL from JSON
+    ]
+    mixed_attrs, empty, blank, bad = tagger.tag_batch(docs)
+    start_en = len(SENTENCES["de"]) + 2
+    assert [s[:2] for s in mixed_attrs["paragraph_lang_de"]] == [(0, len(SENTENCES["de"]))]
+    assert [s[:2] for s in mixed_attrs["paragraph_lang_en"]] == [(start_en, len(mixed))]
+    doc_level = [k for k in mixed_attrs if k.startswith("lang_")]
+    assert sorted(doc_level) == ["lang_de", "lang_en"]  # top_k=2
+    for spans in mixed_attrs.values():
+        for start, end, score in spans:
+            assert 0 <= start < end <= len(mixed)
+            assert 0.0 < score <= 1.0
+    assert empty == {} and blank == {}
+    assert top_language(bad) == "fr"
+
+
+@needs_fasttext
+def test_min_score_and_paragraphs_off() -> None:
+    tagger = load_tagger("lid_fasttext", {"paragraphs": False, "min_score": 0.5, "top_k": 3})
+    [attrs] = tagger.tag_batch([Document("d", SENTENCES["es"])])
+    assert list(attrs) == ["lang_es"]  # the runners-up score far below 0.5
+
+
+def test_missing_model_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(LID_MODEL_ENV, str(tmp_path / "nope.ftz"))
+    with pytest.raises(DolmakitError, match=LID_MODEL_ENV):
+        lid_model_path()
+    with pytest.raises(DolmakitError, match="does not exist"):
+        lid_model_path(tmp_path / "other.ftz")
+
+
+def test_bad_parameters() -> None:
+    pytest.importorskip("pycld2")
+    with pytest.raises(DolmakitError, match="top_k"):
+        load_tagger("lid_cld2", {"top_k": 0})
+    with pytest.raises(DolmakitError, match="min_score"):
+        load_tagger("lid_cld2", {"min_score": 2})
+
+
+def _accuracy(engine: str) -> float:
+    docs = [doc for _, doc in read_documents(TESTSET)]
+    assert len(docs) == 360
+    tagger = load_tagger(engine, {"paragraphs": False})
+    results = tagger.tag_batch(docs)
+    assert docs[0].metadata is not None
+    right = sum(
+        top_language(attrs) == (doc.metadata or {})["lang"]
+        for doc, attrs in zip(docs, results, strict=True)
+    )
+    return right / len(docs)
+
+
+@needs_fasttext
+def test_fasttext_accuracy_on_handbook_translations() -> None:
+    assert _accuracy("lid_fasttext") >= MIN_ACCURACY
+
+
+def test_cld2_accuracy_on_handbook_translations() -> None:
+    pytest.importorskip("pycld2")
+    assert _accuracy("lid_cld2") >= MIN_ACCURACY

@@ -1,0 +1,133 @@
+"""Token counting: real OpenAI BPE offline, whitespace words, a user's tokenizer.json."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dolmakit.errors import DolmakitError
+from dolmakit.reader import read_documents
+from dolmakit.tokenizers import (
+    BPE_ENCODINGS,
+    TOKENIZER_NAMES,
+    BpeTokenizer,
+    Tokenizer,
+    get_tokenizer,
+    tiktoken_encoding,
+)
+
+HANDBOOK = Path(__file__).parent / "data" / "lid" / "handbook.jsonl.gz"
+EDGE_CASES = [
+    "",
+    "   leading spaces\n\n\ttabs\r\nCRLF   trailing   ",
+    "def f(x):\n    return x**2  # comment\n",
+    "don't I'LL we've THEY'RE",
+    "A" * 5000,
+    "a" + " " * 300 + "b",
+    "\u0000\u200b\u00a0nbsp and zero-width 🤖🧪",
+    "lone \ud800 surrogate",
+]
+
+
+def test_cl100k_counts_known_strings() -> None:
+    # Token ids published for cl100k_base (OpenAI cookbook "How to count tokens with tiktoken").
+    tok = get_tokenizer("cl100k_base")
+    assert tok.name == "cl100k_base"
+    assert tok.count("hello world") == 2
+    assert tok.count("tiktoken is great!") == 6
+    assert tok.count("2 + 2 = 4") == 7
+    assert tok.count("") == 0
+    assert isinstance(tok, BpeTokenizer)
+
+
+def test_special_token_text_counts_as_plain_text() -> None:
+    # '<|endoftext|>' in a document is data: '<', '|', 'endo', 'ft', 'ext', '|', '>' (7 tokens).
+    assert get_tokenizer("cl100k_base").count("<|endoftext|>") == 7
+
+
+def test_o200k_differs_from_cl100k() -> None:
+    tok = get_tokenizer("o200k_base")
+    assert tok.count("hello world") == 2
+    assert tok.count("tiktoken is great!") == 6
+    assert tok.count("<|endoftext|>") == 7
+
+
+def test_reference_tiktoken_ids_and_agreement() -> None:
+    # The tiktoken encoding built offline from the wheel's rank files gives the published ids,
+    # and the fast counter agrees with it on real multilingual text and edge cases.
+    pytest.importorskip("tiktoken")
+    reference = tiktoken_encoding("cl100k_base")
+    assert reference.encode_ordinary("hello world") == [15339, 1917]
+    assert reference.encode_ordinary("tiktoken is great!") == [83, 1609, 5963, 374, 2294, 0]
+    texts = [doc.text for _, doc in read_documents(HANDBOOK)][::6] + EDGE_CASES
+    for name in BPE_ENCODINGS:
+        ref = tiktoken_encoding(name)
+        tok = get_tokenizer(name)
+        assert tok.count_batch(texts) == [len(ref.encode_ordinary(t)) for t in texts]
+
+
+def test_tokenizers_are_cached_per_process() -> None:
+    assert get_tokenizer("cl100k_base") is get_tokenizer("cl100k_base")
+
+
+def test_patterns_match_tiktoken_definitions() -> None:
+    # Our offline definitions must equal what tiktoken would build after downloading.
+    openai_public = pytest.importorskip("tiktoken_ext.openai_public")
+    for name, spec in BPE_ENCODINGS.items():
+        source = inspect.getsource(getattr(openai_public, name))
+        assert spec.sha256 in source
+        for token, rank in spec.special_tokens:
+            assert str(rank) in source, (name, token)
+    cl100k_source = inspect.getsource(openai_public.cl100k_base)
+    assert BPE_ENCODINGS["cl100k_base"].pat_str in cl100k_source
+
+
+def test_whitespace_tokenizer() -> None:
+    tok = get_tokenizer("whitespace")
+    assert tok.count("  one two\tthree\nfour  ") == 4
+    assert tok.count_batch(["a b", "", " "]) == [2, 0, 0]
+
+
+def test_unknown_tokenizer_lists_choices() -> None:
+    with pytest.raises(DolmakitError) as err:
+        get_tokenizer("gpt9")
+    for name in TOKENIZER_NAMES:
+        assert name in str(err.value)
+
+
+def test_hugging_face_tokenizer_json(tmp_path: Path) -> None:
+    tokenizers = pytest.importorskip("tokenizers")
+    from tokenizers import models, pre_tokenizers, processors
+
+    hf = tokenizers.Tokenizer(models.WordLevel({"[UNK]": 0, "[CLS]": 1, "a": 2}, unk_token="[UNK]"))
+    hf.pre_tokenizer = pre_tokenizers.Whitespace()
+    hf.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A", special_tokens=[("[CLS]", 1)]
+    )
+    path = tmp_path / "tokenizer.json"
+    hf.save(str(path))
+    tok = get_tokenizer(str(path))
+    # "a b, c" -> pre-tokens a | b | , | c : 4 tokens; the [CLS] a model adds is not counted.
+    assert tok.count("a b, c") == 4
+    assert tok.count_batch(["a", "a a", ""]) == [1, 2, 0]
+    assert isinstance(tok, Tokenizer)
+
+
+def test_malformed_tokenizer_json(tmp_path: Path) -> None:
+    pytest.importorskip("tokenizers")
+    path = tmp_path / "tokenizer.json"
+    path.write_text("{}")
+    with pytest.raises(DolmakitError, match=r"not a valid Hugging Face tokenizer\.json"):
+        get_tokenizer(str(path))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(max_size=80), max_size=8))
+def test_count_batch_equals_count(texts: list[str]) -> None:
+    for name in ("cl100k_base", "whitespace"):
+        tok = get_tokenizer(name)
+        assert tok.count_batch(texts) == [tok.count(t) for t in texts]
