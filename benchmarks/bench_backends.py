@@ -4,9 +4,11 @@ The corpus is first resharded into equal parts (so that both backends balance th
 under WORK; each backend then gets its own hard-linked copy of the dataset. Stages: `convert`
 (read + write, jsonl.zst to jsonl.zst) and `tag` (rule taggers that need no extra). Runs
 alternate between the backends; the median wall time of each is reported, with uncompressed
-input MB/s and the Ray/processes ratio. Ray is started once, before timing (its start-up is
-reported separately: a cluster is started once and serves many stage runs). Output bytes of
-the two backends are compared after every run.
+input MB/s, the ratio of the medians, and the median of the per-repeat ratios ("paired": the
+two runs of a repeat are back to back, so this cancels slow drifts of a shared machine).
+Ray is started once, before timing (its start-up is reported separately: a cluster is started
+once and serves many stage runs). Output bytes of the two backends are compared after every
+run.
 
 `--per-core` also measures single-core rates (serial backend, and MinHash signatures via
 dolmakit.dedup) that docs/scaling.md uses for its cluster estimate.
@@ -120,28 +122,32 @@ def compare(args: argparse.Namespace, files: list[Path], root: Path) -> dict[str
     return results
 
 
-def per_core(files: list[Path], root: Path, work: Path) -> dict[str, float]:
-    """Return single-core seconds for convert, tag and MinHash signatures over the files."""
+def per_core(files: list[Path], root: Path, work: Path) -> dict[str, tuple[float, float]]:
+    """Return (wall, CPU) seconds on one core for convert, tag and MinHash signatures.
+
+    CPU time of this process (everything runs in it, on the serial backend) is what a
+    dedicated core would take; wall time is inflated when the machine is shared.
+    """
     from dolmakit.dedup.minhash import permutations, signatures
     from dolmakit.dedup.shingles import shingle_hashes
 
-    rates: dict[str, float] = {}
+    rates: dict[str, tuple[float, float]] = {}
     for stage, fn in STAGES.items():
         ds = linked_copy(files, root, work / "ds-serial")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         fn(ds, SerialBackend())
-        rates[stage] = time.perf_counter() - start
+        rates[stage] = (time.perf_counter() - start, time.process_time() - cpu)
     a, b = permutations(128, 1)
     texts = [doc.text for f in files for _, doc in read_documents(f)]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for i in range(0, len(texts), 512):
         signatures([shingle_hashes(t, 5) for t in texts[i : i + 512]], a, b)
-    rates["minhash"] = time.perf_counter() - start
+    rates["minhash signatures"] = (time.perf_counter() - start, time.process_time() - cpu)
     return rates
 
 
-def components_rate(edges: int = 1_000_000, partitions: int = 8) -> tuple[float, int]:
-    """Return (seconds, rounds) of distributed components on one core for an LSH-like graph.
+def components_rate(edges: int = 1_000_000, partitions: int = 8) -> tuple[float, float, int]:
+    """Return (wall, CPU seconds, rounds) of distributed components on one core.
 
     Near-duplicate clusters of 2-20 documents among 4x`edges` document numbers, each cluster's
     edges a random spanning set plus extra random pairs, all shuffled and split in 16 blocks.
@@ -171,11 +177,11 @@ def components_rate(edges: int = 1_000_000, partitions: int = 8) -> tuple[float,
         return small_star(*args)
 
     dist._small_star = counted  # type: ignore[assignment]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     dist.collect(dist.distributed_components(np.array_split(graph, 16), partitions))
-    seconds = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     dist._small_star = small_star  # type: ignore[assignment]
-    return seconds, rounds // partitions
+    return wall, cpu, rounds // partitions
 
 
 def main() -> None:
@@ -204,12 +210,16 @@ def main() -> None:
     rows = []
     for stage, r in results["stages"].items():
         ratio = r["processes"] / r["ray"]
+        # Runs of one repeat are back to back, so their ratio cancels slow drifts in load.
+        paired = statistics.median(
+            p / q for p, q in zip(r["runs"]["processes"], r["runs"]["ray"], strict=True)
+        )
         rows.append(
             f"| {stage} | {r['processes']:.2f} s ({mb / r['processes']:.1f} MB/s)"
-            f" | {r['ray']:.2f} s ({mb / r['ray']:.1f} MB/s) | {ratio:.0%} |"
+            f" | {r['ray']:.2f} s ({mb / r['ray']:.1f} MB/s) | {ratio:.0%} | {paired:.0%} |"
         )
-    print("| stage | processes | ray | ray / processes |")
-    print("|---|---|---|---|")
+    print("| stage | processes | ray | ray / processes | paired |")
+    print("|---|---|---|---|---|")
     print("\n".join(rows))
     print(f"\nRay start-up (local, {args.workers} CPUs, once): {results['ray_start_s']:.1f} s")
     for stage, r in results["stages"].items():
@@ -217,14 +227,14 @@ def main() -> None:
         print(f"{stage} runs (s): {runs}")
     if args.per_core:
         rates = per_core(files, root, args.work)
-        print("\n| one core | seconds | documents/s | MB/s |")
-        print("|---|---|---|---|")
-        for name, seconds in rates.items():
-            print(f"| {name} | {seconds:.2f} | {docs / seconds:,.0f} | {mb / seconds:.2f} |")
-        seconds, rounds = components_rate()
+        print("\n| one core | wall s | CPU s | documents/CPU-s | MB/CPU-s |")
+        print("|---|---|---|---|---|")
+        for name, (wall, cpu) in rates.items():
+            print(f"| {name} | {wall:.2f} | {cpu:.2f} | {docs / cpu:,.0f} | {mb / cpu:.2f} |")
+        wall, cpu, rounds = components_rate()
         print(
-            f"\ncomponents, one core: 1,000,000 edges in {seconds:.2f} s"
-            f" ({1e6 / seconds:,.0f} edges/s), {rounds} small-star rounds"
+            f"\ncomponents, one core: 1,000,000 edges in {wall:.2f} s wall, {cpu:.2f} s CPU"
+            f" ({1e6 / cpu:,.0f} edges/CPU-s), {rounds} small-star rounds"
         )
 
 

@@ -57,7 +57,25 @@ def stats(
         click.echo(f"wrote {len(paths)} PNG files to {Path(png_dir)}")
 
 
-@click.group()
+class AuditGroup(click.Group):
+    """Turn I/O and Parquet errors of a damaged mix into a one-line error (no traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from dolmakit.errors import DolmakitError
+
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            raise DolmakitError(str(exc)) from None
+        except Exception as exc:
+            if not type(exc).__module__.startswith("pyarrow"):
+                raise
+            raise DolmakitError(
+                f"unreadable Parquet file in the mix ({exc}); run dolmakit audit verify"
+            ) from None
+
+
+@click.group(cls=AuditGroup)
 def audit() -> None:
     """Answer which sources went into a mix, in what share, from which input bytes.
 
@@ -207,7 +225,13 @@ def card(mix_dir: str, out: str | None, scores: tuple[str, ...], data_root: str 
 @click.argument("mix_dir", type=click.Path(file_okay=False))
 @_data_root_option
 @click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
-def rebuild(mix_dir: str, data_root: str | None, workers: int) -> None:
+@click.option(
+    "--keep",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Build into this folder and keep it (default: a temporary folder, removed).",
+)
+def rebuild(mix_dir: str, data_root: str | None, workers: int, keep: str | None) -> None:
     """Rebuild a mix from its manifest into a temporary folder and compare the bytes.
 
     Prints "reproducible", or the first difference and exits 1.
@@ -217,8 +241,11 @@ def rebuild(mix_dir: str, data_root: str | None, workers: int) -> None:
       dolmakit audit rebuild demo-out/mixes/demo/v2 --data-root demo-out/data
     """
     from dolmakit.audit.rebuild import rebuild_mix
+    from dolmakit.backends import make_backend
 
-    result = rebuild_mix(mix_dir, data_root=data_root, workers=workers)
+    result = rebuild_mix(
+        mix_dir, data_root=data_root, backend=make_backend("processes", workers), keep=keep
+    )
     click.echo(result.message())
     if not result.reproducible:
         raise SystemExit(1)

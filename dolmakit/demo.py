@@ -72,7 +72,7 @@ def run_demo(
     from dolmakit.audit.card_data import render_card
     from dolmakit.audit.diff import diff_mixes
     from dolmakit.audit.verify import verify_mix
-    from dolmakit.dedup import dedup_exact, dedup_minhash
+    from dolmakit.dedup import ExactConfig, KeepRule, MinHashConfig, dedup_exact, dedup_minhash
     from dolmakit.mix import build_mix
     from dolmakit.tagging import tag
 
@@ -99,8 +99,20 @@ def run_demo(
         f"tag: {len(DEMO_TAGGERS)} taggers over {tagged.written:,} documents"
         f" -> {data / 'attributes' / 'tags'}"
     )
-    for method, run in ((dedup_exact, "dedup_exact"), (dedup_minhash, "dedup_minhash")):
-        found = method([documents], run, backend=backend, progress=progress)
+    # Exact keeps the first copy in canonical order (python-doc sorts before python-mirror);
+    # MinHash would keep the longest, the mirror's copy with its header and footer.
+    keep = KeepRule(source_priority=("python-doc",))
+    runs = [
+        dedup_exact([documents], "dedup_exact", ExactConfig(), backend=backend, progress=progress),
+        dedup_minhash(
+            [documents],
+            "dedup_minhash",
+            MinHashConfig(keep=keep),
+            backend=backend,
+            progress=progress,
+        ),
+    ]
+    for found, run in zip(runs, ("dedup_exact", "dedup_minhash"), strict=True):
         report.steps.append(
             f"dedup {found.method}: {found.removed:,} of {found.documents:,} documents marked"
             f" duplicate in {found.clusters:,} clusters -> {data / 'attributes' / run}"

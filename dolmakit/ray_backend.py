@@ -51,8 +51,7 @@ class RayBackend:
 
     `address` is anything `ray.init` accepts ('auto', 'HOST:6379', 'ray://HOST:10001');
     without it, $RAY_ADDRESS is used if set, else a local Ray with `workers` CPUs starts.
-    `workers` bounds the tasks in flight (default: twice the cluster's CPUs, so that
-    every CPU stays busy while results come back).
+    On a cluster with more CPUs than `workers`, at most `workers` shards run at once.
     """
 
     name = "ray"
@@ -81,8 +80,11 @@ class RayBackend:
                     f"cannot join the Ray cluster at {self.address}: {exc}"
                 ) from None
         cpus = int(self._ray.cluster_resources().get("CPU", 1))
-        self.workers = workers or cpus
-        self._in_flight = workers or 2 * cpus
+        # Below the cluster's CPUs, `workers` caps the shards running at once; otherwise as
+        # many tasks again wait queued, so a worker starts its next shard without a round trip.
+        limit = workers if workers is not None and workers < cpus else None
+        self.workers = limit or cpus
+        self._in_flight = limit or 2 * cpus
         self._reporter: Any = None
         # Exported to the cluster once per backend, not once per stage run.
         self._task = self._ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(

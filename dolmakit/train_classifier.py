@@ -4,9 +4,13 @@ Training data is either labelled JSONL (`{"text": ..., "label": ...}` per line) 
 files per class ("these sources are label hq, those are lq"). A fixed fraction of examples is
 held out by a hash of (seed, label, text), so the split does not depend on file order; the
 card reports per-label precision and recall on it. fastText trains with one thread and the
-given seed, which makes the model bytes a function of the data and the configuration;
-fastText sometimes aborts with "Encountered NaN" at random, so training is retried (a
-successful run is identical whichever attempt it was).
+given seed, which makes the model bytes a function of the data and the configuration.
+With one thread fastText initialises only the first tenth of its input matrix and leaves the
+rest as the allocator returns it (`DenseMatrix::uniformThread` splits it into 10 blocks, one
+per thread; fasttext-numpy2's aligned storage is not zeroed). Recycled heap memory then gives
+random "Encountered NaN" aborts and different models. `_zeroed_allocations` makes glibc
+return zero-filled memory while fastText trains (mallopt M_PERTURB), so the untouched rows
+are zeros, as on fresh pages; training is also retried on NaN.
 
 Output folder (default `taggers/models/<name>/`): `model.bin` (or `model.ftz` when quantized),
 `model_card.json` (machine-readable) and `README.md` (the same, for people). The `classifier`
@@ -15,12 +19,16 @@ tagger applies the card's text preprocessing.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import hashlib
 import json
 import re
+import sys
 import tempfile
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +43,7 @@ from dolmakit.reader import iter_lines, read_documents
 LABEL_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 CARD_FILE = "model_card.json"
 NAN_RETRIES = 8
+M_PERTURB = -6  # mallopt parameter number in glibc's malloc.h
 _WS = re.compile(r"\s+")
 
 
@@ -239,11 +248,12 @@ def train_classifier(
         with open(train_file, "w", encoding="utf-8", errors="replace") as f:
             for e in train:
                 f.write(f"__label__{e.label} {_line(e.text, config)}\n")
-        model = _fit(fasttext, train_file, config)
-        if config.quantize:
-            model.quantize(
-                input=str(train_file), retrain=True, qnorm=True, cutoff=50_000, thread=1
-            )
+        with _zeroed_allocations():
+            model = _fit(fasttext, train_file, config)
+            if config.quantize:
+                model.quantize(
+                    input=str(train_file), retrain=True, qnorm=True, cutoff=10_000, thread=1
+                )
         model.save_model(str(Path(tmp) / model_path.name))
         Path(tmp, model_path.name).replace(model_path)
     predicted = _predict_labels(model, [_line(e.text, config) for e in heldout])
@@ -257,6 +267,23 @@ def train_classifier(
 
 def _line(text: str, config: TrainConfig) -> str:
     return prepare_text(text[: config.max_chars], config.lowercase)
+
+
+@contextlib.contextmanager
+def _zeroed_allocations() -> Iterator[None]:
+    """While active, glibc's malloc returns zero-filled memory (M_PERTURB = 0xff)."""
+    libc = None
+    if sys.platform == "linux":
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            libc.mallopt(M_PERTURB, 0xFF)  # fills new chunks with 0xff ^ 0xff = 0
+        except (OSError, AttributeError):  # not glibc: nothing to set
+            libc = None
+    try:
+        yield
+    finally:
+        if libc is not None:
+            libc.mallopt(M_PERTURB, 0)
 
 
 def _fit(fasttext: Any, train_file: Path, config: TrainConfig) -> Any:

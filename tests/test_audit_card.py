@@ -5,6 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+from test_audit_helpers import Mixes, build_mixes
+from test_audit_trace import shard_rows
+
 from dolmakit.audit.card import (
     CardData,
     ScoreHistogram,
@@ -14,6 +19,7 @@ from dolmakit.audit.card import (
 )
 from dolmakit.audit.rebuild import first_difference
 from dolmakit.audit.sources import is_dedup_clause
+from dolmakit.cli import cli
 
 
 def sample_card() -> CardData:
@@ -89,3 +95,57 @@ def test_first_difference_names_byte_and_line(tmp_path: Path) -> None:
     assert first_difference(a, b) is None
     b.write_bytes(a.read_bytes() + b"more")
     assert first_difference(a, b) == "b.jsonl: one copy ends at byte 16, the other goes on"
+
+
+# ---------------------------------------------------------------- a card from a real mix
+
+
+@pytest.fixture(scope="module")
+def mixes(tmp_path_factory: pytest.TempPathFactory) -> Mixes:
+    return build_mixes(tmp_path_factory.mktemp("audit-card"))
+
+
+def test_card_of_a_real_mix(mixes: Mixes, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["audit", "card", str(mixes.v1), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"wrote {tmp_path / 'card.md'}\nwrote {tmp_path / 'card.html'}\n"
+    text = (tmp_path / "card.md").read_text()
+    docs = [d for _, _, d in shard_rows(mixes.v1)]
+    web = [d for d in docs if d["metadata"]["provenance"]["source"] == "web"]
+    books = [d for d in docs if d["metadata"]["provenance"]["source"] == "books"]
+
+    def tokens(ds: list[dict], lang: str | None = None) -> int:
+        return sum(len(d["text"].split()) for d in ds if lang in (None, d["metadata"]["lang"]))
+
+    total = tokens(docs)
+    # web: fixed rate, 0 repeats, 1 file, 1 duplicate removed (w5)
+    assert (
+        f"| web | rate 0.6 | {100 * tokens(web) / total:.2f}% | {len(web)} | {tokens(web):,}"
+        " | 0 | 1 | 1 |" in text
+    )
+    repeated = len({d["id"] for d in books if d["metadata"]["provenance"]["repeat"]})
+    assert f"| {len(books)} | {tokens(books):,} | {repeated} | 1 | 0 |" in text
+    assert "- **web**: licence: CC BY 4.0. Crawled pages." in text
+    assert "- **books**: licence: public domain." in text
+    assert "| source | de | en |" in text
+    assert f"| web | {tokens(web, 'de'):,} | {tokens(web, 'en'):,} |" in text
+    assert f"| books | 0 | {tokens(books):,} |" in text
+    assert "| passes not minhash.duplicate | 14 |" in text
+    # every web document has a language score; those in the mix are the web output
+    assert f"- `tags__lang__en`: 24 documents read, {len(web)} in the mix, range 0 to 0.9" in text
+    page = (tmp_path / "card.html").read_text()
+    # shares, tokens, languages, one score histogram, duplicates removed, funnel
+    assert page.count('<figure class="chart"><svg') == 6
+    assert "<script" not in page
+
+
+def test_card_in_the_mix_folder_is_stable_and_verify_still_passes(mixes: Mixes) -> None:
+    from dolmakit.audit.card_data import render_card
+    from dolmakit.audit.verify import verify_mix
+
+    md, html = render_card(mixes.v1)
+    first = (md.read_bytes(), html.read_bytes())
+    render_card(mixes.v1)
+    assert (md.read_bytes(), html.read_bytes()) == first
+    assert md.parent == mixes.v1
+    assert verify_mix(mixes.v1).ok

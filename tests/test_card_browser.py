@@ -243,3 +243,14 @@ def test_data_card_charts_render(tmp_path: Path) -> None:
     page.write_text(render_html(sample_card()))
     # shares, tokens, languages, one score histogram, duplicates removed, funnel
     assert_every_chart_drawn(page, tmp_path / "profile", expected=6)
+
+
+def test_card_of_a_real_mix_renders(tmp_path: Path) -> None:
+    from test_audit_helpers import build_mixes
+
+    from dolmakit.audit.card_data import render_card
+
+    mixes = build_mixes(tmp_path / "mix")
+    _, page = render_card(mixes.v2, out=tmp_path)
+    # shares, tokens, languages, the language-score histogram, duplicates removed, funnel
+    assert_every_chart_drawn(page, tmp_path / "profile", expected=6)

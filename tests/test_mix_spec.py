@@ -55,7 +55,7 @@ def test_unknown_key(tmp_path):
     msg = spec_error(tmp_path, GOOD.replace("    rate: 0.5", "    rat: 0.5"))
     assert msg == (
         "mix.yaml:13: sources[1].rat: unknown key 'rat' (known keys: name, documents, "
-        "attributes, filter, weight, rate, max_repeats, licence, notes)"
+        "attributes, filter, tokens, weight, rate, max_repeats, licence, notes)"
     )
 
 

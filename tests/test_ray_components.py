@@ -96,3 +96,34 @@ def test_on_ray_from_npz_files_equals_the_local_union_find(tmp_path: Path, ray_c
     assert np.array_equal(nodes, want_nodes)
     assert np.array_equal(labels, want_labels)
     assert set(labels[nodes < 3000].tolist()) == {0}
+
+
+def test_on_a_dedup_run_equals_its_union_find(tmp_path: Path, ray_cluster, monkeypatch) -> None:
+    """Read the edge files of a real MinHash run on Ray and compare with the stage's own step."""
+    stage = pytest.importorskip("dolmakit.dedup.stage")
+    from dolmakit.dedup.distributed import RayExecutor
+    from tests.test_ray_stages import demo_dataset
+
+    seen: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    local_cluster = stage._cluster
+
+    def cluster_both_ways(shards, work, config, n_old, summary):
+        files = sorted(str(p) for p in Path(work).glob("edges-*.npz"))
+        assert len(files) > 1
+        executor = RayExecutor()
+        nodes, labels = collect(distributed_components(files, 3, executor), executor)
+        verified = []
+        for f in files:
+            with np.load(f) as data:
+                verified.append(data["pairs"][data["verified"]].reshape(-1, 2))
+        want_nodes, want_labels = components(np.concatenate(verified).astype(np.uint64))
+        seen.append((nodes, labels, want_nodes, want_labels))
+        return local_cluster(shards, work, config, n_old, summary)
+
+    monkeypatch.setattr(stage, "_cluster", cluster_both_ways)
+    ds = demo_dataset(tmp_path / "ds")
+    summary = stage.dedup_minhash([ds / "documents"], progress=False)
+    ((nodes, labels, want_nodes, want_labels),) = seen
+    assert summary.clusters > 0
+    assert len(np.unique(labels)) == summary.clusters
+    assert np.array_equal(nodes, want_nodes) and np.array_equal(labels, want_labels)

@@ -77,3 +77,54 @@ def test_dedup_on_ray_gives_the_bytes_of_the_process_pool(tmp_path: Path, ray_cl
     runs = sorted({name.split("/")[0] for name in ray_attrs})
     assert runs == ["dedup_exact", "dedup_minhash"]
     assert len(ray_attrs) == 2 * len(DEMO_FILES)
+
+
+MIX_SPEC = """
+name: raytest
+version: 1
+seed: 11
+tokenizer: cl100k_base
+sources:
+  - name: python
+    documents: [documents/python-doc/*.jsonl.zst, documents/python-mirror/*.jsonl.zst]
+    attributes: [quality, dedup_exact]
+    filter: not exact.duplicate
+    weight: 0.6
+  - name: rest
+    documents: [documents/fortunes/*.jsonl.zst, documents/debian-handbook/*.jsonl.zst]
+    attributes: [quality]
+    filter: gopher_quality.pass == 1
+    weight: 0.4
+    max_repeats: 2
+output:
+  format: jsonl.zst
+  shard_size: 64KB
+"""
+
+
+def test_mix_on_ray_gives_the_bytes_of_the_process_pool(tmp_path: Path, ray_cluster) -> None:
+    import json
+
+    tagging = pytest.importorskip("dolmakit.tagging")
+    dedup = pytest.importorskip("dolmakit.dedup")
+    mix_build = pytest.importorskip("dolmakit.mix.build")
+    ds = demo_dataset(tmp_path / "ds")
+    tagging.tag([ds / "documents"], "quality", "gopher_quality", progress=False)
+    dedup.dedup_exact([ds / "documents"], progress=False)
+    (ds / "spec.yaml").write_text(MIX_SPEC)
+    outputs = {}
+    for name, backend in [("ray", make_backend("ray")), ("procs", ProcessBackend(2))]:
+        result = mix_build.build_mix(
+            ds / "spec.yaml", data_root=ds, output=tmp_path / name, backend=backend, progress=False
+        )
+        outputs[name] = tmp_path / name / "raytest" / "v1"
+        assert result.manifest_path == outputs[name] / "manifest.json"
+    ray_files = tree_digest(outputs["ray"])
+    procs_files = tree_digest(outputs["procs"])
+    assert len([k for k in ray_files if k.startswith("shard-")]) >= 2
+    manifests = [json.loads((outputs[n] / "manifest.json").read_text()) for n in ("ray", "procs")]
+    # Only the timing section (when, how long, which backend) may differ.
+    assert [m.pop("timing")["backend"] for m in manifests] == ["ray", "processes"]
+    assert manifests[0] == manifests[1]
+    del ray_files["manifest.json"], procs_files["manifest.json"]
+    assert ray_files == procs_files

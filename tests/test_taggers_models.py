@@ -14,6 +14,7 @@ from dolmakit.backends import SerialBackend
 from dolmakit.cli import cli
 from dolmakit.document import Document
 from dolmakit.errors import DolmakitError, InputError
+from dolmakit.reader import read_documents
 from dolmakit.taggers.base import available_taggers, load_tagger
 from dolmakit.train_classifier import (
     Example,
@@ -25,6 +26,8 @@ from dolmakit.train_classifier import (
 )
 
 GOLDEN = Path(__file__).parent / "golden" / "taggers_models"
+DEMO = Path(__file__).parent.parent / "dolmakit" / "demo_corpus" / "documents"
+CLASSES = (("docs", "python-doc/en-0000.jsonl.zst"), ("fun", "fortunes/en-0000.jsonl.zst"))
 MODEL_TAGGERS = ("tokens", "lid_fasttext", "lid_cld2", "pii", "toxicity", "classifier")
 
 
@@ -100,7 +103,7 @@ def test_prepare_text_and_split_are_order_free() -> None:
     examples = [Example("a" if i % 2 else "b", f"text {i}") for i in range(200)]
     config = TrainConfig(holdout=0.25, seed=3)
     train, held = split(examples, config)
-    train_r, held_r = split(list(reversed(examples)), config)
+    _train_r, held_r = split(list(reversed(examples)), config)
     assert sorted(e.text for e in held) == sorted(e.text for e in held_r)
     assert len(train) + len(held) == 200 and 25 <= len(held) <= 75
     capped, _ = split(examples, TrainConfig(holdout=0.1, max_per_label=10))
@@ -129,18 +132,11 @@ def test_labelled_jsonl_errors_name_file_and_line(tmp_path: Path) -> None:
 
 def _labelled_file(path: Path) -> Path:
     # Two well separated classes from real text: Python documentation vs fortune cookies.
-    from dolmakit.reader import read_documents
-
-    demo = Path(__file__).parent.parent / "dolmakit" / "demo_corpus" / "documents"
     lines = []
-    for label, file in (
-        ("docs", "python-doc/en-0000.jsonl.zst"),
-        ("fun", "fortunes/en-0000.jsonl.zst"),
-    ):
-        for i, (_, doc) in enumerate(read_documents(demo / file)):
-            if i >= 300:
-                break
-            lines.append(json.dumps({"text": doc.text, "label": label}))
+    for label, file in CLASSES:
+        for i, (_, doc) in enumerate(read_documents(DEMO / file)):
+            if i < 250:  # the rest is left for the tagger to score below
+                lines.append(json.dumps({"text": doc.text, "label": label}))
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -160,7 +156,6 @@ def test_train_classifier_cli_end_to_end(tmp_path: Path) -> None:
                 str(data),
                 "--output",
                 str(out),
-                "--quantize",
                 "--holdout",
                 "0.2",
             ],
@@ -169,7 +164,7 @@ def test_train_classifier_cli_end_to_end(tmp_path: Path) -> None:
         assert "precision" in result.output
         outs.append(out)
     # Deterministic: same data, configuration and seed give the same model bytes.
-    assert (outs[0] / "model.ftz").read_bytes() == (outs[1] / "model.ftz").read_bytes()
+    assert (outs[0] / "model.bin").read_bytes() == (outs[1] / "model.bin").read_bytes()
     card = json.loads((outs[0] / "model_card.json").read_text())
     assert card["labels"] == ["docs", "fun"]
     assert (
@@ -178,21 +173,21 @@ def test_train_classifier_cli_end_to_end(tmp_path: Path) -> None:
     )
     held = card["training_data"]["heldout_examples"]
     assert held == sum(m["support"] for m in card["heldout"]["per_label"]) and held > 60
-    assert all(m["precision"] >= 0.9 and m["recall"] >= 0.9 for m in card["heldout"]["per_label"])
+    assert all(m["precision"] >= 0.85 and m["recall"] >= 0.85 for m in card["heldout"]["per_label"])
     assert "| docs |" in (outs[0] / "README.md").read_text()
 
-    tagger = load_tagger("classifier", {"model": str(outs[0] / "model.ftz")})
-    docs = [
-        Document("d", "The os.path module implements functions on pathnames. Use join()."),
-        Document("f", "You will meet a tall dark stranger. Q: Why did the chicken cross the road?"),
-        Document("e", "\n"),
-    ]
-    code, fun, empty = tagger.tag_batch(docs)
-    assert set(code) == set(fun) == {"docs", "fun"}
-    assert code["docs"][0][2] > code["fun"][0][2]
-    assert fun["fun"][0][2] > fun["docs"][0][2]
-    assert code["docs"][0][2] + code["fun"][0][2] == pytest.approx(1.0, abs=0.01)
-    assert empty == {}
+    tagger = load_tagger("classifier", {"model": str(outs[0] / "model.bin")})
+    unseen = {label: [d for _, d in read_documents(DEMO / file)][250:] for label, file in CLASSES}
+    docs = [*unseen["docs"], *unseen["fun"][:50], Document("e", "\n")]
+    results = tagger.tag_batch(docs)
+    assert results[-1] == {}
+    top = [max(r, key=lambda k: r[k][0][2]) for r in results[:-1]]
+    truth = ["docs"] * len(unseen["docs"]) + ["fun"] * 50
+    assert sum(t == p for t, p in zip(truth, top, strict=True)) >= 0.8 * len(truth)
+    for r, doc in zip(results[:-1], docs, strict=False):
+        assert set(r) == {"docs", "fun"}
+        assert r["docs"][0][:2] == (0, len(doc.text))
+        assert r["docs"][0][2] + r["fun"][0][2] == pytest.approx(1.0, abs=0.01)
 
 
 def test_train_classifier_from_sources(tmp_path: Path) -> None:

@@ -110,7 +110,8 @@ def test_kinds_parameter_and_errors() -> None:
 
 
 def test_precision_and_recall_per_kind_on_the_test_set() -> None:
-    rows = [json.loads(line) for line in gzip.open(TESTSET)]
+    with gzip.open(TESTSET) as f:
+        rows = [json.loads(line) for line in f]
     assert len(rows) == 660
     tagger = PiiTagger()
     tp: Counter[str] = Counter()

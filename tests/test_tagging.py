@@ -58,7 +58,7 @@ def test_tag_writes_line_aligned_dolma_attributes(dataset: Callable[..., Path]) 
         for _, doc, attrs in read_with_attributes(doc_file, ["q"]):
             assert attrs  # every document got its lengths at least
             for key, spans in attrs.items():
-                run, tagger, kind = key.split("__")
+                run, tagger, _kind = key.split("__")
                 assert run == "q" and tagger in RULES.split(",")
                 for start, end, score in spans:
                     assert 0 <= start <= end <= len(doc.text)

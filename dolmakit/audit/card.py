@@ -33,6 +33,7 @@ class SourceSummary:
     duplicates_removed: int
     licence: str = ""
     notes: str = ""
+    rate: float | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,13 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}%"
 
 
+def _declared(s: SourceSummary) -> str:
+    """Return the declared share, or the fixed rate of a source sampled by rate."""
+    if s.declared_share is None and s.rate is not None:
+        return f"rate {s.rate:g}"
+    return _pct(s.declared_share)
+
+
 def _source_rows(data: CardData) -> tuple[list[str], list[list[str]]]:
     head = [
         "source",
@@ -75,7 +83,7 @@ def _source_rows(data: CardData) -> tuple[list[str], list[list[str]]]:
     rows = [
         [
             s.name,
-            _pct(s.declared_share),
+            _declared(s),
             _pct(s.realised_share),
             f"{s.documents:,}",
             f"{s.tokens:,}",
@@ -125,7 +133,7 @@ def render_markdown(data: CardData) -> str:
         notes = f" {s.notes}" if s.notes else ""
         lines.append(f"- **{s.name}**: licence: {s.licence or 'not stated in the spec'}.{notes}")
     if data.languages:
-        lines.extend(["", "## Languages (documents in the mix)", ""])
+        lines.extend(["", "## Languages (output tokens)", ""])
         lines.extend(_md_table(*_language_table(data)))
     lines.extend(["", "## Filter funnel", ""])
     for s in data.sources:
@@ -149,7 +157,8 @@ def chart_figures(data: CardData) -> list[tuple[str, Figure]]:
     names = [s.name for s in data.sources]
     figures: list[tuple[str, Figure]] = [
         (
-            "Declared and realised shares of output tokens",
+            "Declared and realised shares of output tokens (a source sampled at a fixed"
+            " rate declares no share)",
             charts.bar_chart(
                 names,
                 {
@@ -172,7 +181,7 @@ def chart_figures(data: CardData) -> list[tuple[str, Figure]]:
         sources = sorted(data.languages)
         figures.append(
             (
-                "Documents in the mix per language and source",
+                "Output tokens per language and source",
                 charts.stacked_bar_chart(
                     sources,
                     {
@@ -180,7 +189,7 @@ def chart_figures(data: CardData) -> list[tuple[str, Figure]]:
                         for lang in langs
                     },
                     title="Languages",
-                    ylabel="documents",
+                    ylabel="tokens",
                 ),
             )
         )
@@ -242,7 +251,7 @@ def render_html(data: CardData) -> str:
             f"<figcaption>{esc(caption)}</figcaption></figure>"
         )
     if data.languages:
-        sections.append("<h2>Languages (documents in the mix)</h2>")
+        sections.append("<h2>Languages (output tokens)</h2>")
         sections.append(table(*_language_table(data)))
     sections.append("<h2>Filter funnel per source</h2>")
     for s in data.sources:

@@ -69,6 +69,7 @@ def card_data(
             duplicates_removed=r.duplicates_removed,
             licence=r.licence,
             notes=r.notes,
+            rate=r.rate,
         )
         for r in rows
     )

@@ -1,8 +1,8 @@
 """Read a mix's `manifest.json` into typed records; the one place that knows its layout.
 
 The layout is the mixer's contract, docs/manifest.md. Input paths in it are relative to the
-data root, which is not content (moving the data does not change a mix), so commands that
-open inputs take it as an argument, or find it where the mixer noted it (outside the hash).
+data root, which is not content (moving the data does not change a mix): the mixer notes it in
+`location.data_root`, outside the content hash, and `--data-root` overrides it (data moved).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from dolmakit.errors import DolmakitError, InputError
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "dolmakit.mix.manifest/1"
-# Left out of the content hash (docs/manifest.md): timing changes from run to run.
-NOT_CONTENT = ("content_sha256", "timing")
+# Left out of the content hash (docs/manifest.md): when and where the build ran.
+NOT_CONTENT = ("content_sha256", "timing", "location")
 
 
 @dataclass(frozen=True)
@@ -89,9 +89,11 @@ class MixManifest:
     def require_data_root(self) -> Path:
         """Return the data root, or explain how to give it."""
         if self.data_root is None:
+            noted = (self.raw.get("location") or {}).get("data_root")
+            where = f"the recorded data root {noted} is gone" if noted else "no data root noted"
             raise DolmakitError(
-                f"{self.path}: where is the input data? Pass --data-root (the folder the mix's"
-                " input paths, e.g. documents/..., are relative to)"
+                f"{self.path}: {where}; pass --data-root (the folder the mix's input paths,"
+                " e.g. documents/..., are relative to)"
             )
         return self.data_root
 
@@ -135,15 +137,18 @@ def _records(raw: Any, where: str, path: Path) -> tuple[FileRecord, ...]:
     return tuple(_record(item, f"{where}[{i}]", path) for i, item in enumerate(raw))
 
 
-def _data_root(raw: dict[str, Any], mix_dir: Path, given: str | Path | None) -> Path | None:
-    """Return the data root: given, or noted by the mixer outside the content, or None."""
+def _data_root(raw: dict[str, Any], given: str | Path | None) -> Path | None:
+    """Return the data root: given, else `location.data_root` of the manifest, else None."""
     if given is not None:
-        return Path(given).resolve()
-    for section in (raw, raw.get("timing") or {}, raw.get("location") or {}):
-        noted = section.get("data_root") if isinstance(section, dict) else None
-        if isinstance(noted, str):
-            return (mix_dir / noted).resolve()
-    return None
+        root = Path(given).resolve()
+        if not root.is_dir():
+            raise DolmakitError(f"--data-root {given}: not a folder")
+        return root
+    location = raw.get("location")
+    noted = location.get("data_root") if isinstance(location, dict) else None
+    if isinstance(noted, str) and Path(noted).is_dir():
+        return Path(noted)
+    return None  # not noted, or moved: commands that need the inputs ask for --data-root
 
 
 def load_manifest(mix_dir: str | Path, data_root: str | Path | None = None) -> MixManifest:
@@ -175,7 +180,7 @@ def load_manifest(mix_dir: str | Path, data_root: str | Path | None = None) -> M
             attributes=_records(inputs.get("attributes", []), "inputs.attributes", path),
             decisions=_records(raw.get("decisions", []), "decisions", path),
             index=_record(index, "index", path) if isinstance(index, dict) else None,
-            data_root=_data_root(raw, folder, data_root),
+            data_root=_data_root(raw, data_root),
         )
     except KeyError as exc:
         raise InputError(str(path), 0, f"manifest has no field {exc}") from None

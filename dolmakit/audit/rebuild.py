@@ -11,8 +11,10 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from dolmakit.audit.manifest import MANIFEST_NAME, MixManifest, load_manifest
+from dolmakit.audit.manifest import MANIFEST_NAME, NOT_CONTENT, MixManifest, load_manifest
+from dolmakit.backends import Backend
 from dolmakit.errors import DolmakitError
 
 CHUNK = 1 << 20
@@ -62,14 +64,34 @@ def first_difference(a: Path, b: Path) -> str | None:
             return f"{b.name}: first differs at {where}"
 
 
+def _first_field(a: Any, b: Any, where: str) -> tuple[str, Any, Any]:
+    """Return the dotted path and both values of the first difference of two JSON values."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key) or (key in a) != (key in b):
+                return _first_field(a.get(key), b.get(key), f"{where}.{key}" if where else key)
+    if isinstance(a, list) and isinstance(b, list):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            if x != y:
+                return _first_field(x, y, f"{where}[{i}]")
+        return f"{where} (length)", len(a), len(b)
+    return where, a, b
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
 def compare_mixes(original: MixManifest, rebuilt: MixManifest) -> tuple[int, str | None]:
     """Return (files compared, first difference or None) between two built mixes."""
     if original.computed_content_sha256() != rebuilt.computed_content_sha256():
-        for key in sorted(set(original.raw) | set(rebuilt.raw)):
-            if key in ("timing", "content_sha256"):
-                continue
-            if original.raw.get(key) != rebuilt.raw.get(key):
-                return 0, f"{MANIFEST_NAME}: field {key!r} differs"
+        where, before, after = _first_field(
+            {k: v for k, v in original.raw.items() if k not in NOT_CONTENT},
+            {k: v for k, v in rebuilt.raw.items() if k not in NOT_CONTENT},
+            "",
+        )
+        return 0, f"{MANIFEST_NAME}: field {where} is {_short(before)}, rebuilt {_short(after)}"
     files = [r.path for r in (*original.shards, *original.decisions)]
     if original.index is not None:
         files.append(original.index.path)
@@ -79,35 +101,50 @@ def compare_mixes(original: MixManifest, rebuilt: MixManifest) -> tuple[int, str
     if sorted(files) != sorted(names):
         return 0, f"the rebuilt mix has files {sorted(names)} instead of {sorted(files)}"
     for compared, name in enumerate(files):
-        a, b = original.mix_dir / name, rebuilt.mix_dir / name
-        if not a.is_file():
+        mine, theirs = original.mix_dir / name, rebuilt.mix_dir / name
+        if not mine.is_file():
             return compared, f"{name}: missing from the original mix (run dolmakit audit verify)"
-        found = first_difference(a, b)
+        found = first_difference(mine, theirs)
         if found is not None:
             return compared, f"{name}: {found.split(': ', 1)[1]}"
     return len(files), None
 
 
 def rebuild_mix(
-    mix_dir: str | Path, *, data_root: str | Path | None = None, workers: int = 1
+    mix_dir: str | Path,
+    *,
+    data_root: str | Path | None = None,
+    backend: Backend | None = None,
+    keep: str | Path | None = None,
 ) -> RebuildResult:
-    """Re-run the mix of `mix_dir` from its embedded spec and compare the result byte for byte."""
+    """Re-run the mix of `mix_dir` from its embedded spec and compare the result byte for byte.
+
+    The rebuild goes to a temporary folder, removed afterwards, or into `keep` if given.
+    """
     original = load_manifest(mix_dir, data_root)
     root = original.require_data_root()
+    if keep is not None:
+        rebuilt_dir = _build(original, root, Path(keep), backend)
+        compared, difference = compare_mixes(original, load_manifest(rebuilt_dir, root))
+        return RebuildResult(Path(mix_dir), compared, difference)
     with tempfile.TemporaryDirectory(prefix="dolmakit-rebuild-") as tmp:
-        rebuilt_dir = _build(original, root, Path(tmp), workers)
-        rebuilt = load_manifest(rebuilt_dir, root)
-        compared, difference = compare_mixes(original, rebuilt)
+        rebuilt_dir = _build(original, root, Path(tmp), backend)
+        compared, difference = compare_mixes(original, load_manifest(rebuilt_dir, root))
     return RebuildResult(Path(mix_dir), compared, difference)
 
 
-def _build(manifest: MixManifest, data_root: Path, out: Path, workers: int) -> Path:
-    """Build the manifest's canonical spec under `out`; return the new mix folder."""
-    try:
-        from dolmakit.mix import build_from_canonical  # type: ignore[attr-defined]
-    except ImportError:
-        raise DolmakitError(
-            "this dolmakit's mixer cannot rebuild from a manifest's canonical spec"
-        ) from None
-    folder: Path = build_from_canonical(manifest.spec, data_root, out, workers=workers)
-    return folder
+def _build(manifest: MixManifest, data_root: Path, out: Path, backend: Backend | None) -> Path:
+    """Build the manifest's canonical spec under `out` with the mixer; return the new folder."""
+    from dolmakit.mix import build_from_spec_dict
+
+    if not manifest.spec:
+        raise DolmakitError(f"{manifest.path}: the manifest holds no spec to rebuild from")
+    result = build_from_spec_dict(
+        manifest.spec,
+        data_root,
+        out,
+        spec_file=str(manifest.raw.get("spec_file") or "mix.yaml"),
+        backend=backend,
+        progress=False,
+    )
+    return result.mix_dir

@@ -42,6 +42,7 @@ class SourceRow:
     duplicates_removed: int
     licence: str
     notes: str
+    rate: float = 0.0
 
     def funnel(self) -> list[FunnelStep]:
         """Return the funnel: read, after each clause, sampled, emitted (copies counted)."""
@@ -87,6 +88,7 @@ def source_rows(manifest: MixManifest) -> list[SourceRow]:
                 duplicates_removed=sum(n for c, n in by_clause if is_dedup_clause(c)),
                 licence=str(section.get("licence") or ""),
                 notes=str(section.get("notes") or ""),
+                rate=float(section.get("rate") or 0.0),
             )
         )
     return rows
@@ -120,7 +122,7 @@ def format_sources(rows: list[SourceRow]) -> str:
     table = [
         (
             r.name,
-            _pct(r.declared_share),
+            _pct(r.declared_share) if r.declared_share is not None else f"rate {r.rate:g}",
             _pct(r.realised_share),
             f"{r.documents:,}",
             f"{r.tokens:,}",

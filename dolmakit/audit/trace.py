@@ -56,6 +56,8 @@ class Origin:
         """Return one sentence: in the mix how many times, or why not."""
         if self.outcome == "kept":
             return f"in the mix {self.copies} time{'s' if self.copies != 1 else ''}"
+        if self.outcome == "unreadable":
+            return "not in the mix: the input line could not be read (see rejects.jsonl)"
         if self.outcome == "not-sampled":
             detail = ""
             if self.u is not None and self.rate is not None:
@@ -63,7 +65,7 @@ class Origin:
             return f"not in the mix: passed the filter but was not sampled{detail}"
         if self.duplicate_of:
             return (
-                f"not in the mix: removed as a near-duplicate by clause `{self.failed_clause}`;"
+                f"not in the mix: removed as a duplicate by clause `{self.failed_clause}`;"
                 f" the kept copy is {self.duplicate_of}"
             )
         return f"not in the mix: rejected by filter clause `{self.failed_clause}`"
@@ -88,7 +90,11 @@ def _shard_number(manifest: MixManifest, name: str) -> int | None:
 
 
 def trace(mix_dir: str | Path, ref: str, *, data_root: str | Path | None = None) -> list[Origin]:
-    """Return the origin of each output document matching `ref` (DOC_ID or SHARD:ROW)."""
+    """Return the origin of the output document(s) named by `ref` (DOC_ID or SHARD:ROW).
+
+    An id names every copy of a repeated document: one Origin per input document, listing all
+    its copies. SHARD:ROW names one copy, and the Origin says which.
+    """
     manifest = load_manifest(mix_dir, data_root)
     if manifest.index is None:
         raise DolmakitError(f"{manifest.path}: this mix has no index; rebuild it with dolmakit mix")
@@ -96,23 +102,47 @@ def trace(mix_dir: str | Path, ref: str, *, data_root: str | Path | None = None)
     match = _REF.match(ref)
     shard = _shard_number(manifest, match.group("file")) if match else None
     if match and shard is not None:
+        if shard >= len(manifest.shards):
+            raise DolmakitError(
+                f"{ref}: no shard {shard} in {manifest.mix_dir} (it has {len(manifest.shards)})"
+            )
         rows = _read_table(index, [("shard", "=", shard), ("row", "=", int(match.group("line")))])
+        if not rows:
+            raise DolmakitError(
+                f"{ref}: {manifest.shards[shard].path} has no row {match.group('line')}"
+                f" ({manifest.shards[shard].documents} documents)"
+            )
     else:
         rows = _read_table(index, [("id", "=", ref)])
     if not rows:
-        raise DolmakitError(f"{ref}: no such document in the mix {manifest.mix_dir}")
-    origins = []
+        hint = ""
+        if _read_decisions(manifest, ref):
+            hint = f"; it is an input document: dolmakit audit where {manifest.mix_dir} {ref}"
+        raise DolmakitError(f"{ref}: not an output document of the mix {manifest.mix_dir}{hint}")
+    origins: dict[tuple[str, str, int], Origin] = {}
     for row in rows:
-        origin = _origin(manifest, row["source"], row["path"], int(row["line"]))
+        key = (str(row["source"]), str(row["path"]), int(row["line"]))
+        if key in origins:
+            continue
+        origin = _origin(manifest, *key)
         if origin is None:
             raise DolmakitError(f"{row['path']}:{row['line']}: in the index but not in decisions")
-        origin.notes.insert(
-            0,
-            f"copy {int(row['repeat']) + 1} of {origin.copies}"
-            + (" (a repeat)" if row["repeat"] else " (the first copy)"),
-        )
-        origins.append(origin)
-    return origins
+        if match and shard is not None:
+            origin.notes.insert(
+                0,
+                f"{ref} is copy {int(row['repeat']) + 1} of {origin.copies}"
+                + (" (a repeat)" if row["repeat"] else " (the first copy)"),
+            )
+        origins[key] = origin
+    return list(origins.values())
+
+
+def _read_decisions(manifest: MixManifest, doc_id: str) -> list[dict[str, Any]]:
+    """Return the decisions rows of every input document with this id."""
+    rows: list[dict[str, Any]] = []
+    for record in manifest.decisions:
+        rows.extend(_read_table(manifest.mix_dir / record.path, [("id", "=", doc_id)]))
+    return rows
 
 
 def where(mix_dir: str | Path, ref: str, *, data_root: str | Path | None = None) -> list[Origin]:
@@ -131,13 +161,12 @@ def where(mix_dir: str | Path, ref: str, *, data_root: str | Path | None = None)
                 for row in _read_table(path, [("line", "=", line)]):
                     found.append(_complete(manifest, row))
             if not found:
-                raise DolmakitError(_not_found_reason(manifest, rel, line))
+                found.append(_unreadable(manifest, rel, line))
             return found
-    for record in manifest.decisions:
-        for row in _read_table(manifest.mix_dir / record.path, [("id", "=", ref)]):
-            found.append(_complete(manifest, row))
+    found = [_complete(manifest, row) for row in _read_decisions(manifest, ref)]
     if not found:
-        raise DolmakitError(f"{ref}: no input document with this id or path:line in this mix")
+        what = "neither an input FILE:LINE nor" if match else "not"
+        raise DolmakitError(f"{ref}: {what} an input document id of the mix {manifest.mix_dir}")
     return found
 
 
@@ -158,18 +187,20 @@ def _relative_input(manifest: MixManifest, name: str) -> str | None:
     return suffix[0] if len(suffix) == 1 else None
 
 
-def _not_found_reason(manifest: MixManifest, rel: str, line: int) -> str:
+def _unreadable(manifest: MixManifest, rel: str, line: int) -> Origin:
+    """Return the Origin of an input line the mixer could not read (from rejects.jsonl)."""
     rejects = manifest.mix_dir / "rejects.jsonl"
     if rejects.is_file():
         import msgspec
 
         for raw in rejects.read_bytes().splitlines():
             item = msgspec.json.decode(raw)
-            if str(item.get("path", "")).endswith(rel) and item.get("line") == line:
-                return (
-                    f"{rel}:{line}: not in the mix: the line could not be read ({item['reason']})"
-                )
-    return f"{rel}:{line}: no such document line in the inputs of this mix"
+            if str(item.get("path", "")) == rel and item.get("line") == line:
+                source = next((r.source for r in manifest.documents if r.path == rel), "")
+                origin = Origin(source, rel, line, "", "unreadable", 0)
+                origin.notes.append(f"the mixer could not read this line: {item.get('reason')}")
+                return origin
+    raise DolmakitError(f"{rel}:{line}: no such document line in the inputs of this mix")
 
 
 def _origin(manifest: MixManifest, source: str, path: str, line: int) -> Origin | None:
@@ -265,10 +296,17 @@ def _kept_duplicate(manifest: MixManifest, section: dict[str, Any], origin: Orig
     """Name the kept member of the document's duplicate cluster, from the dedup run."""
     from dolmakit.audit.duplicates import kept_duplicate
 
+    from dolmakit.mix.evaluate import compile_filter
+
     if manifest.data_root is None:
+        origin.notes.append("the kept copy is not named: pass --data-root to read the dedup run")
         return None
     runs = [str(r) for r in section.get("attributes") or []]
-    return kept_duplicate(manifest.data_root, runs, origin.path, origin.line, origin.id)
+    # the runs the failing clause reads come first: their clusters removed the document
+    keys = compile_filter(origin.failed_clause, runs).attribute_keys().values()
+    named = [r for r in runs if any(k.startswith(f"{r}__") for ks in keys for k in ks)]
+    ordered = named + [r for r in runs if r not in named]
+    return kept_duplicate(manifest.data_root, ordered, origin.path, origin.line, origin.id)
 
 
 def format_origins(origins: list[Origin]) -> str:
@@ -277,7 +315,7 @@ def format_origins(origins: list[Origin]) -> str:
     for o in origins:
         if out:
             out.append("")
-        out.append(f"{o.id}  (source {o.source})")
+        out.append(f"{o.id or '(no id)'}  (source {o.source})")
         out.append(f"  input:    {o.path}:{o.line}")
         out.append(f"  outcome:  {o.reason()}")
         for shard, row, repeat in o.locations:

@@ -67,7 +67,8 @@ class VerifyReport:
             what += f", {self.inputs_checked} input files"
         if self.ok:
             return f"verified {what}: all match the manifest"
-        return f"FAILED {what}: {len(self.problems)} problems"
+        n = len(self.problems)
+        return f"FAILED {what}: {n} problem{'s' if n != 1 else ''}"
 
     def lines(self) -> list[str]:
         """Return every problem, one per line, then the summary."""

@@ -114,7 +114,8 @@ def distributed_components(
     """Return per partition references to (nodes, labels) arrays, sorted by (label, node).
 
     `edge_blocks` are (E x 2) uint64 arrays, references to them, or paths of `.npz` files
-    holding one under `pairs` (what the dedup stage writes per band partition). The label of
+    holding one under `pairs` (and optionally a boolean `verified` mask), the files the dedup
+    stage writes per band partition; a file is read by the task that needs it. The label of
     a node is the smallest node of its component; the union over partitions equals
     `clustering.components` of all edges.
     """
@@ -153,10 +154,13 @@ def _empty_pairs() -> U64:
 
 
 def _load(block: U64 | str | Path) -> U64:
+    """Return an edge block; from a file, only its `verified` pairs if it marks them."""
     if isinstance(block, str | Path):
         with np.load(block) as data:
-            pairs: U64 = data["pairs"]
-        return pairs.astype(np.uint64, copy=False).reshape(-1, 2)
+            pairs: U64 = data["pairs"].reshape(-1, 2)
+            if "verified" in data.files:
+                pairs = pairs[data["verified"]]
+        return pairs.astype(np.uint64, copy=False)
     return np.asarray(block, dtype=np.uint64).reshape(-1, 2)
 
 

@@ -3,7 +3,7 @@ interleaved, versioned shards with a provenance manifest (docs/mixer.md, docs/ma
 
 from __future__ import annotations
 
-from dolmakit.mix.build import MixResult, build_mix
+from dolmakit.mix.build import MixResult, build_from_spec_dict, build_mix
 from dolmakit.mix.manifest import content_hash, read_manifest
 from dolmakit.mix.sampling import decide, unit
 from dolmakit.mix.spec import MixSpec, SourceSpec, load_spec
@@ -12,6 +12,7 @@ __all__ = [
     "MixResult",
     "MixSpec",
     "SourceSpec",
+    "build_from_spec_dict",
     "build_mix",
     "content_hash",
     "decide",

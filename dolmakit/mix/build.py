@@ -82,11 +82,44 @@ def build_mix(
     `data_root` (default: the spec's folder) is where document globs are matched; `output`
     (default: the spec's `output.root`, relative to the spec's folder) is where mixes go.
     """
-    started = datetime.now(UTC)
-    clock = time.monotonic()
     spec = load_spec(spec_path)
     root = Path(data_root) if data_root is not None else spec.path.parent
-    mix_root = _output_root(spec, output)
+    return _build(spec, root, _output_root(spec, output), backend, on_error, force, progress)
+
+
+def build_from_spec_dict(
+    spec: dict[str, Any],
+    data_root: str | Path,
+    output: str | Path,
+    *,
+    spec_file: str = "mix.yaml",
+    backend: Backend | None = None,
+    on_error: OnError = "skip",
+    progress: bool = True,
+) -> MixResult:
+    """Build a mix from a canonical spec (a manifest's `spec`) into `<output>/<name>/v<version>/`.
+
+    This is how a mix is rebuilt from its manifest: the same canonical spec, data root and
+    `spec_file` (the manifest's, it is content) give the same manifest content and bytes.
+    """
+    from dolmakit.mix.spec import spec_from_canonical
+
+    parsed = spec_from_canonical(spec, Path(spec_file))
+    return _build(parsed, Path(data_root), Path(output), backend, on_error, False, progress)
+
+
+def _build(
+    spec: MixSpec,
+    root: Path,
+    mix_root: Path,
+    backend: Backend | None,
+    on_error: OnError,
+    force: bool,
+    progress: bool,
+) -> MixResult:
+    """Build `spec` on the data under `root` into `<mix_root>/<name>/v<version>/`."""
+    started = datetime.now(UTC)
+    clock = time.monotonic()
     mix_dir = (mix_root / spec.name / f"v{spec.version}").resolve()
     spec_hash = spec.sha256()
     existing = _existing(mix_dir, spec_hash, force)
@@ -94,9 +127,7 @@ def build_mix(
     if existing is not None:
         _check_unchanged(existing, inputs, mix_dir)
         return MixResult(mix_dir, existing, already_built=True, warnings=existing["warnings"])
-    from dolmakit.tokenizers import get_tokenizer
-
-    get_tokenizer(spec.tokenizer)  # fail before any work when the tokenizer is unknown
+    _check_tokenizer(spec, inputs)
     backend = backend or SerialBackend()
     work = mix_dir / WORK_DIR
     states = _states(inputs)
@@ -115,7 +146,7 @@ def build_mix(
         on_error=on_error,
         progress=progress,
     )
-    warnings = _check_names(spec, inputs, summary1)
+    warnings = _check_names(spec, inputs, summary1) + _missing_tokens(spec, inputs, summary1)
     plan = _plan(spec, inputs, summary1, configs)
     warnings.extend(plan.warnings)
     jobs2 = []
@@ -158,9 +189,78 @@ def build_mix(
         "workers": backend.workers,
         "backend": backend.name,
     }
+    manifest["location"] = {"data_root": str(root.resolve())}
     write_manifest(mix_dir, manifest)
     shutil.rmtree(work, ignore_errors=True)
     return MixResult(mix_dir, manifest, warnings=manifest["warnings"])
+
+
+def _check_tokenizer(spec: MixSpec, inputs: list[InputFile]) -> None:
+    """Fail before any work when the tokenizer is unknown, or a tokens run used another one.
+
+    The tokenizer is loaded (a few seconds) only when some source counts tokens; a source
+    reading them from a `tokens` attribute counts only documents a span replacement changed.
+    A `tokens` name pointing at dolmakit's tokens tagger is checked against the run's record
+    (`attributes/<run>/.dolmakit/run.json`): counts of another tokenizer are refused.
+    """
+    from dolmakit.tokenizers import TOKENIZER_NAMES, get_tokenizer
+
+    if any(s.tokens is None for s in spec.sources) or not (
+        spec.tokenizer in TOKENIZER_NAMES or Path(spec.tokenizer).expanduser().is_file()
+    ):
+        get_tokenizer(spec.tokenizer)
+    for i, source in enumerate(spec.sources):
+        if source.tokens is None:
+            continue
+        from dolmakit.mix.evaluate import resolve
+        from dolmakit.paths import split_dataset_path
+
+        datasets = {split_dataset_path(f.path)[0] for f in inputs if f.source_index == i}
+        for key in resolve(source.tokens, source.attributes).keys:
+            parts = key.split("__")
+            if len(parts) != 3 or parts[1] != "tokens":
+                continue
+            for dataset in sorted(datasets):
+                used = _tagger_tokenizer(dataset / "attributes" / parts[0])
+                if used is not None and used != spec.tokenizer:
+                    raise spec.error(
+                        f"sources[{i}].tokens",
+                        f"run {parts[0]!r} counted tokens with {used!r}, but the spec's "
+                        f"tokenizer is {spec.tokenizer!r}: tag again with tokenizer "
+                        f"{spec.tokenizer}, or remove 'tokens' to count them here",
+                    )
+
+
+def _tagger_tokenizer(run_dir: Path) -> str | None:
+    """Return the tokenizer a run's `tokens` tagger used (None when not recorded)."""
+    import json
+
+    record = run_dir / ".dolmakit" / "run.json"
+    if not record.is_file():
+        return None
+    try:
+        taggers = json.loads(record.read_text(encoding="utf-8")).get("taggers", [])
+    except (OSError, ValueError, AttributeError):
+        return None
+    for tagger in taggers:
+        if isinstance(tagger, dict) and tagger.get("name") == "tokens":
+            from dolmakit.taggers.tokens import DEFAULT_TOKENIZER
+
+            return str((tagger.get("params") or {}).get("tokenizer", DEFAULT_TOKENIZER))
+    return None
+
+
+def _missing_tokens(spec: MixSpec, inputs: list[InputFile], summary: RunSummary) -> list[str]:
+    """Warn about sources whose tokens attribute lacked a value for some documents."""
+    missing = [0] * len(spec.sources)
+    for f, result in zip(inputs, summary.results, strict=True):
+        missing[f.source_index] += result.stats.get("tokens_missing", 0)
+    return [
+        f"source {s.name!r}: {n:,} passing documents have no {s.tokens!r} value; their tokens "
+        f"were counted with {spec.tokenizer}"
+        for s, n in zip(spec.sources, missing, strict=True)
+        if n
+    ]
 
 
 def _output_root(spec: MixSpec, output: str | Path | None) -> Path:
@@ -229,6 +329,7 @@ def _job_config(spec: MixSpec, f: InputFile, work: Path) -> JobConfig:
         tokenizer=spec.tokenizer,
         seed=spec.seed,
         pass1=work / "pass1" / f"{f.index:05d}.npz",
+        tokens=source.tokens,
     )
 
 

@@ -120,6 +120,12 @@ def _score(spans: list[list[float]], length: int) -> float:
     return best
 
 
+def attribute_value(ref: Reference, doc: Document, attrs: Attributes) -> float | None:
+    """Return an attribute's value as a comparison sees it, or None when it has no span."""
+    spans = _spans(ref, attrs)
+    return _score(spans, len(doc.text)) if spans else None
+
+
 def _getter(ref: Reference) -> Getter:
     if ref.kind == "field":
         field = ref.path[0]

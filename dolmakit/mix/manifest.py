@@ -1,6 +1,7 @@
 """The mix manifest: build it, hash its content, read and write `manifest.json`.
 
-The content hash covers everything but `timing` and the hash itself (docs/manifest.md).
+The content hash covers everything but `timing`, `location` and the hash itself
+(docs/manifest.md): where the data was and when the build ran are not content.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from dolmakit.errors import DolmakitError
 
 FORMAT = "dolmakit.mix.manifest/1"
 MANIFEST_NAME = "manifest.json"
-UNHASHED = ("timing", "content_sha256")
+UNHASHED = ("timing", "location", "content_sha256")
 
 
 def content_hash(manifest: dict[str, Any]) -> str:
-    """Return the sha256 of a manifest's content (without `timing` and `content_sha256`)."""
+    """Return the sha256 of a manifest's content (without `timing`, `location`, the hash)."""
     content = {k: v for k, v in manifest.items() if k not in UNHASHED}
     data = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(data.encode()).hexdigest()

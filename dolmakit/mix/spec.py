@@ -33,7 +33,7 @@ _TOKEN_UNITS = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 TOP_KEYS = (
     "name version description seed tokenizer target_tokens scale sources span_replacements output"
 )
-SOURCE_KEYS = "name documents attributes filter weight rate max_repeats licence notes"
+SOURCE_KEYS = "name documents attributes filter tokens weight rate max_repeats licence notes"
 SPAN_KEYS = "attribute replacement min_score max_score"
 OUTPUT_KEYS = "root format shard_size drop_fields"
 FILTER_KEYS = "include exclude"
@@ -52,6 +52,7 @@ class SourceSpec:
     max_repeats: int = DEFAULT_MAX_REPEATS
     licence: str = ""
     notes: str = ""
+    tokens: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,20 +92,7 @@ class MixSpec:
             "tokenizer": self.tokenizer,
             "target_tokens": self.target_tokens,
             "scale": self.scale,
-            "sources": [
-                {
-                    "name": s.name,
-                    "documents": list(s.documents),
-                    "attributes": list(s.attributes),
-                    "filter": s.filter,
-                    "weight": s.weight,
-                    "rate": s.rate,
-                    "max_repeats": s.max_repeats,
-                    "licence": s.licence,
-                    "notes": s.notes,
-                }
-                for s in self.sources
-            ],
+            "sources": [_canonical_source(s) for s in self.sources],
             "span_replacements": [
                 {
                     "attribute": r.attribute,
@@ -136,6 +124,23 @@ class MixSpec:
     def error(self, field_path: str, problem: str) -> ConfigError:
         """Return a ConfigError naming the spec file, the field's line and the field."""
         return ConfigError(f"{self.where(field_path)}: {field_path}: {problem}")
+
+
+def _canonical_source(s: SourceSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": s.name,
+        "documents": list(s.documents),
+        "attributes": list(s.attributes),
+        "filter": s.filter,
+        "weight": s.weight,
+        "rate": s.rate,
+        "max_repeats": s.max_repeats,
+        "licence": s.licence,
+        "notes": s.notes,
+    }
+    if s.tokens is not None:  # only when set, so specs without it keep their hashes
+        out["tokens"] = s.tokens
+    return out
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -320,6 +325,25 @@ def load_spec(path: str | Path) -> MixSpec:
 def parse_spec(text: str, path: Path) -> MixSpec:
     """Validate the text of a mix spec (`path` is used in messages and for relative paths)."""
     raw, lines = _compose(text, path)
+    return _validate(raw, lines, path)
+
+
+def spec_from_canonical(canonical: dict[str, Any], path: Path) -> MixSpec:
+    """Validate a canonical spec (a manifest's `spec`) back into the `MixSpec` it came from.
+
+    `path` names the spec in messages and becomes the manifest's `spec_file` (its name). The
+    result's `canonical()` equals the input, so the spec hash is the same; ConfigError if not.
+    """
+    raw = dict(canonical)
+    if raw.get("target_tokens") is not None and raw.get("scale") == 1.0:
+        raw.pop("scale")  # canonical() records scale 1.0 next to a target; the spec gives one
+    spec = _validate(raw, {}, path)
+    if spec.canonical() != canonical:
+        raise ConfigError(f"{path}: the canonical spec does not validate back to itself")
+    return spec
+
+
+def _validate(raw: Any, lines: dict[str, int], path: Path) -> MixSpec:
     c = _Checker(path, lines)
     top = c.mapping(raw, "", TOP_KEYS)
     target = c.get(top, "", "target_tokens", c.tokens, None)
@@ -395,7 +419,24 @@ def _source(c: _Checker, raw: Any, where: str) -> SourceSpec:
         max_repeats=max_repeats,
         licence=c.get(obj, where, "licence", c.string, ""),
         notes=c.get(obj, where, "notes", c.string, ""),
+        tokens=c.get(obj, where, "tokens", lambda v, w: _tokens_name(c, v, w, attributes), None),
     )
+
+
+def _tokens_name(c: _Checker, raw: Any, where: str, runs: tuple[str, ...]) -> str:
+    """Check `tokens`: an attribute name (as in filters) whose value is the token count."""
+    from dolmakit.mix.evaluate import resolve
+
+    name = c.string(raw, where)
+    try:
+        ref = resolve(name, runs)
+    except ConfigError as exc:
+        raise c.error(where, str(exc)) from None
+    if ref.kind != "attribute":
+        raise c.error(where, f"{name!r} is not an attribute (e.g. tags.tokens.count)")
+    if not runs:
+        raise c.error(where, f"{name!r}: the source joins no attribute runs")
+    return name
 
 
 def _filter(c: _Checker, raw: Any, where: str, runs: tuple[str, ...]) -> str | None:

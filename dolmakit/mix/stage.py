@@ -22,7 +22,13 @@ from dolmakit.atomic import atomic_path
 from dolmakit.attributes import Attributes, read_with_attributes
 from dolmakit.document import Document
 from dolmakit.errors import DolmakitError, InputError
-from dolmakit.mix.evaluate import CompiledFilter, compile_filter
+from dolmakit.mix.evaluate import (
+    CompiledFilter,
+    Reference,
+    attribute_value,
+    compile_filter,
+    resolve,
+)
 from dolmakit.mix.sampling import bucket, order_key, repeats_for, unit
 from dolmakit.mix.shards import Record, file_sha256, write_run
 from dolmakit.mix.spans import SpanReplacer, SpanRule
@@ -49,6 +55,7 @@ class JobConfig:
     pass1: Path
     rate: float = 0.0
     drop_fields: tuple[str, ...] = ()
+    tokens: str | None = None
 
 
 @functools.lru_cache(maxsize=64)
@@ -85,14 +92,55 @@ def _replace(
         ) from None
 
 
+class TokenAttribute:
+    """Read a passing document's token count from the attribute the source's `tokens` names.
+
+    `get` returns None when the count must be computed instead: no `tokens` in the spec, the
+    document has no value for it, or a span replacement changed the text (the attribute
+    counted the original text). A value that is not a non-negative integer is an error.
+    """
+
+    def __init__(self, name: str | None, runs: tuple[str, ...]) -> None:
+        self.name = name
+        self._ref: Reference | None = resolve(name, runs) if name is not None else None
+        self.missing = 0
+
+    def get(self, cfg: JobConfig, line: int, doc: Document, attrs: Attributes) -> int | None:
+        """Return the document's token count from its attribute, or None to count it."""
+        if self._ref is None:
+            return None
+        try:
+            value = attribute_value(self._ref, doc, attrs)
+        except DolmakitError as exc:
+            raise InputError(cfg.rel, line, f"source {cfg.source!r}: tokens: {exc}") from None
+        if value is None:
+            self.missing += 1
+            return None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or value < 0:
+            raise InputError(
+                cfg.rel,
+                line,
+                f"source {cfg.source!r}, id {doc.id!r}: tokens: {self.name!r} is {value!r}, "
+                "not a token count (a non-negative integer)",
+            )
+        return value
+
+
 def pass1(job: ShardJob, rejects: Rejects) -> ShardResult:
-    """Filter, replace spans and count tokens of one input file; save per-document results."""
-    from dolmakit.tokenizers import get_tokenizer
+    """Filter, replace spans and count tokens of one input file; save per-document results.
+
+    With `tokens` set, counts are read from that attribute where it has a value and the text
+    was not changed by a span replacement; other passing documents are counted.
+    """
+    from dolmakit.tokenizers import Tokenizer, get_tokenizer
 
     cfg: JobConfig = job.options
     compiled = _filter(cfg.filter, cfg.runs)
     replacer = _replacer(cfg.rules, cfg.runs)
-    tokenizer = get_tokenizer(cfg.tokenizer)
+    from_attribute = TokenAttribute(cfg.tokens, cfg.runs)
+    loaded: list[Tokenizer] = []
     lines: list[int] = []
     units: list[float] = []
     clauses: list[int] = []
@@ -103,7 +151,11 @@ def pass1(job: ShardJob, rejects: Rejects) -> ShardResult:
     tally = Tally()
 
     def count_pending() -> None:
-        for at, n in zip(pending_at, tokenizer.count_batch(pending), strict=True):
+        if not pending:
+            return
+        if not loaded:  # only when needed: with a tokens attribute, perhaps never
+            loaded.append(get_tokenizer(cfg.tokenizer))
+        for at, n in zip(pending_at, loaded[0].count_batch(pending), strict=True):
             tokens[at] = n
         pending.clear()
         pending_at.clear()
@@ -116,10 +168,15 @@ def pass1(job: ShardJob, rejects: Rejects) -> ShardResult:
         clauses.append(clause)
         tokens.append(-1)
         if clause < 0:
-            pending.append(_replace(cfg, replacer, line, doc, attrs))
-            pending_at.append(len(tokens) - 1)
-            if len(pending) >= TOKEN_BATCH:
-                count_pending()
+            text = _replace(cfg, replacer, line, doc, attrs)
+            known = from_attribute.get(cfg, line, doc, attrs) if text == doc.text else None
+            if known is not None:
+                tokens[-1] = known
+            else:
+                pending.append(text)
+                pending_at.append(len(tokens) - 1)
+                if len(pending) >= TOKEN_BATCH:
+                    count_pending()
         tally.add(len(doc.text))
     count_pending()
     tally.flush()
@@ -145,6 +202,7 @@ def pass1(job: ShardJob, rejects: Rejects) -> ShardResult:
         "rejected_by_clause": by_clause,
         "passed": sum(1 for c in clauses if c < 0),
         "tokens": sum(n for n in tokens if n > 0),
+        "tokens_missing": from_attribute.missing,
         "keys": sorted(keys),
         "document": {"sha256": file_sha256(job.input), "bytes": job.input.stat().st_size},
         "attributes": [

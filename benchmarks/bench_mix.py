@@ -1,0 +1,281 @@
+"""Time dolmakit's mixer against Dolma 1.2.1's mixer on the same corpus, filter and span rule.
+
+    python benchmarks/build_corpus.py --size 200MB --out /tmp/bench200
+    python benchmarks/bench_mix.py --corpus /tmp/bench200 --workers 2 [--repeats 1] [--markdown]
+
+Before anything is timed, the corpus is tagged once (skipped when the attribute runs exist):
+Dolma's `char_length_v1`, `gopher_v1` and `pii_regex_with_counts_fast_v2` as run `bench`
+(Dolma format, read by both mixers), and dolmakit's `tokens` tagger as run `tok` (read only
+by the dolmakit variants that take token counts from an attribute).
+
+Every timed run is a fresh process (`dolma -c mix.json mix` or `dolmakit mix spec.yaml`), so
+both sides pay interpreter start-up. Both keep the documents of all sources that Dolma's
+exclude filter does not drop (chars >= 200 and words >= 50, the same JSONPath expressions; the
+dolmakit spec has one source at `rate: 1`) and replace e-mail spans with |||EMAIL_ADDRESS|||.
+Throughput is uncompressed input MB (10**6 bytes) per wall second. Runs alternate between the
+variants and the median is reported. Output document counts and replacement counts are
+checked to agree between the two mixers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+import zstandard
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from peers import (  # noqa: E402
+    dolma_mix_config,
+    ensure_venv,
+    run_dolma_mix,
+    run_dolma_tag,
+    venv_info,
+)
+
+DOLMA_RUN = "bench"
+TOKENS_RUN = "tok"
+DOLMA_TAGGERS = ("char_length_v1", "gopher_v1", "pii_regex_with_counts_fast_v2")
+EMAIL = f"{DOLMA_RUN}__pii_regex_with_counts_fast_v2__EMAIL_ADDRESS"
+REPLACEMENT = "|||EMAIL_ADDRESS|||"
+SHARD_BYTES = 50_000_000
+
+
+def corpus_files(corpus: Path) -> list[Path]:
+    """Return the corpus's document files in sorted order."""
+    files = sorted((corpus / "documents").glob("*/*.jsonl.zst"))
+    if not files:
+        raise SystemExit(f"{corpus}: no documents/*/*.jsonl.zst; run benchmarks/build_corpus.py")
+    return files
+
+
+def uncompressed_bytes(files: list[Path]) -> int:
+    """Return the total decompressed size of the files."""
+    total = 0
+    for path in files:
+        with open(path, "rb") as raw:
+            reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+            while chunk := reader.read(1 << 20):
+                total += len(chunk)
+    return total
+
+
+def prepare_attributes(corpus: Path, workers: int, logs: Path) -> dict[str, float]:
+    """Tag the corpus once (untimed for the comparison); return the seconds each tagging took."""
+    seconds: dict[str, float] = {}
+    glob = str(corpus.resolve() / "documents" / "*" / "*.jsonl.zst")
+    if not (corpus / "attributes" / DOLMA_RUN).is_dir():
+        seconds["dolma_tag"] = run_dolma_tag(
+            glob, DOLMA_TAGGERS, DOLMA_RUN, processes=workers, log_path=logs / "dolma-tag.log"
+        )
+    if not (corpus / "attributes" / TOKENS_RUN / ".dolmakit" / "run.json").is_file():
+        from dolmakit.backends import make_backend
+        from dolmakit.tagging import tag
+
+        start = time.perf_counter()
+        tag(
+            [corpus / "documents"],
+            TOKENS_RUN,
+            "tokens",
+            backend=make_backend("processes", workers),
+            progress=False,
+        )
+        seconds["dolmakit_tokens_tag"] = time.perf_counter() - start
+    return seconds
+
+
+def dolma_config(corpus: Path, out: Path, workers: int) -> dict[str, Any]:
+    """Dolma's mix config: the peers.py filter plus an e-mail span replacement."""
+    glob = str(corpus.resolve() / "documents" / "*" / "*.jsonl.zst")
+    config = dolma_mix_config(glob, out, experiment=DOLMA_RUN, processes=workers)
+    stream = config["streams"][0]
+    stream["output"]["max_size_in_bytes"] = SHARD_BYTES
+    stream["span_replacement"] = [
+        {"span": f"$.attributes.{EMAIL}", "min_score": 0.5, "replacement": REPLACEMENT}
+    ]
+    return config
+
+
+def dolmakit_spec(dolma: dict[str, Any], fmt: str, tokens_attribute: bool) -> dict[str, Any]:
+    """The dolmakit spec doing what `dolma` does: same JSONPath filter and span rule."""
+    runs = [DOLMA_RUN, TOKENS_RUN] if tokens_attribute else [DOLMA_RUN]
+    source: dict[str, Any] = {
+        "name": "bench",
+        "documents": ["documents/*/*.jsonl.zst"],
+        "attributes": runs,
+        "filter": dolma["streams"][0]["filter"],
+        "rate": 1.0,
+    }
+    if tokens_attribute:
+        source["tokens"] = f"{TOKENS_RUN}.tokens.count"
+    return {
+        "name": "bench",
+        "version": 1,
+        "seed": 0,
+        "tokenizer": "cl100k_base",
+        "sources": [source],
+        "span_replacements": [
+            {"attribute": EMAIL, "replacement": REPLACEMENT, "min_score": 0.5}
+        ],
+        "output": {"format": fmt, "shard_size": SHARD_BYTES},
+    }
+
+
+def run_dolmakit(spec: dict[str, Any], corpus: Path, work: Path, workers: int) -> float:
+    """`dolmakit mix` in a fresh process; returns wall seconds."""
+    spec_path = work / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    shutil.rmtree(work / "mixes", ignore_errors=True)
+    dolmakit = Path(sys.executable).parent / "dolmakit"
+    cmd = [str(dolmakit), "--quiet"] if _has_quiet(dolmakit) else [str(dolmakit)]
+    cmd += ["mix", str(spec_path), "--data-root", str(corpus.resolve())]
+    cmd += ["--output", str(work / "mixes"), "--workers", str(workers), "--backend", "processes"]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    (work / "mix.log").write_text(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        raise SystemExit(f"dolmakit mix failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return elapsed
+
+
+def _has_quiet(dolmakit: Path) -> bool:
+    out = subprocess.run([str(dolmakit), "--help"], capture_output=True, text=True).stdout
+    return "--quiet" in out
+
+
+def count_output(folder: Path) -> tuple[int, int]:
+    """Return (documents, e-mail replacements) of every shard under `folder`."""
+    docs = hits = 0
+    needle = REPLACEMENT.encode()
+    for path in sorted(folder.rglob("*")):
+        if path.name.endswith((".gz", ".json.gz")):
+            stream: Any = gzip.open(path, "rb")
+        elif path.name.endswith(".zst"):
+            raw = open(path, "rb")  # noqa: SIM115
+            stream = io.BufferedReader(
+                zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+            )
+        else:
+            continue
+        with stream:
+            for line in stream:
+                docs += 1
+                hits += line.count(needle)
+    return docs, hits
+
+
+def versions() -> dict[str, str]:
+    """Return the versions of the tools compared and of the machine."""
+    import dolmakit
+
+    cpu = "unknown"
+    if Path("/proc/cpuinfo").is_file():
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "dolmakit": dolmakit.__version__,
+        "dolma": venv_info("dolma").get("check", "?"),
+        "python": platform.python_version(),
+        "cpu": f"{cpu} x {os.cpu_count()}",
+        "platform": platform.platform(),
+    }
+
+
+VARIANTS = ("dolma-gzip", "dolmakit-gzip-count", "dolmakit-gzip", "dolmakit-zstd")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the comparison and print one JSON object (or a Markdown table)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, default=Path("/tmp/bench200"))
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/bench_mix"))
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args(argv)
+    variants = args.variants.split(",")
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        parser.error(f"unknown variants {sorted(unknown)}; choose from {VARIANTS}")
+    ensure_venv("dolma")
+    args.work.mkdir(parents=True, exist_ok=True)
+    setup = prepare_attributes(args.corpus, args.workers, args.work / "logs")
+    files = corpus_files(args.corpus)
+    size = uncompressed_bytes(files)
+    seconds: dict[str, list[float]] = {v: [] for v in variants}
+    outputs: dict[str, tuple[int, int]] = {}
+    configs: dict[str, Any] = {}
+    for _ in range(args.repeats):
+        for variant in variants:
+            work = args.work / variant
+            work.mkdir(parents=True, exist_ok=True)
+            dolma = dolma_config(args.corpus, work / "out", args.workers)
+            if variant == "dolma-gzip":
+                took = run_dolma_mix(dolma, log_path=work / "mix.log")
+                configs[variant] = dolma
+                outputs[variant] = count_output(work / "out")
+            else:
+                fmt = "jsonl.zst" if variant.endswith("zstd") else "jsonl.gz"
+                spec = dolmakit_spec(dolma, fmt, tokens_attribute=not variant.endswith("count"))
+                took = run_dolmakit(spec, args.corpus, work, args.workers)
+                configs[variant] = spec
+                outputs[variant] = count_output(work / "mixes")
+            seconds[variant].append(took)
+            print(f"{variant}: {took:.1f} s", file=sys.stderr)
+    median = {v: statistics.median(s) for v, s in seconds.items()}
+    result = {
+        "corpus": str(args.corpus),
+        "files": len(files),
+        "input_bytes": size,
+        "workers": args.workers,
+        "setup_seconds": {k: round(v, 1) for k, v in setup.items()},
+        "versions": versions(),
+        "runs": {
+            v: {
+                "seconds": [round(s, 2) for s in seconds[v]],
+                "median_seconds": round(median[v], 2),
+                "mb_per_s": round(size / 1e6 / median[v], 2),
+                "documents_out": outputs[v][0],
+                "email_replacements": outputs[v][1],
+            }
+            for v in variants
+        },
+        "configs": configs,
+    }
+    if "dolma-gzip" in median:
+        base = median["dolma-gzip"]
+        result["speedup_vs_dolma_gzip"] = {v: round(base / median[v], 2) for v in variants}
+    if args.markdown:
+        print("| variant | seconds (median) | MB/s | x Dolma gzip | documents out | e-mails |")
+        print("|---|---|---|---|---|---|")
+        for v in variants:
+            r = result["runs"][v]
+            x = result.get("speedup_vs_dolma_gzip", {}).get(v, "")
+            print(
+                f"| {v} | {r['median_seconds']} | {r['mb_per_s']} | {x} | "
+                f"{r['documents_out']:,} | {r['email_replacements']:,} |"
+            )
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
