@@ -10,8 +10,9 @@ Ray is started once, before timing (its start-up is reported separately: a clust
 once and serves many stage runs). Output bytes of the two backends are compared after every
 run.
 
-`--per-core` also measures single-core rates (serial backend, and MinHash signatures via
-dolmakit.dedup) that docs/scaling.md uses for its cluster estimate.
+`--stages` picks from convert, tag, "dedup exact", "dedup minhash", mix. `--per-core` also
+measures every stage on one core (serial backend, CPU time) and the distributed connected
+components on one core: the rates docs/scaling.md uses for its cluster estimate.
 
     python benchmarks/bench_backends.py --corpus /tmp/bench200 --work /tmp/bench-backends \
         [--workers 2] [--repeats 3] [--shard-size 4MB] [--per-core]
@@ -94,7 +95,56 @@ def run_tag(ds: Path, backend: Backend) -> Path:
     return ds / "attributes"
 
 
-STAGES: dict[str, Callable[[Path, Backend], Path]] = {"convert": run_convert, "tag": run_tag}
+def run_dedup_exact(ds: Path, backend: Backend) -> Path:
+    from dolmakit.dedup import dedup_exact
+
+    shutil.rmtree(ds / "attributes", ignore_errors=True)
+    dedup_exact([ds / "documents"], backend=backend, progress=False)
+    return ds / "attributes"
+
+
+def run_dedup_minhash(ds: Path, backend: Backend) -> Path:
+    from dolmakit.dedup import dedup_minhash
+
+    shutil.rmtree(ds / "attributes", ignore_errors=True)
+    dedup_minhash([ds / "documents"], backend=backend, progress=False)
+    return ds / "attributes"
+
+
+MIX_SPEC = """name: bench
+version: 1
+seed: 1
+tokenizer: cl100k_base
+sources:
+  - name: all
+    documents: [documents/**/*.jsonl.zst]
+    weight: 1.0
+output:
+  format: jsonl.zst
+  shard_size: 4MB
+"""
+
+
+def run_mix(ds: Path, backend: Backend) -> Path:
+    from dolmakit.mix.build import build_mix
+
+    out = ds.parent / f"{ds.name}-mix"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    (out / "spec.yaml").write_text(MIX_SPEC)
+    build_mix(out / "spec.yaml", data_root=ds, output=out, backend=backend, progress=False)
+    shard_dir = out / "bench" / "v1"
+    (shard_dir / "manifest.json").unlink()  # holds timings; the shards must agree
+    return shard_dir
+
+
+STAGES: dict[str, Callable[[Path, Backend], Path]] = {
+    "convert": run_convert,
+    "tag": run_tag,
+    "dedup exact": run_dedup_exact,
+    "dedup minhash": run_dedup_minhash,
+    "mix": run_mix,
+}
 
 
 def compare(args: argparse.Namespace, files: list[Path], root: Path) -> dict[str, Any]:
@@ -123,26 +173,17 @@ def compare(args: argparse.Namespace, files: list[Path], root: Path) -> dict[str
 
 
 def per_core(files: list[Path], root: Path, work: Path) -> dict[str, tuple[float, float]]:
-    """Return (wall, CPU) seconds on one core for convert, tag and MinHash signatures.
+    """Return (wall, CPU) seconds of every stage on the serial backend (one core).
 
-    CPU time of this process (everything runs in it, on the serial backend) is what a
-    dedicated core would take; wall time is inflated when the machine is shared.
+    CPU time of this process (everything runs in it) is what a dedicated core would take;
+    wall time is inflated when the machine is shared.
     """
-    from dolmakit.dedup.minhash import permutations, signatures
-    from dolmakit.dedup.shingles import shingle_hashes
-
     rates: dict[str, tuple[float, float]] = {}
     for stage, fn in STAGES.items():
         ds = linked_copy(files, root, work / "ds-serial")
         start, cpu = time.perf_counter(), time.process_time()
         fn(ds, SerialBackend())
         rates[stage] = (time.perf_counter() - start, time.process_time() - cpu)
-    a, b = permutations(128, 1)
-    texts = [doc.text for f in files for _, doc in read_documents(f)]
-    start, cpu = time.perf_counter(), time.process_time()
-    for i in range(0, len(texts), 512):
-        signatures([shingle_hashes(t, 5) for t in texts[i : i + 512]], a, b)
-    rates["minhash signatures"] = (time.perf_counter() - start, time.process_time() - cpu)
     return rates
 
 

@@ -7,24 +7,53 @@ Usage::
 
 Runs the whole MinHash stage (signatures, partitions, verification, clustering, attributes)
 in a fresh process and prints documents, wall time, documents/s and the peak RSS of the
-parent and of the worker processes (ru_maxrss of children).
+parent and of the worker processes (ru_maxrss of children), the CPU seconds of both (a
+measure that a loaded machine disturbs less than wall time), the load average at the start,
+and the peak bytes that numpy and Python allocate during clustering (stage 3-4: union-find
+arrays, keep rule, similarities to keepers; measured with tracemalloc), per document.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import sys
 import time
+import tracemalloc
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dolmakit.backends import make_backend  # noqa: E402
 from dolmakit.dedup import MinHashConfig, dedup_minhash  # noqa: E402
+from dolmakit.dedup import stage as stage_module  # noqa: E402
+
+CLUSTER_PEAK: dict[str, int] = {}
+
+
+def _traced_cluster(original: Any) -> Any:
+    """Wrap stage._cluster so that its peak traced allocation is recorded."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        tracemalloc.start()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            CLUSTER_PEAK["bytes"] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+
+    return run
+
+
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def main() -> None:
@@ -33,8 +62,11 @@ def main() -> None:
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--verify", default="exact")
+    parser.add_argument("--label", default="")
     args = parser.parse_args()
     shutil.rmtree(args.corpus / "attributes" / "bench_minhash", ignore_errors=True)
+    stage_module._cluster = _traced_cluster(stage_module._cluster)  # type: ignore[attr-defined]
+    load = os.getloadavg()[0]
     start = time.perf_counter()
     summary = dedup_minhash(
         [args.corpus / "documents"],
@@ -44,14 +76,21 @@ def main() -> None:
         progress=False,
     )
     elapsed = time.perf_counter() - start
+    cpu = _cpu_seconds()
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result = {
+        "label": args.label,
         "documents": summary.documents,
         "seconds": round(elapsed, 1),
         "docs_per_second": round(summary.documents / elapsed),
         "peak_rss_parent_mb": round(own),
         "peak_rss_worker_mb": round(kids),
+        "cpu_seconds": round(cpu, 1),
+        "load_average_at_start": round(load, 1),
+        "cluster_peak_bytes": CLUSTER_PEAK.get("bytes", 0),
+        "cluster_bytes_per_document": round(CLUSTER_PEAK.get("bytes", 0) / summary.documents, 1),
+        "in_clusters": summary.in_clusters,
         "clusters": summary.clusters,
         "removed": summary.removed,
         "candidate_pairs": summary.candidate_pairs,

@@ -126,14 +126,14 @@ def run_demo(
         mixes.append(result.mix_dir)
         report.steps.append(f"mix {name}: {result.lines()[0]}")
 
-    verified = verify_mix(mixes[-1], inputs=True, data_root=data)
-    report.ok = verified.ok
-    report.steps.append(f"audit verify: {verified.summary()}")
     difference = diff_mixes(mixes[0], mixes[-1])
     report.steps.append(
         f"audit diff v1 -> v2: {len(difference.spec)} spec changes, {difference.added:,} documents"
         f" added, {difference.removed:,} removed, {difference.kept:,} kept"
     )
     markdown, html = render_card(mixes[-1], data_root=data)
+    verified = verify_mix(mixes[-1], inputs=True, data_root=data)
+    report.ok = verified.ok
+    report.steps.append(f"audit verify: {verified.summary()}")
     report.steps.append(f"data card: {html} (and {markdown.name})")
     return report

@@ -81,3 +81,34 @@ def test_rebuild_keep_folder(mixes: Mixes, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "kept" / "toy" / "v2" / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("sizing", [{"scale": 0.5}, {"target_tokens": "2K"}, {}])
+def test_canonical_spec_validates_back_to_itself(tmp_path: Path, sizing: dict) -> None:
+    from test_mix_helpers import write_spec
+
+    from dolmakit.mix.spec import load_spec, spec_from_canonical
+
+    raw = {
+        "name": "x",
+        "version": "2b",
+        "seed": 3,
+        "tokenizer": "whitespace",
+        **sizing,
+        "sources": [
+            {
+                "name": "a",
+                "documents": "documents/a/*.jsonl",
+                "attributes": ["t"],
+                "filter": {"include": ["$.attributes[?(@.t__q__s && @.t__q__s[0][2] >= 0.5)]"]},
+                "weight": 2,
+            },
+            {"name": "b", "documents": ["documents/b/*"], "rate": 1.5, "max_repeats": 2},
+        ],
+        "span_replacements": [{"attribute": "pii.email", "replacement": "E", "min_score": 0.1}],
+        "output": {"format": "jsonl", "shard_size": "1MB", "drop_fields": ["added"]},
+    }
+    spec = load_spec(write_spec(tmp_path / "s.yaml", raw))
+    again = spec_from_canonical(spec.canonical(), Path("s.yaml"))
+    assert again.canonical() == spec.canonical()
+    assert again.sha256() == spec.sha256()

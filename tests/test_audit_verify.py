@@ -193,3 +193,13 @@ def test_damaged_index_is_named_by_verify_and_one_line_for_trace(
     assert traced.exit_code == 1
     assert traced.output.startswith("Error: unreadable Parquet file in the mix")
     assert len(traced.output.strip().splitlines()) == 1
+
+
+def test_other_json_is_not_a_mix(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text('{"name": "x"}')
+    result = CliRunner().invoke(cli, ["audit", "sources", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {tmp_path}/manifest.json: not a dolmakit mix manifest"
+        " (format is not 'dolmakit.mix.manifest/1')\n"
+    )

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import random
+import struct
+import unicodedata
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dolmakit.dedup.clustering import components
 from dolmakit.dedup.config import KeepRule, MinHashConfig
 from dolmakit.dedup.keep import rank_members, source_rank
 from dolmakit.dedup.lsh import bucket_pairs, collision_probability, optimal_bands
 from dolmakit.dedup.minhash import estimate_jaccard, permutations, signatures
-from dolmakit.dedup.normalize import normalize_text, tokenize
-from dolmakit.dedup.shingles import jaccard, shingle_hashes, shingles
+from dolmakit.dedup.normalize import normalize_text, tokenize, tokens
+from dolmakit.dedup.shingles import (
+    batch_shingle_hashes,
+    jaccard,
+    shingle_hashes,
+    shingle_keys,
+    shingles,
+)
+from dolmakit.dedup.xxh32 import xxh32_words
 from dolmakit.errors import ConfigError
 
 WORDS_TEXT = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi"
@@ -39,6 +50,64 @@ def test_shingles_short_and_empty() -> None:
     assert len(shingle_hashes("", 5)) == 0
 
 
+UNSPACED = [(0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF),
+            (0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x20000, 0x2FA1F)]  # fmt: skip
+
+
+def reference_tokens(text: str) -> list[str]:
+    """Tokens by the documented definition, one character at a time."""
+    out: list[str] = []
+    word = ""
+    for char in unicodedata.normalize("NFKC", text).lower():
+        category = unicodedata.category(char)
+        char = " " if category[0] in "PS" else "0" if category == "Nd" else char
+        if char.isspace() or any(lo <= ord(char) <= hi for lo, hi in UNSPACED):
+            out += [word] if word else []
+            word = ""
+            out += [] if char.isspace() else [char]
+        else:
+            word += char
+    return out + ([word] if word else [])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aZé ,.!ß1٣ﬁＡ\t\n-日本のテ語ไทยЖж€%İ\u00a0\u3000"), max_size=40))
+def test_tokens_follow_the_definition(text: str) -> None:
+    assert tokens(text) == reference_tokens(text)
+    assert tokenize(normalize_text(text)) == reference_tokens(text)
+
+
+def test_xxh32_words_matches_xxhash() -> None:
+    xxhash = pytest.importorskip("xxhash")
+    rng = np.random.default_rng(5)
+    for width in range(1, 13):
+        rows = rng.integers(0, 2**32, (60, width), dtype=np.uint32)
+        rows[0] = 0
+        rows[1] = 0xFFFFFFFF
+        got = xxh32_words([rows[:, j].copy() for j in range(width)])
+        expected = [xxhash.xxh32_intdigest(row.astype("<u4").tobytes()) for row in rows]
+        assert got.tolist() == expected
+
+
+def test_shingle_hashes_follow_the_definition() -> None:
+    xxhash = pytest.importorskip("xxhash")
+    h = xxhash.xxh32_intdigest
+    rng = random.Random(9)
+    texts = [random_text(rng, rng.randint(0, 30)) for _ in range(30)] + ["日本語です", "x y"]
+    for n in (1, 3, 5):
+        values, offsets = batch_shingle_hashes(texts, n)
+        for i, text in enumerate(texts):
+            words = [h(w.encode()) for w in reference_tokens(text)]
+            width = min(n, len(words))
+            grams = [words[s : s + width] for s in range(len(words) - width + 1)] if words else []
+            expected = sorted({h(struct.pack(f"<{len(g)}I", *g)) for g in grams})
+            assert values[offsets[i] : offsets[i + 1]].tolist() == expected
+            assert shingle_hashes(text, n).tolist() == expected
+    # "a b c d e" has one 5-gram: xxh32 of the 20-byte key of its token hashes.
+    key = struct.pack("<5I", *(h(w) for w in (b"a", b"b", b"c", b"d", b"e")))
+    assert shingle_hashes("A, b. C d-e", 5).tolist() == [h(key)]
+
+
 def test_shingle_jaccard_by_hand() -> None:
     # {abcde, bcdef} vs {abcde, bcdeg}: one shared of three distinct.
     a = shingle_hashes("a b c d e f", 5)
@@ -59,7 +128,7 @@ def test_signatures_bit_compatible_with_datasketch(num_perm: int, seed: int) -> 
     for text, sig in zip(texts, ours, strict=True):
         ref = datasketch.MinHash(num_perm=num_perm, seed=seed, hashfunc=xxhash.xxh32_intdigest)
         assert ref.scheme == "affine32"
-        ref.update_batch([s.encode() for s in shingles(text, 5)])
+        ref.update_batch(list(shingle_keys(text, 5)))
         assert ref.hashvalues.dtype == np.uint32
         np.testing.assert_array_equal(ref.hashvalues, sig)
 

@@ -163,6 +163,10 @@ def load_manifest(mix_dir: str | Path, data_root: str | Path | None = None) -> M
         raise InputError(str(path), 0, f"invalid JSON: {exc}") from None
     if not isinstance(raw, dict):
         raise InputError(str(path), 0, "the manifest must be a JSON object")
+    if raw.get("format") != MANIFEST_FORMAT:
+        raise InputError(
+            str(path), 0, f"not a dolmakit mix manifest (format is not {MANIFEST_FORMAT!r})"
+        )
     inputs = raw.get("inputs") or {}
     index = raw.get("index")
     try:

@@ -295,7 +295,6 @@ def _evaluate(
 def _kept_duplicate(manifest: MixManifest, section: dict[str, Any], origin: Origin) -> str | None:
     """Name the kept member of the document's duplicate cluster, from the dedup run."""
     from dolmakit.audit.duplicates import kept_duplicate
-
     from dolmakit.mix.evaluate import compile_filter
 
     if manifest.data_root is None:

@@ -17,8 +17,8 @@ import numpy.typing as npt
 
 U32 = npt.NDArray[np.uint32]
 EMPTY = np.uint32(0xFFFFFFFF)
-# Rows of (shingle x permutation) products held at once: bounds memory at ~16 MB per chunk.
-_CHUNK_CELLS = 1 << 22
+# Cells of (permutation x shingle) products held at once: ~4 MB per chunk.
+_CHUNK_CELLS = 1 << 20
 
 
 def permutations(num_perm: int, seed: int) -> tuple[U32, U32]:
@@ -40,27 +40,36 @@ def fmix32(h: U32) -> U32:
 
 def signatures(hash_sets: Sequence[U32], a: U32, b: U32) -> U32:
     """Return the (documents x permutations) uint32 signatures of shingle-hash sets."""
-    n_docs, n_perm = len(hash_sets), len(a)
+    offsets = np.zeros(len(hash_sets) + 1, dtype=np.int64)
+    np.cumsum([len(h) for h in hash_sets], out=offsets[1:])
+    values = np.concatenate(hash_sets) if len(hash_sets) else np.empty(0, dtype=np.uint32)
+    return signatures_flat(values.astype(np.uint32, copy=False), offsets, a, b)
+
+
+def signatures_flat(values: U32, offsets: npt.NDArray[np.int64], a: U32, b: U32) -> U32:
+    """Return the signatures of documents whose hashes are `values[offsets[i]:offsets[i+1]]`."""
+    n_docs, n_perm = len(offsets) - 1, len(a)
     out = np.full((n_docs, n_perm), EMPTY, dtype=np.uint32)
-    nonempty = [i for i, h in enumerate(hash_sets) if len(h)]
-    if not nonempty:
+    sizes = np.diff(offsets)
+    nonempty = np.flatnonzero(sizes)
+    if not len(nonempty):
         return out
-    sizes = np.array([len(hash_sets[i]) for i in nonempty], dtype=np.int64)
+    mixed = fmix32(values)
+    ends = offsets[nonempty + 1]
     rows_per_chunk = max(_CHUNK_CELLS // n_perm, 1)
     start = 0
-    # Group whole documents into chunks of about rows_per_chunk shingles.
-    ends = np.cumsum(sizes)
+    # Chunks of whole documents of about rows_per_chunk shingles (4 MB of products: measured
+    # faster than both 16 MB and 1 MB chunks on the 2-core dev machine).
     while start < len(nonempty):
-        base = ends[start - 1] if start else 0
+        base = int(offsets[nonempty[start]])
         stop = int(np.searchsorted(ends, base + rows_per_chunk, side="right"))
         stop = max(stop, start + 1)
         docs = nonempty[start:stop]
-        hashes = fmix32(np.concatenate([hash_sets[i] for i in docs]))
+        hashes = mixed[base : int(ends[stop - 1])]
         # Permutation-major layout: the min-reduction then runs along contiguous rows.
         products = np.multiply(a[:, None], hashes[None, :])
         products += b[:, None]
-        offsets = np.concatenate(([0], np.cumsum(sizes[start:stop])[:-1]))
-        out[docs] = np.minimum.reduceat(products, offsets, axis=1).T
+        out[docs] = np.minimum.reduceat(products, offsets[docs] - base, axis=1).T
         start = stop
     return out
 

@@ -25,8 +25,8 @@ from dolmakit.dedup.index import (
     shard_key,
 )
 from dolmakit.dedup.lsh import band_keys
-from dolmakit.dedup.minhash import permutations, signatures
-from dolmakit.dedup.shingles import shingle_hashes
+from dolmakit.dedup.minhash import permutations, signatures_flat
+from dolmakit.dedup.shingles import batch_shingle_hashes
 from dolmakit.document import Document
 from dolmakit.progress import Tally
 from dolmakit.reader import read_documents
@@ -90,14 +90,23 @@ def sign_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
     tally = Tally()
     ids: list[str] = []
     sources: list[str | None] = []
-    nshingles: list[int] = []
+    nshingles: list[npt.NDArray[np.int64]] = []
     lines: list[int] = []
     lengths: list[int] = []
     attrs: list[float] = []
-    hash_sets: list[U32] = []
+    hash_parts: list[U32] = []
     sig_parts: list[U32] = []
     per_source: Counter[str] = Counter()
-    batch: list[U32] = []
+    batch: list[str] = []
+
+    def sign_batch() -> None:
+        values, offsets = batch_shingle_hashes(batch, config.ngram)
+        sig_parts.append(signatures_flat(values, offsets, a, b))
+        nshingles.append(np.diff(offsets))
+        if config.verify == "exact":
+            hash_parts.append(values)
+        batch.clear()
+
     for line, doc, score in _documents(job.input, config, rejects):
         ids.append(doc.id)
         sources.append(doc.source)
@@ -105,22 +114,17 @@ def sign_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
         lines.append(line)
         lengths.append(len(doc.text))
         attrs.append(score)
-        hashes = shingle_hashes(doc.text, config.ngram)
-        batch.append(hashes)
-        nshingles.append(len(hashes))
-        if config.verify == "exact":
-            hash_sets.append(hashes)
+        batch.append(doc.text)
         tally.add(len(doc.text))
         if len(batch) >= BATCH:
-            sig_parts.append(signatures(batch, a, b))
-            batch = []
+            sign_batch()
     if batch:
-        sig_parts.append(signatures(batch, a, b))
+        sign_batch()
     tally.flush()
     sig = (
         np.concatenate(sig_parts) if sig_parts else np.empty((0, config.num_perm), dtype=np.uint32)
     )
-    counts = np.array(nshingles, dtype=np.int64)
+    counts = np.concatenate(nshingles) if nshingles else np.empty(0, dtype=np.int64)
     shard_dir = options.shard_dir
     shard_dir.mkdir(parents=True, exist_ok=True)
     save_meta(shard_dir / "meta.msgpack", ids, sources)
@@ -136,7 +140,7 @@ def sign_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
     if config.verify == "exact":
         offsets = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
-        values = np.concatenate(hash_sets) if hash_sets else np.empty(0, dtype=np.uint32)
+        values = np.concatenate(hash_parts) if hash_parts else np.empty(0, dtype=np.uint32)
         save_array(shard_dir / "shingles.npy", values.astype(np.uint32))
         save_array(shard_dir / "offsets.npy", offsets)
     _write_partitions(shard_dir, sig, nonempty, config)

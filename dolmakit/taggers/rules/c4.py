@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import accumulate, compress, repeat
+from operator import contains, lt, not_, or_
 from typing import ClassVar
 
 from dolmakit.document import Document, Span
 from dolmakit.errors import DolmakitError
 from dolmakit.taggers.base import register
-from dolmakit.taggers.rules.text import ratio
+from dolmakit.taggers.rules.text import TextStats, ratio, stats_of
 from dolmakit.taggers.rules.wordlists import available_languages, load_word_list
 
 TERMINAL = (".", "?", "!", '"')
@@ -71,44 +73,36 @@ class C4Tagger:
 
     def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
         """Return the C4 spans and statistics of each document."""
-        return [self._tag(doc.text) for doc in docs]
+        return [self._tag(stats) for stats in stats_of(docs)]
 
-    def _tag(self, text: str) -> dict[str, list[Span]]:
+    def _tag(self, stats: TextStats) -> dict[str, list[Span]]:
+        text = stats.text
         n = len(text)
         low = text.lower()
-        may_have_js = "javascript" in low
-        may_have_policy = any(p in low for p in POLICY_PHRASES)
-        dropped: list[Span] = []
-        kept: list[str] = []
-        lines = no_punct = short = javascript = policy = 0
-        pos = 0
-        for raw in text.split("\n"):
-            start = pos
-            pos += len(raw) + 1
-            line = raw.strip()
-            if not line:
-                continue
-            lines += 1
-            drop = False
-            if not line.endswith(TERMINAL) or line.endswith(ELLIPSIS):
-                no_punct += 1
-                drop = True
-            if len(line.split(None, MIN_WORDS_PER_LINE - 1)) < MIN_WORDS_PER_LINE:
-                short += 1
-                drop = True
-            if may_have_js or may_have_policy:
-                lowered = line.lower()
-                if may_have_js and "javascript" in lowered:
-                    javascript += 1
-                    drop = True
-                if may_have_policy and any(p in lowered for p in POLICY_PHRASES):
-                    policy += 1
-                    drop = True
-            if drop:
-                lead = start + len(raw) - len(raw.lstrip())
-                dropped.append(Span(lead, lead + len(line), 1))
-            else:
-                kept.append(line)
+        lines = stats.lines
+        nlines = len(lines)
+        # One flag per non-blank line, computed by C-level maps over all lines at once.
+        no_punct = list(
+            map(
+                or_,
+                map(not_, map(str.endswith, lines, repeat(TERMINAL))),
+                map(str.endswith, lines, repeat(ELLIPSIS)),
+            )
+        )
+        few_words = map(str.split, lines, repeat(None), repeat(MIN_WORDS_PER_LINE - 1))
+        short = list(map(lt, map(len, few_words), repeat(MIN_WORDS_PER_LINE)))
+        drop = list(map(or_, no_punct, short))
+        javascript = policy = 0
+        if "javascript" in low:
+            flags = list(map(contains, map(str.lower, lines), repeat("javascript")))
+            javascript = sum(flags)
+            drop = list(map(or_, drop, flags))
+        if any(p in low for p in POLICY_PHRASES):
+            flags = [any(p in line for p in POLICY_PHRASES) for line in map(str.lower, lines)]
+            policy = sum(flags)
+            drop = list(map(or_, drop, flags))
+        dropped = _line_spans(stats, list(compress(range(nlines), drop))) if any(drop) else []
+        kept = list(compress(lines, map(not_, drop)))
         kept_text = "\n".join(kept)
         sentences = len(kept) + len(_INNER_SENTENCE_END.findall(kept_text)) if kept else 0
         bad_words = len(self.words.find(kept_text)) if kept else 0
@@ -117,11 +111,11 @@ class C4Tagger:
         passed = not lorem and not curly and sentences >= MIN_SENTENCES and bad_words == 0
         out: dict[str, list[Span]] = {"line_dropped": dropped} if dropped else {}
         stats: dict[str, float] = {
-            "no_terminal_punct_frac": ratio(no_punct, lines),
-            "short_line_frac": ratio(short, lines),
+            "no_terminal_punct_frac": ratio(sum(no_punct), nlines),
+            "short_line_frac": ratio(sum(short), nlines),
             "javascript_lines": javascript,
             "policy_lines": policy,
-            "dropped_line_frac": ratio(len(dropped), lines),
+            "dropped_line_frac": ratio(len(dropped), nlines),
             "lorem_ipsum": int(lorem),
             "curly_brace": int(curly),
             "sentences": sentences,
@@ -131,3 +125,18 @@ class C4Tagger:
         for key, value in stats.items():
             out[key] = [Span(0, n, value)]
         return out
+
+
+def _line_spans(stats: TextStats, which: list[int]) -> list[Span]:
+    """Return a span over each of the non-blank lines numbered `which` (0-based, ascending)."""
+    raw = stats.raw_lines
+    lines = stats.lines
+    where = list(compress(range(len(raw)), stats.stripped_lines))  # raw index of each line
+    starts = [0, *accumulate(map(len, raw))]  # characters before raw line i, minus newlines
+    spans: list[Span] = []
+    for k in which:
+        i = where[k]
+        line = raw[i]
+        lead = starts[i] + i + len(line) - len(line.lstrip())
+        spans.append(Span(lead, lead + len(lines[k]), 1))
+    return spans

@@ -7,11 +7,13 @@ FineWeb filter (datatrove's FineWebQualityFilter), with `pass` under their thres
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
+from operator import le
 from typing import ClassVar
 
 from dolmakit.document import Document, Span
 from dolmakit.taggers.base import register
-from dolmakit.taggers.rules.text import duplicates, lines_of, ratio
+from dolmakit.taggers.rules.text import TextStats, ratio, stats_of
 
 # FineWeb's terminal punctuation ("stop characters" of its release).
 TERMINAL = (".", "'", '"', "!", "?")
@@ -43,17 +45,18 @@ class FineWebTagger:
 
     def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
         """Return the FineWeb statistics of each document."""
-        return [self._tag(doc.text) for doc in docs]
+        return [self._tag(stats) for stats in stats_of(docs)]
 
     @staticmethod
-    def _tag(text: str) -> dict[str, list[Span]]:
+    def _tag(stats: TextStats) -> dict[str, list[Span]]:
+        text = stats.text
         n = len(text)
-        lines = lines_of(text)
+        lines = stats.lines
         count = len(lines)
-        punct = ratio(sum(1 for line in lines if line.endswith(TERMINAL)), count)
-        short = ratio(sum(1 for line in lines if len(line) <= SHORT_LINE_CHARS), count)
-        dup_chars = ratio(duplicates(lines)[1], n)
-        newline = ratio(text.count("\n"), len(text.split()))
+        punct = ratio(sum(map(str.endswith, lines, repeat(TERMINAL))), count)
+        short = ratio(sum(map(le, map(len, lines), repeat(SHORT_LINE_CHARS))), count)
+        dup_chars = ratio(stats.line_duplicates[1], n)
+        newline = ratio(text.count("\n"), len(stats.words))
         passed = (
             count > 0
             and punct >= MIN_LINE_PUNCT_RATIO

@@ -7,14 +7,19 @@ are in `dolmakit.taggers.rules.text`; the exact formulas are in docs/taggers.md.
 
 from __future__ import annotations
 
+import functools
+import re
 import string
-from collections import Counter
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
+from itertools import filterfalse, repeat
+from operator import not_
 from typing import ClassVar
 
 from dolmakit.document import Document, Span
 from dolmakit.taggers.base import register
-from dolmakit.taggers.rules.text import duplicates, lines_of, paragraphs_of, ratio
+from dolmakit.taggers.rules.ngrams import repeated_ngram_chars
+from dolmakit.taggers.rules.text import TextStats, duplicates, ratio, stats_of
 
 STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 BULLETS = ("•", "‣", "◦", "⁃", "▪", "●", "○", "■", "□", "-", "*", "–")
@@ -62,24 +67,29 @@ class GopherQualityTagger:
 
     def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
         """Return the quality statistics of each document."""
-        return [self._tag(doc.text) for doc in docs]
+        return [self._tag(stats) for stats in stats_of(docs)]
 
     @staticmethod
-    def _tag(text: str) -> dict[str, list[Span]]:
+    def _tag(stats: TextStats) -> dict[str, list[Span]]:
+        text = stats.text
         n = len(text)
-        words = text.split()
+        words = stats.words
         nwords = len(words)
-        counts = Counter(words)
-        mean_length = ratio(sum(map(len, words)), nwords)
+        mean_length = ratio(stats.word_chars, nwords)
         hash_ratio = ratio(text.count("#"), nwords)
         ellipsis_ratio = ratio(text.count("...") + text.count("…"), nwords)
-        lines = lines_of(text)
-        bullet = ratio(sum(1 for line in lines if line.startswith(BULLETS)), len(lines))
-        ellipsis_lines = ratio(sum(1 for line in lines if line.endswith(ELLIPSES)), len(lines))
-        alpha = ratio(
-            sum(c for w, c in counts.items() if w.isalpha() or any(map(str.isalpha, w))), nwords
+        lines = stats.lines
+        bullet = ratio(sum(map(str.startswith, lines, repeat(BULLETS))), len(lines))
+        ellipsis_lines = ratio(sum(map(str.endswith, lines, repeat(ELLIPSES))), len(lines))
+        # Words that are not all letters, then those of them without any letter.
+        no_letter = sum(map(not_, map(_letter_search(), filterfalse(str.isalpha, words))))
+        alpha = ratio(nwords - no_letter, nwords)
+        unique = set(words)
+        stop = len(
+            STOP_WORDS.intersection(
+                map(str.lower, map(str.strip, unique, repeat(EDGE_PUNCTUATION)))
+            )
         )
-        stop = len(STOP_WORDS & {w.strip(EDGE_PUNCTUATION).lower() for w in counts})
         passed = (
             MIN_WORDS <= nwords <= MAX_WORDS
             and MIN_MEAN_WORD_LENGTH <= mean_length <= MAX_MEAN_WORD_LENGTH
@@ -103,50 +113,20 @@ class GopherQualityTagger:
         }
 
 
-def top_ngram_chars(words: Sequence[str], n: int) -> int:
-    """Return count x characters of the most frequent word n-gram, or 0 if none repeats.
-
-    Ties in count go to the n-gram with the most characters (characters of its words,
-    without separators), so the result does not depend on the order of the n-grams.
-    """
-    if len(words) < n:
-        return 0
-    grams = Counter(zip(*(words[i:] for i in range(n)), strict=False))
-    top = max(grams.values())
-    if top < 2:
-        return 0
-    return top * max(sum(map(len, g)) for g, c in grams.items() if c == top)
-
-
-def duplicate_ngram_chars(words: Sequence[str], lengths: Sequence[int]) -> dict[int, int]:
-    """Return {n: characters of words covered by repeated copies of an n-gram}, n = 5..10.
-
-    Scanning left to right, an n-gram that occurred at an earlier position marks its words as
-    duplicate; each word counts once however many duplicate n-grams cover it. Only positions
-    whose 5-gram repeats can start a repeated longer n-gram, so those are the only ones checked.
-    """
-    out = dict.fromkeys(MAX_DUP_NGRAM_CHAR_FRAC, 0)
-    if len(words) < 5:
-        return out
-    grams5 = list(zip(words, words[1:], words[2:], words[3:], words[4:], strict=False))
-    counts5 = Counter(grams5)
-    if len(counts5) == len(grams5):
-        return out
-    candidates = [i for i, g in enumerate(grams5) if counts5[g] > 1]
-    for n in out:
-        seen: set[tuple[str, ...]] = set()
-        covered = bytearray(len(words))
-        for i in candidates:
-            if i + n > len(words):
-                break
-            gram = tuple(words[i : i + n])
-            if gram in seen:
-                covered[i : i + n] = b"\x01" * n
-            else:
-                seen.add(gram)
-        if any(covered):
-            out[n] = sum(length for length, flag in zip(lengths, covered, strict=True) if flag)
-    return out
+@functools.cache
+def _letter_search() -> Callable[[str], re.Match[str] | None]:
+    """Return a search for one letter (a character `str.isalpha` accepts), built once."""
+    letters = [i for i in range(sys.maxunicode + 1) if chr(i).isalpha()]
+    ranges: list[str] = []
+    start = prev = letters[0]
+    for code in [*letters[1:], -1]:
+        if code != prev + 1:
+            ranges.append(
+                re.escape(chr(start)) + ("-" + re.escape(chr(prev)) if prev > start else "")
+            )
+            start = code
+        prev = code
+    return re.compile("[" + "".join(ranges) + "]").search
 
 
 @register
@@ -172,38 +152,37 @@ class GopherRepetitionTagger:
 
     def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
         """Return the repetition statistics of each document."""
-        return [self._tag(doc.text) for doc in docs]
+        return [self._tag(stats) for stats in stats_of(docs)]
 
     @staticmethod
-    def _tag(text: str) -> dict[str, list[Span]]:
-        n = len(text)
-        lines = lines_of(text)
-        paragraphs = paragraphs_of(text)
-        dup_lines, dup_line_chars = duplicates(lines)
+    def _tag(stats: TextStats) -> dict[str, list[Span]]:
+        n = len(stats.text)
+        lines = stats.lines
+        paragraphs = stats.paragraphs
+        dup_lines, dup_line_chars = stats.line_duplicates
         dup_paras, dup_para_chars = duplicates(paragraphs)
-        stats: dict[str, float] = {
+        values: dict[str, float] = {
             "dup_line_frac": ratio(dup_lines, len(lines)),
             "dup_paragraph_frac": ratio(dup_paras, len(paragraphs)),
             "dup_line_char_frac": ratio(dup_line_chars, n),
             "dup_paragraph_char_frac": ratio(dup_para_chars, n),
         }
-        words = text.split()
-        lengths = list(map(len, words))
-        word_chars = sum(lengths)
         passed = (
-            stats["dup_line_frac"] <= MAX_DUP_LINE_FRAC
-            and stats["dup_paragraph_frac"] <= MAX_DUP_PARAGRAPH_FRAC
-            and stats["dup_line_char_frac"] <= MAX_DUP_LINE_CHAR_FRAC
-            and stats["dup_paragraph_char_frac"] <= MAX_DUP_PARAGRAPH_CHAR_FRAC
+            values["dup_line_frac"] <= MAX_DUP_LINE_FRAC
+            and values["dup_paragraph_frac"] <= MAX_DUP_PARAGRAPH_FRAC
+            and values["dup_line_char_frac"] <= MAX_DUP_LINE_CHAR_FRAC
+            and values["dup_paragraph_char_frac"] <= MAX_DUP_PARAGRAPH_CHAR_FRAC
         )
+        word_chars = stats.word_chars
+        top, dup = repeated_ngram_chars(stats.words, stats.word_lengths)
         for k, limit in MAX_TOP_NGRAM_CHAR_FRAC.items():
-            value = ratio(top_ngram_chars(words, k), word_chars)
-            stats[f"top_{k}gram_char_frac"] = value
+            value = ratio(top[k], word_chars)
+            values[f"top_{k}gram_char_frac"] = value
             passed = passed and value <= limit
-        for k, chars in duplicate_ngram_chars(words, lengths).items():
-            value = ratio(chars, word_chars)
-            stats[f"dup_{k}gram_char_frac"] = value
-            passed = passed and value <= MAX_DUP_NGRAM_CHAR_FRAC[k]
-        out = {key: [Span(0, n, value)] for key, value in stats.items()}
+        for k, limit in MAX_DUP_NGRAM_CHAR_FRAC.items():
+            value = ratio(dup[k], word_chars)
+            values[f"dup_{k}gram_char_frac"] = value
+            passed = passed and value <= limit
+        out = {key: [Span(0, n, value)] for key, value in values.items()}
         out["pass"] = [Span(0, n, int(passed))]
         return out

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from dolmakit.document import Document, Span
 from dolmakit.taggers.base import register
-from dolmakit.taggers.rules.text import lines_of, paragraphs_of
+from dolmakit.taggers.rules.text import TextStats, stats_of
 
 
 @register
@@ -24,16 +24,17 @@ class LengthsTagger:
 
     def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
         """Return the five counts of each document."""
-        return [self._tag(doc.text) for doc in docs]
+        return [self._tag(stats) for stats in stats_of(docs)]
 
     @staticmethod
-    def _tag(text: str) -> dict[str, list[Span]]:
+    def _tag(stats: TextStats) -> dict[str, list[Span]]:
+        text = stats.text
         n = len(text)
         nbytes = n if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
         return {
             "characters": [Span(0, n, n)],
             "bytes": [Span(0, n, nbytes)],
-            "words": [Span(0, n, len(text.split()))],
-            "lines": [Span(0, n, len(lines_of(text)))],
-            "paragraphs": [Span(0, n, len(paragraphs_of(text)))],
+            "words": [Span(0, n, len(stats.words))],
+            "lines": [Span(0, n, len(stats.lines))],
+            "paragraphs": [Span(0, n, len(stats.paragraphs))],
         }

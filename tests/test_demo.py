@@ -1,0 +1,121 @@
+"""The demo end to end, and audit answers about known documents of the demo mix.
+
+Expected answers are worked out here from the demo corpus, the attribute files and the shards
+directly (not through the audit code): the mirror's exact copies are duplicates of the
+python-doc document they were copied from, manuals failing the Gopher rules are rejected by
+that clause, python documents that pass every filter but appear in no shard were not sampled,
+and manuals appearing twice in the shards are repeats.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from dolmakit import read_documents
+from dolmakit.audit.trace import trace, where
+from dolmakit.cli import cli
+
+pytest.importorskip("fasttext")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(cli, ["-q", "demo", str(out), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def shard_copies(mix: Path) -> collections.Counter[tuple[str, int]]:
+    """Count output copies per (input path, line) from the shards' provenance."""
+    copies: collections.Counter[tuple[str, int]] = collections.Counter()
+    for shard in sorted(mix.glob("shard-*.jsonl.zst")):
+        for _, doc in read_documents(shard):
+            prov = (doc.metadata or {})["provenance"]
+            copies[(prov["path"], prov["line"])] += 1
+    return copies
+
+
+def attributes(out: Path, run: str, rel: str) -> list[dict[str, Any]]:
+    path = out / "data" / "attributes" / run / rel
+    return [json.loads(line)["attributes"] for line in _lines(path)]
+
+
+def _lines(path: Path) -> list[str]:
+    from dolmakit.compression import iter_chunks
+
+    return b"".join(iter_chunks(path)).decode().splitlines()
+
+
+def test_demo_ends_with_the_audit_summary_and_the_card(demo: tuple[Path, str]) -> None:
+    out, output = demo
+    lines = output.splitlines()
+    assert lines[0].startswith("corpus: 2,240 documents in 12 files from 6 sources")
+    assert lines[-3].startswith("audit verify: verified demo v2: ")
+    assert lines[-3].endswith("all match the manifest")
+    assert lines[-2] == f"data card: {out / 'mixes/demo/v2/card.html'} (and card.md)"
+    assert (out / "mixes/demo/v2/manifest.json").is_file()
+    assert (out / "mixes/demo/v1/manifest.json").is_file()
+    html = (out / "mixes/demo/v2/card.html").read_text()
+    assert html.count("<svg") >= 5
+
+
+def test_where_names_the_kept_original_of_a_mirror_copy(demo: tuple[Path, str]) -> None:
+    out, _ = demo
+    mirror = list(read_documents(out / "data/documents/python-mirror/en-0000.jsonl.zst"))
+    line, copy = next((n, d) for n, d in mirror if (d.metadata or {})["copy"] == "exact")
+    original = (copy.metadata or {})["derived_from"]
+    [origin] = where(out / "mixes/demo/v2", f"documents/python-mirror/en-0000.jsonl.zst:{line}")
+    assert origin.copies == 0
+    assert origin.duplicate_of is not None and original in origin.duplicate_of
+    assert origin.failed_clause == "not exact.duplicate"
+
+
+def test_where_names_the_filter_clause_that_rejected_a_manual(demo: tuple[Path, str]) -> None:
+    out, _ = demo
+    rel = "debian-reference/en-0000.jsonl.zst"
+    rows = attributes(out, "tags", rel)
+    failing = [
+        i + 1 for i, attrs in enumerate(rows) if attrs["tags__gopher_quality__pass"][0][2] == 0
+    ]
+    assert failing, "the demo corpus has manuals failing the Gopher rules"
+    [origin] = where(out / "mixes/demo/v2", f"documents/{rel}:{failing[0]}")
+    assert origin.copies == 0
+    assert origin.failed_clause == "gopher_quality.pass == 1"
+
+
+def test_where_says_not_sampled_and_trace_lists_repeats(demo: tuple[Path, str]) -> None:
+    out, _ = demo
+    mix = out / "mixes/demo/v2"
+    copies = shard_copies(mix)
+    rel = "python-doc/en-0000.jsonl.zst"
+    exact = attributes(out, "dedup_exact", rel)
+    near = attributes(out, "dedup_minhash", rel)
+    unsampled = [
+        i + 1
+        for i in range(len(exact))
+        if not exact[i].get("dedup_exact__exact__duplicate")
+        and not near[i].get("dedup_minhash__minhash__duplicate")
+        and copies[(f"documents/{rel}", i + 1)] == 0
+    ]
+    assert unsampled, "python is downsampled in the demo mix"
+    [origin] = where(mix, f"documents/{rel}:{unsampled[0]}")
+    assert origin.copies == 0
+    assert origin.failed_clause is None and origin.duplicate_of is None
+    assert origin.u is not None and origin.rate is not None and origin.u >= origin.rate
+
+    twice = sorted(key for key, n in copies.items() if n == 2)
+    assert twice, "the manuals are upsampled in demo v2"
+    path, line = twice[0]
+    [origin] = where(mix, f"{path}:{line}")
+    assert origin.copies == 2
+    doc_id = origin.id
+    traced = trace(mix, doc_id)
+    assert sum(o.copies for o in traced) == 2
+    assert len(traced[0].locations) == 2
