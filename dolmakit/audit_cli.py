@@ -143,11 +143,17 @@ def sources(mix_dir: str, as_json: bool) -> None:
         click.echo(format_sources(rows))
 
 
+_attributes_option = click.option(
+    "--attributes", is_flag=True, help="List every attribute the document had at mix time."
+)
+
+
 @audit.command()
 @click.argument("mix_dir", type=click.Path(file_okay=False))
 @click.argument("ref")
 @_data_root_option
-def trace(mix_dir: str, ref: str, data_root: str | None) -> None:
+@_attributes_option
+def trace(mix_dir: str, ref: str, data_root: str | None, attributes: bool) -> None:
     """Show where an output document came from: input, attributes, clauses, repeat.
 
     REF is a document id or SHARD:ROW (e.g. shard-00000:17 or 0:17).
@@ -159,14 +165,16 @@ def trace(mix_dir: str, ref: str, data_root: str | None) -> None:
     from dolmakit.audit.trace import format_origins
     from dolmakit.audit.trace import trace as run_trace
 
-    click.echo(format_origins(run_trace(mix_dir, ref, data_root=data_root)))
+    origins = run_trace(mix_dir, ref, data_root=data_root)
+    click.echo(format_origins(origins, all_attributes=attributes))
 
 
 @audit.command()
 @click.argument("mix_dir", type=click.Path(file_okay=False))
 @click.argument("ref")
 @_data_root_option
-def where(mix_dir: str, ref: str, data_root: str | None) -> None:
+@_attributes_option
+def where(mix_dir: str, ref: str, data_root: str | None, attributes: bool) -> None:
     """Say whether an input document is in a mix, how many times, and if not, why not.
 
     REF is INPUT_PATH:LINE (the path as in the manifest, or a file under the data root)
@@ -179,7 +187,8 @@ def where(mix_dir: str, ref: str, data_root: str | None) -> None:
     from dolmakit.audit.trace import format_origins
     from dolmakit.audit.trace import where as run_where
 
-    click.echo(format_origins(run_where(mix_dir, ref, data_root=data_root)))
+    origins = run_where(mix_dir, ref, data_root=data_root)
+    click.echo(format_origins(origins, all_attributes=attributes))
 
 
 @audit.command()

@@ -308,8 +308,8 @@ def _kept_duplicate(manifest: MixManifest, section: dict[str, Any], origin: Orig
     return kept_duplicate(manifest.data_root, ordered, origin.path, origin.line, origin.id)
 
 
-def format_origins(origins: list[Origin]) -> str:
-    """Return a terminal report of traced documents."""
+def format_origins(origins: list[Origin], *, all_attributes: bool = False) -> str:
+    """Return a terminal report of traced documents; attributes are listed only if asked."""
     out: list[str] = []
     for o in origins:
         if out:
@@ -324,7 +324,11 @@ def format_origins(origins: list[Origin]) -> str:
         for c in o.clauses:
             mark = {True: "pass", False: "FAIL", None: "?"}[c.passed]
             out.append(f"  clause:   [{mark}] {c.clause}")
-        if o.attributes is not None:
+        if o.attributes is not None and not all_attributes:
+            out.append(
+                f"  attrs:    {len(o.attributes)} keys at mix time (--attributes lists them)"
+            )
+        elif o.attributes is not None:
             for key in sorted(o.attributes):
                 spans = o.attributes[key]
                 shown = ", ".join(f"[{int(s[0])}:{int(s[1])}] {s[2]:g}" for s in spans[:3])

@@ -47,9 +47,13 @@ class SpanReplacer:
 
     def apply(self, text: str, attrs: Attributes) -> str:
         """Return `text` with every selected span replaced; SpanError for an invalid span."""
-        chosen: list[tuple[int, int, str]] = []
+        return self.splice(text, self.choose(text, attrs))
+
+    def choose(self, text: str, attrs: Attributes) -> list[tuple[int, int, int]]:
+        """Return the spans to replace as (start, end, rule index), sorted, none overlapping."""
+        chosen: list[tuple[int, int, int]] = []
         length = len(text)
-        for compiled in self._rules:
+        for index, compiled in enumerate(self._rules):
             rule = compiled.rule
             for key in compiled.keys:
                 for span in attrs.get(key) or ():
@@ -68,16 +72,25 @@ class SpanReplacer:
                             f"attribute {key!r}: span [{start}, {end}] is outside the text "
                             f"({length} characters)"
                         )
-                    chosen.append((start, -end, rule.replacement))
-        if not chosen:
-            return text
+                    chosen.append((start, -end, index))
         chosen.sort()
-        out: list[str] = []
+        out: list[tuple[int, int, int]] = []
         cursor = 0
-        for start, neg_end, replacement in chosen:
+        for start, neg_end, index in chosen:
             if start < cursor:
                 continue
-            end = -neg_end
+            out.append((start, -neg_end, index))
+            cursor = -neg_end
+        return out
+
+    def splice(self, text: str, chosen: Sequence[tuple[int, int, int]]) -> str:
+        """Return `text` with the spans `choose` returned replaced by their rules' text."""
+        if not chosen:
+            return text
+        out: list[str] = []
+        cursor = 0
+        for start, end, index in chosen:
+            replacement = self._rules[index].rule.replacement
             out.append(text[cursor:start])
             out.append(
                 replacement.replace("{}", text[start:end]) if "{}" in replacement else replacement

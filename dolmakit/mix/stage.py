@@ -79,13 +79,13 @@ def _first_failing(
         ) from None
 
 
-def _replace(
+def _choose(
     cfg: JobConfig, replacer: SpanReplacer, line: int, doc: Document, attrs: Attributes
-) -> str:
+) -> list[tuple[int, int, int]]:
     if not replacer:
-        return doc.text
+        return []
     try:
-        return replacer.apply(doc.text, attrs)
+        return replacer.choose(doc.text, attrs)
     except DolmakitError as exc:
         raise InputError(
             cfg.rel, line, f"source {cfg.source!r}, id {doc.id!r}: span replacement: {exc}"
@@ -142,6 +142,8 @@ def pass1(job: ShardJob, rejects: Rejects) -> ShardResult:
     from_attribute = TokenAttribute(cfg.tokens, cfg.runs)
     loaded: list[Tokenizer] = []
     lines: list[int] = []
+    ids: list[str] = []
+    spans: list[tuple[int, int, int, int]] = []  # (document index, start, end, rule)
     units: list[float] = []
     clauses: list[int] = []
     tokens: list[int] = []
@@ -164,11 +166,14 @@ def pass1(job: ShardJob, rejects: Rejects) -> ShardResult:
         keys.update(attrs)
         clause = _first_failing(cfg, compiled, line, doc, attrs)
         lines.append(line)
+        ids.append(doc.id)
         units.append(unit(cfg.seed, cfg.source, doc.id))
         clauses.append(clause)
         tokens.append(-1)
         if clause < 0:
-            text = _replace(cfg, replacer, line, doc, attrs)
+            chosen = _choose(cfg, replacer, line, doc, attrs)
+            text = replacer.splice(doc.text, chosen)
+            spans.extend((len(lines) - 1, *span) for span in chosen)
             known = from_attribute.get(cfg, line, doc, attrs) if text == doc.text else None
             if known is not None:
                 tokens[-1] = known
@@ -195,6 +200,8 @@ def pass1(job: ShardJob, rejects: Rejects) -> ShardResult:
             u=np.array(units, dtype=np.float64),
             clause=np.array(clauses, dtype=np.int32),
             tokens=np.array(tokens, dtype=np.int64),
+            ids=np.frombuffer(msgspec.msgpack.encode(ids), dtype=np.uint8),
+            spans=np.array(spans, dtype=np.int64).reshape(-1, 4),
         )
     result = ShardResult(job.key, read=len(lines) + rejects.total, written=len(lines))
     result.stats = {
@@ -218,111 +225,3 @@ def _attribute_paths(job: ShardJob) -> list[Path]:
     return [attribute_path(job.input, run) for run in job.options.runs]
 
 
-def load_pass1(path: Path) -> dict[str, Any]:
-    """Read a pass-1 file: arrays line, u, clause and tokens."""
-    with np.load(path) as data:
-        return {name: data[name] for name in ("line", "u", "clause", "tokens")}
-
-
-def _drop(obj: dict[str, Any], fields: Sequence[str]) -> None:
-    for name in fields:
-        parts = name.split(".")
-        target: Any = obj
-        for part in parts[:-1]:
-            target = target.get(part) if isinstance(target, dict) else None
-        if isinstance(target, dict):
-            target.pop(parts[-1], None)
-
-
-_encoder = msgspec.json.Encoder()
-
-
-def pass2(job: ShardJob, rejects: Rejects) -> ShardResult:
-    """Sample one input file at its source's rate: write sorted copies and the decisions."""
-    cfg: JobConfig = job.options
-    first = load_pass1(cfg.pass1)
-    replacer = _replacer(cfg.rules, cfg.runs)
-    records: list[Record] = []
-    decisions: dict[str, list[Any]] = {
-        "path": [], "line": [], "id": [], "source": [], "outcome": [], "clause": [],
-        "repeats": [], "tokens": [], "u": [],
-    }  # fmt: skip
-    sampled = repeated = emitted = tokens_emitted = 0
-    k = 0
-    count = len(first["line"])
-    tally = Tally()
-    for line, doc, attrs in read_with_attributes(job.input, cfg.runs, rejects):
-        if k >= count or int(first["line"][k]) != line:
-            raise InputError(cfg.rel, line, "the file changed between the mixer's two passes")
-        clause = int(first["clause"][k])
-        u = float(first["u"][k])
-        tokens = int(first["tokens"][k])
-        repeats = repeats_for(u, cfg.rate) if clause < 0 else 0
-        k += 1
-        decisions["path"].append(cfg.rel)
-        decisions["line"].append(line)
-        decisions["id"].append(doc.id)
-        decisions["source"].append(cfg.source)
-        decisions["outcome"].append(
-            "rejected" if clause >= 0 else "kept" if repeats else "not-sampled"
-        )
-        decisions["clause"].append(clause if clause >= 0 else None)
-        decisions["repeats"].append(repeats)
-        decisions["tokens"].append(tokens if clause < 0 else None)
-        decisions["u"].append(u)
-        tally.add(len(doc.text))
-        if not repeats:
-            continue
-        sampled += 1
-        repeated += repeats > 1
-        emitted += repeats
-        tokens_emitted += repeats * tokens
-        obj = doc.to_dict()
-        obj["text"] = _replace(cfg, replacer, line, doc, attrs)
-        _drop(obj, cfg.drop_fields)
-        metadata = dict(obj.get("metadata") or {})
-        obj["metadata"] = metadata
-        for repeat in range(repeats):
-            metadata["provenance"] = {
-                "source": cfg.source,
-                "path": cfg.rel,
-                "line": line,
-                "repeat": repeat,
-            }
-            key = order_key(cfg.seed, cfg.source, doc.id, repeat)
-            payload = _encoder.encode(obj)
-            records.append(Record(key, cfg.index, line, repeat, tokens, doc.id, payload))
-    tally.flush()
-    if k != count:
-        raise InputError(cfg.rel, 0, "the file changed between the mixer's two passes")
-    records.sort()
-    write_run(job.outputs[0], records)
-    _write_decisions(job.outputs[1], decisions)
-    result = ShardResult(job.key, read=count + rejects.total, written=count)
-    result.stats = {
-        "sampled": sampled,
-        "repeated": repeated,
-        "emitted": emitted,
-        "tokens_emitted": tokens_emitted,
-    }
-    return result
-
-
-def _write_decisions(path: Path, columns: dict[str, list[Any]]) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    types = {
-        "path": pa.string(),
-        "line": pa.int64(),
-        "id": pa.string(),
-        "source": pa.string(),
-        "outcome": pa.string(),
-        "clause": pa.int32(),
-        "repeats": pa.int32(),
-        "tokens": pa.int64(),
-        "u": pa.float64(),
-    }
-    table = pa.table({name: pa.array(columns[name], types[name]) for name in types})
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")

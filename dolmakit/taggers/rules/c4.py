@@ -110,7 +110,7 @@ class C4Tagger:
         curly = "{" in text
         passed = not lorem and not curly and sentences >= MIN_SENTENCES and bad_words == 0
         out: dict[str, list[Span]] = {"line_dropped": dropped} if dropped else {}
-        stats: dict[str, float] = {
+        values: dict[str, float] = {
             "no_terminal_punct_frac": ratio(sum(no_punct), nlines),
             "short_line_frac": ratio(sum(short), nlines),
             "javascript_lines": javascript,
@@ -122,7 +122,7 @@ class C4Tagger:
             "bad_words": bad_words,
             "pass": int(passed),
         }
-        for key, value in stats.items():
+        for key, value in values.items():
             out[key] = [Span(0, n, value)]
         return out
 
