@@ -44,8 +44,25 @@ def _traced_cluster(original: Any) -> Any:
         try:
             return original(*args, **kwargs)
         finally:
-            CLUSTER_PEAK["bytes"] = tracemalloc.get_traced_memory()[1]
+            peak = tracemalloc.get_traced_memory()[1]
+            CLUSTER_PEAK["bytes"] = max(peak, CLUSTER_PEAK.get("before_components", 0))
             tracemalloc.stop()
+
+    return run
+
+
+def _traced_components(original: Any) -> Any:
+    """Wrap stage.components (union-find): record its own peak above what was allocated."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        current, peak = tracemalloc.get_traced_memory()
+        CLUSTER_PEAK["before_components"] = peak
+        tracemalloc.reset_peak()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            CLUSTER_PEAK["components"] = tracemalloc.get_traced_memory()[1] - current
+            CLUSTER_PEAK["edges"] = len(args[0])
 
     return run
 
@@ -63,15 +80,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--verify", default="exact")
     parser.add_argument("--label", default="")
+    parser.add_argument("--threshold", type=float, default=0.8)
     args = parser.parse_args()
     shutil.rmtree(args.corpus / "attributes" / "bench_minhash", ignore_errors=True)
     stage_module._cluster = _traced_cluster(stage_module._cluster)  # type: ignore[attr-defined]
+    stage_module.components = _traced_components(stage_module.components)  # type: ignore[attr-defined]
     load = os.getloadavg()[0]
     start = time.perf_counter()
     summary = dedup_minhash(
         [args.corpus / "documents"],
         "bench_minhash",
-        MinHashConfig(verify=args.verify),  # type: ignore[arg-type]
+        MinHashConfig(verify=args.verify, threshold=args.threshold),  # type: ignore[arg-type]
         backend=make_backend("processes", args.workers),
         progress=False,
     )
@@ -90,6 +109,11 @@ def main() -> None:
         "load_average_at_start": round(load, 1),
         "cluster_peak_bytes": CLUSTER_PEAK.get("bytes", 0),
         "cluster_bytes_per_document": round(CLUSTER_PEAK.get("bytes", 0) / summary.documents, 1),
+        "components_peak_bytes": CLUSTER_PEAK.get("components", 0),
+        "components_bytes_per_document": round(
+            CLUSTER_PEAK.get("components", 0) / summary.documents, 1
+        ),
+        "edges": CLUSTER_PEAK.get("edges", 0),
         "in_clusters": summary.in_clusters,
         "clusters": summary.clusters,
         "removed": summary.removed,

@@ -4,9 +4,11 @@
     python benchmarks/bench_mix.py --corpus /tmp/bench200 --workers 2 [--repeats 1] [--markdown]
 
 Before anything is timed, the corpus is tagged once (skipped when the attribute runs exist):
-Dolma's `char_length_v1`, `gopher_v1` and `pii_regex_with_counts_fast_v2` as run `bench`
-(Dolma format, read by both mixers), and dolmakit's `tokens` tagger as run `tok` (read only
-by the dolmakit variants that take token counts from an attribute).
+Dolma's `char_length_v1`, `gopher_v1` and `c4_v2` as run `mixbench` and
+`pii_regex_with_counts_fast_v2` as run `mixpii` (Dolma format, read by both mixers), and
+dolmakit's `tokens` tagger as run `tok` (read only by the dolmakit variants that take token
+counts from an attribute). The run names differ from the other benchmarks' `bench`, which
+share the corpus.
 
 Every timed run is a fresh process (`dolma -c mix.json mix` or `dolmakit mix spec.yaml`), so
 both sides pay interpreter start-up. Both keep the documents of all sources that Dolma's
@@ -25,6 +27,7 @@ import io
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -44,15 +47,20 @@ from peers import (  # noqa: E402
     ensure_venv,
     run_dolma_mix,
     run_dolma_tag,
-    venv_info,
 )
 
-DOLMA_RUN = "bench"
+DOLMA_RUN = "mixbench"
+DOLMA_TAGGERS = ("char_length_v1", "gopher_v1", "c4_v2")
+PII_RUN = "mixpii"
+PII_TAGGERS = ("pii_regex_with_counts_fast_v2",)
 TOKENS_RUN = "tok"
-DOLMA_TAGGERS = ("char_length_v1", "gopher_v1", "pii_regex_with_counts_fast_v2")
-EMAIL = f"{DOLMA_RUN}__pii_regex_with_counts_fast_v2__EMAIL_ADDRESS"
+EMAIL = f"{PII_RUN}__pii_regex_with_counts_fast_v2__EMAIL_ADDRESS"
 REPLACEMENT = "|||EMAIL_ADDRESS|||"
-SHARD_BYTES = 50_000_000
+SHARD_BYTES = 50_000_000  # dolmakit: uncompressed JSON lines per output shard
+# Dolma groups whole input files into output shards by their (compressed) size and runs one
+# thread per output shard; at 50 MB the 33 MB corpus is one shard on one thread. 5 MB gives
+# it 8 shards, so both processes have work.
+DOLMA_SHARD_BYTES = 5_000_000
 
 
 def corpus_files(corpus: Path) -> list[Path]:
@@ -78,10 +86,11 @@ def prepare_attributes(corpus: Path, workers: int, logs: Path) -> dict[str, floa
     """Tag the corpus once (untimed for the comparison); return the seconds each tagging took."""
     seconds: dict[str, float] = {}
     glob = str(corpus.resolve() / "documents" / "*" / "*.jsonl.zst")
-    if not (corpus / "attributes" / DOLMA_RUN).is_dir():
-        seconds["dolma_tag"] = run_dolma_tag(
-            glob, DOLMA_TAGGERS, DOLMA_RUN, processes=workers, log_path=logs / "dolma-tag.log"
-        )
+    for run, taggers in ((DOLMA_RUN, DOLMA_TAGGERS), (PII_RUN, PII_TAGGERS)):
+        if not (corpus / "attributes" / run).is_dir():
+            seconds[f"dolma_tag_{run}"] = run_dolma_tag(
+                glob, taggers, run, processes=workers, log_path=logs / f"dolma-tag-{run}.log"
+            )
     if not (corpus / "attributes" / TOKENS_RUN / ".dolmakit" / "run.json").is_file():
         from dolmakit.backends import make_backend
         from dolmakit.tagging import tag
@@ -103,7 +112,8 @@ def dolma_config(corpus: Path, out: Path, workers: int) -> dict[str, Any]:
     glob = str(corpus.resolve() / "documents" / "*" / "*.jsonl.zst")
     config = dolma_mix_config(glob, out, experiment=DOLMA_RUN, processes=workers)
     stream = config["streams"][0]
-    stream["output"]["max_size_in_bytes"] = SHARD_BYTES
+    stream["attributes"] = [DOLMA_RUN, PII_RUN]
+    stream["output"]["max_size_in_bytes"] = DOLMA_SHARD_BYTES
     stream["span_replacement"] = [
         {"span": f"$.attributes.{EMAIL}", "min_score": 0.5, "replacement": REPLACEMENT}
     ]
@@ -112,7 +122,7 @@ def dolma_config(corpus: Path, out: Path, workers: int) -> dict[str, Any]:
 
 def dolmakit_spec(dolma: dict[str, Any], fmt: str, tokens_attribute: bool) -> dict[str, Any]:
     """The dolmakit spec doing what `dolma` does: same JSONPath filter and span rule."""
-    runs = [DOLMA_RUN, TOKENS_RUN] if tokens_attribute else [DOLMA_RUN]
+    runs = [DOLMA_RUN, PII_RUN, TOKENS_RUN] if tokens_attribute else [DOLMA_RUN, PII_RUN]
     source: dict[str, Any] = {
         "name": "bench",
         "documents": ["documents/*/*.jsonl.zst"],
@@ -128,9 +138,7 @@ def dolmakit_spec(dolma: dict[str, Any], fmt: str, tokens_attribute: bool) -> di
         "seed": 0,
         "tokenizer": "cl100k_base",
         "sources": [source],
-        "span_replacements": [
-            {"attribute": EMAIL, "replacement": REPLACEMENT, "min_score": 0.5}
-        ],
+        "span_replacements": [{"attribute": EMAIL, "replacement": REPLACEMENT, "min_score": 0.5}],
         "output": {"format": fmt, "shard_size": SHARD_BYTES},
     }
 
@@ -164,7 +172,7 @@ def count_output(folder: Path) -> tuple[int, int]:
     needle = REPLACEMENT.encode()
     for path in sorted(folder.rglob("*")):
         if path.name.endswith((".gz", ".json.gz")):
-            stream: Any = gzip.open(path, "rb")
+            stream: Any = gzip.open(path, "rb")  # noqa: SIM115
         elif path.name.endswith(".zst"):
             raw = open(path, "rb")  # noqa: SIM115
             stream = io.BufferedReader(
@@ -179,6 +187,18 @@ def count_output(folder: Path) -> tuple[int, int]:
     return docs, hits
 
 
+def _children_cpu() -> float:
+    """Return user + system CPU seconds of finished child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _dolma_version() -> str:
+    py = ensure_venv("dolma")
+    code = "from importlib.metadata import version; print(version('dolma'))"
+    return subprocess.run([str(py), "-c", code], capture_output=True, text=True).stdout.strip()
+
+
 def versions() -> dict[str, str]:
     """Return the versions of the tools compared and of the machine."""
     import dolmakit
@@ -191,7 +211,7 @@ def versions() -> dict[str, str]:
                 break
     return {
         "dolmakit": dolmakit.__version__,
-        "dolma": venv_info("dolma").get("check", "?"),
+        "dolma": _dolma_version(),
         "python": platform.python_version(),
         "cpu": f"{cpu} x {os.cpu_count()}",
         "platform": platform.platform(),
@@ -221,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     files = corpus_files(args.corpus)
     size = uncompressed_bytes(files)
     seconds: dict[str, list[float]] = {v: [] for v in variants}
+    cpu: dict[str, list[float]] = {v: [] for v in variants}
     outputs: dict[str, tuple[int, int]] = {}
     configs: dict[str, Any] = {}
     for _ in range(args.repeats):
@@ -228,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             work = args.work / variant
             work.mkdir(parents=True, exist_ok=True)
             dolma = dolma_config(args.corpus, work / "out", args.workers)
+            before = _children_cpu()
             if variant == "dolma-gzip":
                 took = run_dolma_mix(dolma, log_path=work / "mix.log")
                 configs[variant] = dolma
@@ -239,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
                 configs[variant] = spec
                 outputs[variant] = count_output(work / "mixes")
             seconds[variant].append(took)
+            cpu[variant].append(_children_cpu() - before)
             print(f"{variant}: {took:.1f} s", file=sys.stderr)
     median = {v: statistics.median(s) for v, s in seconds.items()}
     result = {
@@ -253,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds": [round(s, 2) for s in seconds[v]],
                 "median_seconds": round(median[v], 2),
                 "mb_per_s": round(size / 1e6 / median[v], 2),
+                "cpu_seconds": [round(c, 1) for c in cpu[v]],
                 "documents_out": outputs[v][0],
                 "email_replacements": outputs[v][1],
             }
@@ -264,14 +288,18 @@ def main(argv: list[str] | None = None) -> int:
         base = median["dolma-gzip"]
         result["speedup_vs_dolma_gzip"] = {v: round(base / median[v], 2) for v in variants}
     if args.markdown:
-        print("| variant | seconds (median) | MB/s | x Dolma gzip | documents out | e-mails |")
-        print("|---|---|---|---|---|---|")
+        print(
+            "| variant | seconds (median) | MB/s | x Dolma gzip | CPU s (median) "
+            "| documents out | e-mails |"
+        )
+        print("|---|---|---|---|---|---|---|")
         for v in variants:
             r = result["runs"][v]
             x = result.get("speedup_vs_dolma_gzip", {}).get(v, "")
             print(
                 f"| {v} | {r['median_seconds']} | {r['mb_per_s']} | {x} | "
-                f"{r['documents_out']:,} | {r['email_replacements']:,} |"
+                f"{statistics.median(cpu[v]):.1f} | {r['documents_out']:,} | "
+                f"{r['email_replacements']:,} |"
             )
     print(json.dumps(result, indent=1))
     return 0

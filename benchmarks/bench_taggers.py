@@ -113,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", default=None, help="build the corpus first, e.g. 200MB")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--skip-peers", action="store_true", help="only dolmakit")
+    ap.add_argument(
+        "--peers",
+        default="dolma,datatrove",
+        help="peers to run, comma-separated (datatrove takes ~10x longer than Dolma)",
+    )
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     corpus: Path = args.corpus.resolve()
@@ -144,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         results.append(row(label, timings[run], docs, nbytes, workers))
         print(results[-1], flush=True)
     peer_info: dict[str, object] = {}
-    if not args.skip_peers:
+    wanted = set() if args.skip_peers else set(args.peers.split(","))
+    if "dolma" in wanted:
         import peers
 
         glob = str(documents / "**" / "*.jsonl.zst")
@@ -159,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         print(results[-1], flush=True)
+    if "datatrove" in wanted:
+        import peers
+
         per_filter = 0.0
         for name in ("gopher", "c4", "fineweb"):
             summary: dict[str, object] = {}
@@ -206,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     speedups = {}
     if "dolma" in timings:
         speedups["vs_dolma"] = round(timings["dolma"] / timings["bench_vs_dolma"], 2)
+    if "datatrove" in timings:
         speedups["vs_datatrove"] = round(timings["datatrove"] / timings["bench_vs_datatrove"], 2)
     report = {
         "corpus": str(corpus),

@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
+from dolmakit.cli_options import backend_from, backend_options
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -98,8 +100,10 @@ def _data_root_option(fn: F) -> F:
 @click.argument("mix_dir", type=click.Path(file_okay=False))
 @click.option("--inputs", is_flag=True, help="Also check the input files against their hashes.")
 @_data_root_option
-@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
-def verify(mix_dir: str, inputs: bool, data_root: str | None, workers: int) -> None:
+@backend_options
+def verify(
+    mix_dir: str, inputs: bool, data_root: str | None, backend: str, workers: int | None
+) -> None:
     """Check a mix's shards, index and decisions (and inputs) against its manifest.
 
     Recomputes every shard's sha256, size, documents and tokens; finds changed, truncated,
@@ -110,10 +114,9 @@ def verify(mix_dir: str, inputs: bool, data_root: str | None, workers: int) -> N
       dolmakit audit verify demo-out/mixes/demo/v2 --inputs --data-root demo-out/data
     """
     from dolmakit.audit.verify import verify_mix
-    from dolmakit.backends import make_backend
 
     report = verify_mix(
-        mix_dir, inputs=inputs, data_root=data_root, backend=make_backend("processes", workers)
+        mix_dir, inputs=inputs, data_root=data_root, backend=backend_from(backend, workers)
     )
     for problem in report.problems:
         click.echo(str(problem), err=True)

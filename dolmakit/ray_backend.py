@@ -8,7 +8,7 @@ renames only complete files, so a retry starts clean. Exceptions raised by the s
 
 Ray reuses a job's worker processes for all of its tasks, so per-process caches (taggers from
 `load_tagger`) load once per worker, not once per shard. Progress: each task reports its
-running document and byte totals, at most twice a second, to one small actor per backend;
+running document and byte totals, at most twice a second, to one small actor per Ray job;
 the driver polls the sum. Totals are per shard, so a retried shard is not counted twice.
 """
 
@@ -35,6 +35,7 @@ REPORT_TIMEOUT_SECONDS = 10.0
 ENV_PREFIX = "DOLMAKIT_"
 INSTALL_HINT = "the Ray backend needs Ray: pip install 'dolmakit[ray]'"
 _runs = itertools.count()
+_progress_actors: dict[str, Any] = {}
 
 
 def import_ray() -> Any:
@@ -85,7 +86,6 @@ class RayBackend:
         limit = workers if workers is not None and workers < cpus else None
         self.workers = limit or cpus
         self._in_flight = limit or 2 * cpus
-        self._reporter: Any = None
         # Exported to the cluster once per backend, not once per stage run.
         self._task = self._ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(
             run_task
@@ -116,8 +116,12 @@ class RayBackend:
                     return
 
         def tick() -> None:
+            nonlocal reporter
             if reporter is not None and on_tick is not None:
-                on_tick(*ray.get(reporter.total.remote(run)))
+                try:
+                    on_tick(*ray.get(reporter.total.remote(run), timeout=REPORT_TIMEOUT_SECONDS))
+                except ray.exceptions.RayError:  # progress is best effort: go on without it
+                    reporter = None
 
         try:
             submit()
@@ -152,12 +156,21 @@ class RayBackend:
                 f"{_describe(item)}: the Ray worker died {MAX_RETRIES + 1} times running it"
                 " (out of memory? see the Ray logs); completed shards are kept, rerun to resume"
             ) from None
+        except ray.exceptions.RayError as exc:  # e.g. killed by Ray's memory monitor, node lost
+            raise DolmakitError(
+                f"{_describe(item)}: {type(exc).__name__}: {exc}; completed shards are kept,"
+                " rerun to resume"
+            ) from None
 
     def _progress_actor(self) -> Any:
-        if self._reporter is None:
-            ray = self._ray
-            self._reporter = ray.remote(num_cpus=0, max_restarts=1)(ProgressTotals).remote()
-        return self._reporter
+        # One actor per Ray job, shared by every backend and stage run of this driver (runs are
+        # kept apart by their keys). The module holds its handle: Ray ends an actor once no
+        # handle to it is left, and the job's end ends it too.
+        job = self._ray.get_runtime_context().get_job_id()
+        if job not in _progress_actors:
+            actor = self._ray.remote(num_cpus=0, max_restarts=1)(ProgressTotals)
+            _progress_actors[job] = actor.remote()
+        return _progress_actors[job]
 
 
 class ProgressTotals:

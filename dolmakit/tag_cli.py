@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from dolmakit.cli import backend_from, report, runner_options
+from dolmakit.cli_options import backend_from, report, runner_options
 
 
 @click.command("tag")

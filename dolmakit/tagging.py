@@ -11,6 +11,7 @@ the mixer decides later.
 
 from __future__ import annotations
 
+import gc
 import math
 import numbers
 import operator
@@ -25,7 +26,7 @@ import msgspec
 from dolmakit.atomic import write_bytes_atomic
 from dolmakit.attributes import Attributes, AttributeWriter, attribute_key
 from dolmakit.backends import Backend
-from dolmakit.document import Document
+from dolmakit.document import Document, Span
 from dolmakit.errors import ConfigError, DolmakitError
 from dolmakit.paths import attribute_path, expand_inputs, split_dataset_path
 from dolmakit.progress import Tally
@@ -39,6 +40,7 @@ DEFAULT_BATCH_SIZE = 512
 SCORE_DIGITS = 5
 RECORD_FOLDER = ".dolmakit"
 _RUN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_SPAN_TYPES = (Span, tuple, list)
 
 
 class TaggerError(DolmakitError):
@@ -169,9 +171,20 @@ class _Checker:
         self.run = run
         self.taggers = taggers
         self.path = path
-        self.keys: dict[tuple[str, str], str] = {}
+        self.keys: dict[str, dict[str, str]] = {}  # tagger -> attribute type -> key
 
     def write_batch(self, batch: list[tuple[int, Document]], writer: AttributeWriter) -> None:
+        # The batch's objects die by reference counting; pausing the cyclic collector while
+        # they are made saves its repeated scans of them (it runs again right after).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._write_batch(batch, writer)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _write_batch(self, batch: list[tuple[int, Document]], writer: AttributeWriter) -> None:
         docs = [doc for _, doc in batch]
         where = f"{self.path} (lines {batch[0][0]}-{batch[-1][0]})"
         results = []
@@ -189,13 +202,13 @@ class _Checker:
                 raise TaggerError(
                     f"tagger {name!r} returned {got} results for {len(docs)} documents on {where}"
                 )
-            results.append((name, tagger, out))
+            results.append((name, tagger, self.keys.setdefault(name, {}), out))
         for i, (lineno, doc) in enumerate(batch):
             attrs: Attributes = {}
             size = len(doc.text)
-            for name, tagger, out in results:
+            for name, tagger, keys, out in results:
                 found = out[i]
-                if not isinstance(found, dict):
+                if type(found) is not dict:
                     raise TaggerError(
                         f"tagger {name!r} returned {type(found).__name__}, not a dict,"
                         f" for {self.path}:{lineno}"
@@ -203,7 +216,12 @@ class _Checker:
                 for kind, spans in found.items():
                     if not spans:
                         continue
-                    key = self.keys.get((name, kind)) or self._key(name, tagger, kind)
+                    key = keys.get(kind) or self._key(name, tagger, kind)
+                    if len(spans) == 1:  # one span, usually a document value: check inline
+                        checked = _checked_span(spans[0], size)
+                        if checked is not None:
+                            attrs[key] = [checked]
+                            continue
                     attrs[key] = self._spans(spans, size, name, kind, lineno)
             writer.write_attributes(doc, attrs)
 
@@ -217,7 +235,7 @@ class _Checker:
                 f" ({', '.join(declared)}) on {self.path}"
             )
         key = attribute_key(self.run, name, kind)
-        self.keys[(name, kind)] = key
+        self.keys[name][kind] = key
         return key
 
     def _spans(self, spans: Any, size: int, name: str, kind: str, lineno: int) -> list[list[float]]:
@@ -243,6 +261,22 @@ class _Checker:
                 f" of integers and a number at {self.path}:{lineno}: {exc}"
             ) from None
         return out
+
+
+def _checked_span(span: Any, size: int) -> list[float] | None:
+    """Return a well-formed span as [start, end, rounded score], or None to check it fully."""
+    if type(span) not in _SPAN_TYPES or len(span) != 3:
+        return None
+    start, end, score = span
+    if type(start) is not int or type(end) is not int or not 0 <= start <= end <= size:
+        return None
+    kind_of_score = type(score)
+    if kind_of_score is int:
+        return [start, end, score]
+    if kind_of_score is float and score - score == 0.0:  # finite
+        # 0.0 and 1.0 (common fractions) are already rounded; round() is slow.
+        return [start, end, score if score == 0.0 or score == 1.0 else round(score, SCORE_DIGITS)]
+    return None
 
 
 def _score(score: Any, name: str, kind: str, where: str) -> float:

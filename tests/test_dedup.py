@@ -16,10 +16,11 @@ from dolmakit.dedup.config import KeepRule, MinHashConfig
 from dolmakit.dedup.keep import rank_members, source_rank
 from dolmakit.dedup.lsh import bucket_pairs, collision_probability, optimal_bands
 from dolmakit.dedup.minhash import estimate_jaccard, permutations, signatures
-from dolmakit.dedup.normalize import normalize_text, tokenize, tokens
+from dolmakit.dedup.normalize import batch_tokens, normalize_text, tokenize, tokens
 from dolmakit.dedup.shingles import (
     batch_shingle_hashes,
     jaccard,
+    jaccard_many,
     shingle_hashes,
     shingle_keys,
     shingles,
@@ -71,10 +72,33 @@ def reference_tokens(text: str) -> list[str]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from("aZé ,.!ß1٣ﬁＡ\t\n-日本のテ語ไทยЖж€%İ\u00a0\u3000"), max_size=40))
+@given(
+    st.text(
+        alphabet=st.sampled_from("aZé ,.!ß1٣ﬁＡ\t\n-日本のテ語ไทยЖж€%İ\u00a0\u3000"), max_size=40
+    )
+)
 def test_tokens_follow_the_definition(text: str) -> None:
     assert tokens(text) == reference_tokens(text)
     assert tokenize(normalize_text(text)) == reference_tokens(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.sampled_from("aΣσ ,.1日本ไ\uffffﬁ\n\x1c\x85\u2028\u1680\u3000é"),
+            max_size=12,
+        ),
+        max_size=6,
+    )
+)
+def test_batch_tokens_equal_one_at_a_time(texts: list[str]) -> None:
+    # Final sigma depends on the next character: the batch join must not change it.
+    texts = [*texts, "ΟΔΟΣ", "ΟΔΟΣ.", ""]
+    assert batch_tokens(texts) == [reference_tokens(t) for t in texts]
+    assert batch_tokens([t.replace("\uffff", "") for t in texts]) == [
+        reference_tokens(t.replace("\uffff", "")) for t in texts
+    ]
 
 
 def test_xxh32_words_matches_xxhash() -> None:
@@ -131,6 +155,26 @@ def test_signatures_bit_compatible_with_datasketch(num_perm: int, seed: int) -> 
         ref.update_batch(list(shingle_keys(text, 5)))
         assert ref.hashvalues.dtype == np.uint32
         np.testing.assert_array_equal(ref.hashvalues, sig)
+
+
+def test_jaccard_many_equals_pairwise() -> None:
+    rng = np.random.default_rng(2)
+    sets_a = [
+        np.unique(rng.integers(0, 40, rng.integers(0, 25))).astype(np.uint32) for _ in range(200)
+    ]
+    sets_b = [
+        np.unique(rng.integers(0, 40, rng.integers(0, 25))).astype(np.uint32) for _ in range(200)
+    ]
+    sets_a[0] = sets_b[0] = np.empty(0, dtype=np.uint32)  # both empty: 1.0
+
+    def flat(sets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        return np.concatenate(sets), np.concatenate(([0], np.cumsum([len(x) for x in sets])))
+
+    got = jaccard_many(*flat(sets_a), *flat(sets_b))
+    assert got.tolist() == [jaccard(x, y) for x, y in zip(sets_a, sets_b, strict=True)]
+    assert jaccard_many(
+        *flat([np.array([1, 2, 3], np.uint32)]), *flat([np.array([2, 3, 9], np.uint32)])
+    ).tolist() == [0.5]
 
 
 def test_estimate_tracks_exact_jaccard() -> None:

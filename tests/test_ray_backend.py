@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from dolmakit import convert
 from dolmakit.backends import ProcessBackend, SerialBackend, make_backend
 from dolmakit.cli import cli
-from dolmakit.errors import InputError
+from dolmakit.errors import DolmakitError, InputError
 from dolmakit.progress import advance
 from dolmakit.rejects import Rejects
 from dolmakit.runner import ShardJob, ShardResult, run_shards
@@ -132,6 +132,34 @@ def test_a_killed_worker_is_retried_and_the_output_is_unchanged(
     assert not list((tmp_path / "ray").glob(".*tmp-*"))
 
 
+def _always_die(job: ShardJob, rejects: Rejects) -> ShardResult:
+    with job.options.open("a") as attempts:
+        attempts.write(f"{os.getpid()}\n")
+    os.kill(os.getpid(), signal.SIGKILL)
+    raise AssertionError("unreachable")
+
+
+def test_a_shard_whose_worker_always_dies_stops_the_run_with_its_name(
+    tmp_path: Path, ray_cluster
+) -> None:
+    src = tmp_path / "doomed.jsonl"
+    write_lines(src, make_docs(2))
+    attempts = tmp_path / "attempts"
+    job = ShardJob("doomed", src, (tmp_path / "out.jsonl",), attempts)
+    with pytest.raises(DolmakitError, match=r"^shard doomed: the Ray worker died 4 times"):
+        run_shards(
+            "die",
+            [job],
+            _always_die,
+            record_dir=tmp_path / "records",
+            config={},
+            backend=make_backend("ray"),
+            progress=False,
+        )
+    assert len(set(attempts.read_text().split())) == 4  # 1 attempt + 3 retries, new workers
+    assert not (tmp_path / "records" / "doomed.done.json").exists()
+
+
 def _count_slowly(n: int) -> int:
     for _ in range(n):
         advance(1, 100)
@@ -148,6 +176,26 @@ def test_progress_totals_come_back_from_tasks(ray_cluster) -> None:
     assert results == {0: 300, 1: 200, 2: 100, 3: 400}
     assert ticks[-1] == (1000, 100_000)
     assert [d for d, _ in ticks] == sorted(d for d, _ in ticks)
+
+
+def _count_then_die_once(marker: Path) -> str:
+    advance(100, 1000)
+    time.sleep(0.2)  # let the first report reach the actor before the worker dies
+    if not marker.exists():
+        marker.write_text("died")
+        os.kill(os.getpid(), signal.SIGKILL)
+    return "done"
+
+
+def test_a_retried_shard_is_not_counted_twice(tmp_path: Path, ray_cluster) -> None:
+    ticks: list[tuple[int, int]] = []
+    marker = tmp_path / "marker"
+    backend = make_backend("ray")
+    results = list(backend.map(_count_then_die_once, [marker], lambda *t: ticks.append(t)))
+    assert results == [(0, "done")]
+    assert marker.read_text() == "died"
+    assert ticks[-1] == (100, 1000)
+    assert max(ticks) == (100, 1000)
 
 
 _probe_instances = 0

@@ -189,11 +189,30 @@ def test_fineweb_by_hand() -> None:
 
 
 def test_ldnoobw_whole_words_case_insensitive_longest_first() -> None:
-    # 'Ass-fucker' [0, 10) (the longer entry wins over 'ass'), 'class' and 'assassin' are other
-    # words, 'ASS' [33, 36).
-    text = "Ass-fucker? No: class, assassin. ASS!"
+    # 'Fuck buttons' [0, 12) (the longer entry wins over 'fuck'), 'class' and 'assassin' are
+    # other words; 'Fuck buttons? No: class, assassin. ' is 35 characters: 'ASS' [35, 38).
+    text = "Fuck buttons? No: class, assassin. ASS!"
     got = values("ldnoobw", text)
-    assert got == {"count": 2, "match": [(0, 10, 1), (33, 36, 1)]}
+    assert got == {"count": 2, "match": [(0, 12, 1), (35, 38, 1)]}
+    # An entry that is a symbol, not a word (the English list has the middle-finger emoji).
+    assert values("ldnoobw", "look \U0001f595 here") == {"count": 1, "match": [(5, 6, 1)]}
+
+
+def test_ldnoobw_lists_are_the_original_ldnoobw_lists() -> None:
+    from dolmakit.taggers.rules import wordlists
+
+    # LDNOOBW has 28 lists; English has 403 entries (as the copy in Dolma's wheel), German 66.
+    assert len(wordlists.available_languages()) == 28
+    assert len(wordlists.load_word_list("en").entries) == 403  # type: ignore[union-attr]
+    assert len(wordlists.load_word_list("de").entries) == 66  # type: ignore[union-attr]
+    # Everyday German words that badwords-py's extended list had are not on LDNOOBW's.
+    assert values("ldnoobw", "Der Abstand war blutig.", lang="de") == {"count": 0}
+    # Chinese has a list too, matched as substrings: '三级片' at [2, 5).
+    assert values("ldnoobw", "这是三级片吗", lang="zh") == {"count": 1, "match": [(2, 5, 1)]}
+    # Attribution ships with the lists (CC BY 4.0).
+    folder = wordlists.WORDS_FOLDER
+    assert "CC BY 4.0" in (folder / "README.md").read_text(encoding="utf-8")
+    assert "Attribution 4.0 International" in (folder / "LICENSE").read_text(encoding="utf-8")
 
 
 def test_ldnoobw_language_from_metadata_and_substrings() -> None:
@@ -242,3 +261,59 @@ def test_rule_taggers_spans_lie_within_text_and_fractions_are_bounded(text: str)
                     assert 0.0 <= score <= 1.0
                 if kind == "pass":
                     assert score in (0, 1)
+
+
+def _naive_repetition(words: list[str]) -> tuple[dict[int, int], dict[int, int]]:
+    """The docs' definitions, position by position (no shortcuts), for checking the fast code."""
+    from collections import Counter
+
+    top = {}
+    for n in (2, 3, 4):
+        grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+        counts = Counter(grams)
+        best = max(counts.values(), default=0)
+        chars = max((sum(map(len, g)) for g in counts if counts[g] == best), default=0)
+        top[n] = best * chars if best >= 2 else 0
+    dup = {}
+    for n in range(5, 11):
+        seen: set[tuple[str, ...]] = set()
+        covered = [False] * len(words)
+        for i in range(len(words) - n + 1):
+            gram = tuple(words[i : i + n])
+            if gram in seen:
+                for j in range(i, i + n):
+                    covered[j] = True
+            seen.add(gram)
+        dup[n] = sum(len(w) for w, c in zip(words, covered, strict=True) if c)
+    return top, dup
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["a", "bb", "a.", "ccc", "d"]), max_size=60))
+def test_repeated_ngram_chars_match_the_definitions(words: list[str]) -> None:
+    from dolmakit.taggers.rules.ngrams import repeated_ngram_chars
+
+    assert repeated_ngram_chars(words, [len(w) for w in words]) == _naive_repetition(words)
+
+
+def test_stop_words_are_whole_words_after_stripping_punctuation() -> None:
+    from dolmakit.taggers.rules.gopher import stop_words_in
+
+    # '(the' and 'and,' count; 'theme', 'other', 'to-do' and 'be's' do not (the last two have
+    # inner punctuation, which stripping does not remove): the, and = 2.
+    assert stop_words_in("(the theme and, other to-do be's") == 2
+    assert stop_words_in("") == 0
+    assert stop_words_in('"with"\n...of...') == 2  # with, of
+
+
+def test_stats_of_shares_the_latest_batch_and_never_mixes_texts() -> None:
+    from dolmakit.taggers.rules.text import stats_of
+
+    a, b = Document("a", "one two\n\nthree"), Document("b", "four")
+    first = stats_of([a, b])
+    assert stats_of([a, b]) == first  # same objects: split once per batch
+    assert first[0].words == ["one", "two", "three"] and first[0].paragraphs == ["one two", "three"]
+    batch = [a, b]
+    batch[1] = Document("c", "five six")  # a list reused with a new document
+    again = stats_of(batch)
+    assert again[0] is first[0] and again[1].words == ["five", "six"]

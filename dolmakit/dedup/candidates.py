@@ -20,10 +20,12 @@ import numpy.typing as npt
 from dolmakit.dedup.index import ROW_BITS, ShardEntry, SignatureStore, partition_name, save_arrays
 from dolmakit.dedup.lsh import bucket_pairs
 from dolmakit.dedup.minhash import estimate_jaccard
-from dolmakit.dedup.shingles import jaccard
+from dolmakit.dedup.shingles import jaccard_many
 
 U64 = npt.NDArray[np.uint64]
 F64 = npt.NDArray[np.float64]
+# Pairs verified at once: bounds the gathered shingle hashes and keys (~10 MB).
+PAIRS_PER_CHUNK = 512
 
 
 def edges_name(part: int) -> str:
@@ -36,10 +38,13 @@ def similarities(pairs: U64, store: SignatureStore, verify: str) -> F64:
     if not len(pairs):
         return np.empty(0, dtype=np.float64)
     if verify == "exact":
-        return np.array(
-            [jaccard(store.shingles(int(a)), store.shingles(int(b))) for a, b in pairs],
-            dtype=np.float64,
-        )
+        out = np.empty(len(pairs), dtype=np.float64)
+        for start in range(0, len(pairs), PAIRS_PER_CHUNK):
+            chunk = pairs[start : start + PAIRS_PER_CHUNK]
+            a, a_offsets = store.shingle_sets(chunk[:, 0])
+            b, b_offsets = store.shingle_sets(chunk[:, 1])
+            out[start : start + len(chunk)] = jaccard_many(a, a_offsets, b, b_offsets)
+        return out
     return estimate_jaccard(store.signatures(pairs[:, 0]), store.signatures(pairs[:, 1]))
 
 

@@ -132,14 +132,52 @@ class SignatureStore:
             out[mask] = self._sig(int(shard))[rows[mask]]
         return out
 
-    def shingles(self, number: int) -> U32:
-        """Return the sorted distinct shingle hashes of one document."""
-        shard, row = number >> 32, number & 0xFFFFFFFF
+    def _shingle_arrays(self, shard: int) -> tuple[U32, npt.NDArray[np.int64]]:
         if shard not in self._shingles:
             folder = Path(self.shards[shard].dir)
             self._shingles[shard] = (
                 np.load(folder / "shingles.npy", mmap_mode="r"),
                 np.load(folder / "offsets.npy"),
             )
-        values, offsets = self._shingles[shard]
+        return self._shingles[shard]
+
+    def shingle_sets(self, numbers: U64) -> tuple[U32, npt.NDArray[np.int64]]:
+        """Return the shingle hashes of documents, concatenated in the order given, and offsets.
+
+        Document i's hashes are `values[offsets[i]:offsets[i + 1]]`.
+        """
+        shard_of = (numbers >> ROW_BITS).astype(np.int64)
+        rows = (numbers & ROW_MASK).astype(np.int64)
+        starts = np.empty(len(numbers), dtype=np.int64)
+        sizes = np.empty(len(numbers), dtype=np.int64)
+        for shard in np.unique(shard_of).tolist():
+            mask = shard_of == shard
+            offsets = self._shingle_arrays(shard)[1]
+            starts[mask] = offsets[rows[mask]]
+            sizes[mask] = offsets[rows[mask] + 1] - starts[mask]
+        out_offsets = np.zeros(len(numbers) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=out_offsets[1:])
+        values = np.empty(int(out_offsets[-1]), dtype=np.uint32)
+        for shard in np.unique(shard_of).tolist():
+            mask = shard_of == shard
+            source = ragged_ranges(starts[mask], sizes[mask])
+            target = ragged_ranges(out_offsets[:-1][mask], sizes[mask])
+            values[target] = self._shingle_arrays(shard)[0][source]
+        return values, out_offsets
+
+    def shingles(self, number: int) -> U32:
+        """Return the sorted distinct shingle hashes of one document."""
+        shard, row = number >> 32, number & 0xFFFFFFFF
+        values, offsets = self._shingle_arrays(shard)
         return np.asarray(values[offsets[row] : offsets[row + 1]])
+
+
+def ragged_ranges(
+    starts: npt.NDArray[np.int64], sizes: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Return the concatenation of `range(start, start + size)` for each pair, vectorised."""
+    total = int(sizes.sum())
+    if not total:
+        return np.empty(0, dtype=np.int64)
+    shift = starts - (np.cumsum(sizes) - sizes)
+    return np.repeat(shift, sizes) + np.arange(total, dtype=np.int64)

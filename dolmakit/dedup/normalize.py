@@ -8,7 +8,12 @@ Khmer, Myanmar) is a token of its own, so word n-grams over such text are charac
 Speed (profiled on the benchmark corpus): `str.translate` with the full table costs ~100 us on
 a 2 KB non-ASCII document (one dict lookup per character) but ~3 us on ASCII text (CPython's
 ASCII fast path), so non-ASCII text replaces only the distinct characters it contains, each
-with one `str.replace`; the result is the same string.
+with one `str.replace`; the result is the same string. A batch of documents (`batch_token_bytes`)
+is normalised in one pass instead: the NFKC, lower-cased texts are joined with U+FFFF (a
+noncharacter that NFKC, lower-casing and the table leave alone, and that acts as a word
+boundary for lower-casing), mapped code point by code point through a numpy table (whitespace
+to ' ' too), encoded to UTF-8 once and split into byte tokens, which are what gets hashed; a
+batch in which a text contains U+FFFF falls back to one text at a time.
 """
 
 from __future__ import annotations
@@ -17,6 +22,10 @@ import functools
 import re
 import sys
 import unicodedata
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
 
 # Scripts written without spaces between words: each character is one token.
 _UNSPACED = (
@@ -64,6 +73,65 @@ def _normalize(text: str) -> tuple[str, bool]:
     for char in chars & _changed():
         text = text.replace(char, table[ord(char)])
     return text, max(chars) >= _FIRST_UNSPACED
+
+
+@functools.cache
+def _code_table() -> npt.NDArray[np.uint32]:
+    """Return the translation table as an array indexed by code point, whitespace to ' '.
+
+    Mapping every whitespace character to a space does not change the tokens (they are split
+    on any whitespace) and lets UTF-8 bytes be split on ASCII whitespace.
+    """
+    table = np.arange(sys.maxunicode + 1, dtype=np.uint32)
+    mapping = _table()
+    table[np.fromiter(mapping, dtype=np.int64, count=len(mapping))] = np.fromiter(
+        map(ord, mapping.values()), dtype=np.uint32, count=len(mapping)
+    )
+    spaces = [cp for cp in range(0x3001) if chr(cp).isspace()]  # none above U+3000
+    table[spaces] = ord(" ")
+    return table
+
+
+_SEPARATOR = "\uffff"
+_SEPARATOR_UTF8 = _SEPARATOR.encode()
+
+
+def batch_token_bytes(texts: Sequence[str]) -> list[list[bytes]]:
+    """Return the UTF-8 tokens of every text, normalising the whole batch in a few passes.
+
+    Equal to `[[t.encode() for t in tokens(text)] for text in texts]` (lone surrogates pass
+    through as in `errors="surrogatepass"`).
+    """
+    if not texts or any(_SEPARATOR in text for text in texts):
+        return [[t.encode("utf-8", "surrogatepass") for t in tokens(x)] for x in texts]
+    nfkc = unicodedata.normalize  # per text: its quick check skips texts already in NFKC
+    joined = _SEPARATOR.join([nfkc("NFKC", text) for text in texts]).lower()
+    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    points = _code_table()[codes]
+    # Largest code point of each text: below U+0E00 no character of an unspaced script.
+    bounds = np.flatnonzero(points == ord(_SEPARATOR))
+    starts = np.concatenate(([0], bounds + 1))
+    padded = np.append(points, np.uint32(0))  # empty texts reduce over the pad
+    top = np.maximum.reduceat(padded, starts)
+    top[starts == np.append(bounds, len(points))] = 0
+    maybe_unspaced = (top >= ord(_FIRST_UNSPACED)).tolist()
+    normal = points.tobytes().decode("utf-32-le", "surrogatepass")
+    parts = normal.encode("utf-8", "surrogatepass").split(_SEPARATOR_UTF8)
+    out: list[list[bytes]] = []
+    for part, unspaced in zip(parts, maybe_unspaced, strict=True):
+        text = part.decode("utf-8", "surrogatepass") if unspaced else ""
+        if unspaced and _HAS_UNSPACED_RE.search(text) is not None:
+            out.append([t.encode("utf-8", "surrogatepass") for t in _TOKEN_RE.findall(text)])
+        else:
+            out.append(part.split())
+    return out
+
+
+def batch_tokens(texts: Sequence[str]) -> list[list[str]]:
+    """Return `tokens(text)` of every text (through `batch_token_bytes`)."""
+    return [
+        [t.decode("utf-8", "surrogatepass") for t in words] for words in batch_token_bytes(texts)
+    ]
 
 
 def normalize_text(text: str) -> str:

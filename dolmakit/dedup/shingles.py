@@ -10,11 +10,11 @@ none. `shingle_keys` yields these keys, so datasketch's
 exactly the hashes dolmakit uses.
 
 Why not xxh32 of the shingle's text: joining, encoding and hashing every shingle string cost
-~125 us per 2 KB document (one Python call per shingle); hashing each token once (memoised:
-text repeats words) and the fixed-width keys in one vectorised pass over a batch of documents
-costs a fraction of that (numbers in docs/benchmarks-dedup.md). Two shingles share a key
-exactly when their tokens share hashes, so Jaccard values are those of the token n-grams up
-to 32-bit hash collisions, as before.
+~125 us per 2 KB document (a join, an encode and a hash call per shingle). Hashing each token
+once (~14 us) and all fixed-width keys of a batch of documents in one vectorised pass (a few
+us per document) is several times cheaper (docs/benchmarks-dedup.md). Two shingles have the
+same key exactly when their tokens have the same hashes, so Jaccard values are those of the
+token n-grams up to 32-bit hash collisions, as before.
 """
 
 from __future__ import annotations
@@ -25,27 +25,11 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
-from dolmakit.dedup.normalize import tokens
+from dolmakit.dedup.normalize import batch_token_bytes, tokens
 from dolmakit.dedup.xxh32 import xxh32_words
 
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
-# Token hashes memoised per process; cleared when full (values never depend on it).
-_CACHE_MAX = 1 << 19
-
-
-class _TokenHashes(dict[str, int]):
-    """Memoised xxh32 of tokens: a miss computes and stores, a hit is one dict lookup."""
-
-    def __missing__(self, token: str) -> int:
-        import xxhash
-
-        value: int = xxhash.xxh32_intdigest(token.encode())
-        self[token] = value
-        return value
-
-
-_TOKEN_HASHES = _TokenHashes()
 
 
 def shingles(text: str, n: int) -> Iterator[str]:
@@ -63,7 +47,7 @@ def shingle_keys(text: str, n: int) -> Iterator[bytes]:
     """Yield the byte key of each shingle (with repeats): its token hashes, little-endian."""
     import xxhash
 
-    hashes = [xxhash.xxh32_intdigest(w.encode()) for w in tokens(text)]
+    hashes = [xxhash.xxh32_intdigest(w.encode("utf-8", "surrogatepass")) for w in tokens(text)]
     if not hashes:
         return
     width = min(n, len(hashes))
@@ -78,12 +62,13 @@ def batch_shingle_hashes(texts: Sequence[str], n: int) -> tuple[U32, I64]:
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
-    words = [tokens(text) for text in texts]
+    words = batch_token_bytes(texts)
     counts = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-    if len(_TOKEN_HASHES) > _CACHE_MAX:
-        _TOKEN_HASHES.clear()
+    import xxhash
+
+    # One C-level pass over the tokens (measured faster than memoising them in a dict).
     hashes = np.fromiter(
-        map(_TOKEN_HASHES.__getitem__, chain.from_iterable(words)),
+        map(xxhash.xxh32_intdigest, chain.from_iterable(words)),
         dtype=np.uint32,
         count=int(counts.sum()),
     )
@@ -126,3 +111,26 @@ def jaccard(a: U32, b: U32) -> float:
         return 1.0
     common = len(np.intersect1d(a, b, assume_unique=True))
     return common / (len(a) + len(b) - common)
+
+
+def jaccard_many(a: U32, a_offsets: I64, b: U32, b_offsets: I64) -> npt.NDArray[np.float64]:
+    """Return the Jaccard of set i of `a` with set i of `b`, for every i, in one pass.
+
+    Set i of `a` is `a[a_offsets[i]:a_offsets[i + 1]]` (sorted, distinct), likewise for `b`.
+    Each value is tagged with its set number in the high 32 bits, which keeps both
+    concatenations sorted; one binary search of a's tagged values in b's counts the common
+    ones. Equals `jaccard` of each pair (1.0 when both are empty).
+    """
+    n = len(a_offsets) - 1
+    a_sizes, b_sizes = np.diff(a_offsets), np.diff(b_offsets)
+    tag = np.uint64(32)
+    a_keys = (np.repeat(np.arange(n, dtype=np.uint64), a_sizes) << tag) | a
+    b_keys = (np.repeat(np.arange(n, dtype=np.uint64), b_sizes) << tag) | b
+    where = np.searchsorted(b_keys, a_keys)
+    found = where < len(b_keys)
+    found[found] = b_keys[where[found]] == a_keys[found]
+    common = np.bincount((a_keys[found] >> tag).astype(np.int64), minlength=n)
+    union = a_sizes + b_sizes - common
+    out = np.ones(n, dtype=np.float64)
+    np.divide(common, union, out=out, where=union > 0)
+    return out

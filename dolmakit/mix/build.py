@@ -21,7 +21,7 @@ from dolmakit.mix.inputs import InputFile, resolve_inputs
 from dolmakit.mix.manifest import MANIFEST_NAME, read_manifest, write_manifest
 from dolmakit.mix.plan import MixPlan, plan_mix
 from dolmakit.mix.sampling import BUCKETS
-from dolmakit.mix.shards import IndexWriter, ShardInfo, file_sha256, merge_runs
+from dolmakit.mix.shards import ShardInfo, file_sha256, merge_runs
 from dolmakit.mix.spec import MixSpec, load_spec
 from dolmakit.mix.stage import JobConfig, load_pass1, pass1, pass2
 from dolmakit.rejects import OnError
@@ -136,7 +136,7 @@ def _build(
         ShardJob(f"p1-{f.index:05d}", f.path, (c.pass1,), c)
         for f, c in zip(inputs, configs, strict=True)
     ]
-    summary1 = run_shards(
+    summary1 = _run_largest_first(
         "mix pass 1",
         jobs1,
         pass1,
@@ -152,9 +152,13 @@ def _build(
     jobs2 = []
     for f, c in zip(inputs, configs, strict=True):
         cfg = _with_rate(c, plan.sources[f.source_index].rate, spec.output.drop_fields)
-        outputs = (work / "runs" / f"{f.index:05d}.bin", _decisions_path(mix_dir, f.index))
+        outputs = (
+            work / "runs" / f"{f.index:05d}.jsonl",
+            _decisions_path(mix_dir, f.index),
+            work / "runs" / f"{f.index:05d}.npz",
+        )
         jobs2.append(ShardJob(f"p2-{f.index:05d}", f.path, outputs, cfg))
-    summary2 = run_shards(
+    summary2 = _run_largest_first(
         "mix pass 2",
         jobs2,
         pass2,
@@ -164,21 +168,16 @@ def _build(
         on_error=on_error,
         progress=progress,
     )
-    index = IndexWriter(mix_dir / "index.parquet")
-    try:
-        shards = merge_runs(
-            [(job.options.index, job.outputs[0]) for job in jobs2],
-            mix_dir,
-            spec.output.format,
-            spec.output.shard_size,
-            [f.source for f in inputs],
-            [f.rel for f in inputs],
-            index,
-        )
-        index.close()
-    except BaseException:
-        index.abort()
-        raise
+    shards = merge_runs(
+        [(job.outputs[0], job.outputs[2]) for job in jobs2],
+        mix_dir,
+        spec.output.format,
+        spec.output.shard_size,
+        [f.source for f in inputs],
+        [f.rel for f in inputs],
+        backend,
+        work,
+    )
     manifest = _manifest(spec, spec_hash, force, inputs, summary1, summary2, plan, shards, mix_dir)
     manifest["warnings"] = sorted(warnings)
     _copy_rejects(summary1, mix_dir, manifest, root.resolve())
@@ -261,6 +260,15 @@ def _missing_tokens(spec: MixSpec, inputs: list[InputFile], summary: RunSummary)
         for s, n in zip(spec.sources, missing, strict=True)
         if n
     ]
+
+
+def _run_largest_first(stage: str, jobs: list[ShardJob], fn: Any, **kw: Any) -> RunSummary:
+    """Run jobs biggest input first (workers finish together); results in `jobs` order."""
+    ordered = sorted(jobs, key=lambda job: (-job.input.stat().st_size, job.key))
+    summary = run_shards(stage, ordered, fn, **kw)
+    by_key = {result.key: result for result in summary.results}
+    summary.results = [by_key[job.key] for job in jobs]
+    return summary
 
 
 def _output_root(spec: MixSpec, output: str | Path | None) -> Path:

@@ -1,62 +1,60 @@
-"""Sorted spill runs of sampled documents, and their k-way merge into interleaved output shards.
+"""Sorted spill runs of sampled documents, and their merge into interleaved output shards.
 
-Pass 2 writes, per input file, the copies it keeps sorted by (order key, line, repeat); the
-merge reads all runs at once (one record buffered per run) and cuts shards by size. The order
-key is a hash of (seed, source, id, repeat), so every shard mixes all sources, and the output
-order depends on nothing but the spec and the inputs.
+Pass 2 writes, per input file, the copies it keeps as JSON lines sorted by (order key, line,
+repeat), with their keys, lengths and ids in a `.npz` beside them. The merge sorts all keys at
+once (numpy), cuts the global order into shards by size, and writes the shards concurrently:
+a shard is a contiguous range of the global order, so it takes a contiguous block of lines
+from each run, and its bytes depend on nothing but the spec and the inputs, whichever worker
+writes it. The order key is a hash of (seed, source, id, repeat), so every shard mixes all
+sources.
 """
 
 from __future__ import annotations
 
 import hashlib
-import heapq
-import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import msgspec
+import numpy as np
 
-from dolmakit.atomic import remove_stale_temporaries
-from dolmakit.document import Document, document_from_dict
-from dolmakit.writer import DocumentWriter, JsonlWriter
+from dolmakit.atomic import atomic_path, remove_stale_temporaries
+from dolmakit.backends import Backend
+from dolmakit.document import document_from_dict
+from dolmakit.writer import DocumentWriter
 
-_HEADER = struct.Struct("<QqiqII")
-
-
-@dataclass(frozen=True, order=True)
-class Record:
-    """One output copy: sorted by key, then job, line and repeat (unique within a mix)."""
-
-    key: int
-    job: int
-    line: int
-    repeat: int
-    tokens: int = field(compare=False)
-    doc_id: str = field(compare=False)
-    payload: bytes = field(compare=False)
+META_FIELDS = ("key", "line", "repeat", "tokens", "length")
 
 
-def write_run(path: Path, records: list[Record]) -> None:
-    """Write records, already sorted, to a spill file (written whole, then renamed)."""
-    from dolmakit.atomic import atomic_path
-
+def write_run(
+    path: Path,
+    meta_path: Path,
+    payloads: Sequence[bytes],
+    meta: dict[str, Any],
+    ids: Sequence[str],
+) -> None:
+    """Write sorted copies: JSON lines to `path`, keys, lengths and ids to `meta_path`."""
+    with atomic_path(meta_path) as tmp, open(tmp, "wb") as out:
+        np.savez(
+            out,
+            **meta,
+            length=np.array([len(p) for p in payloads], dtype=np.int64),
+            ids=np.frombuffer(msgspec.msgpack.encode(list(ids)), dtype=np.uint8),
+        )
     with atomic_path(path) as tmp, open(tmp, "wb", buffering=1 << 20) as out:
-        for r in records:
-            ident = r.doc_id.encode()
-            out.write(_HEADER.pack(r.key, r.line, r.repeat, r.tokens, len(ident), len(r.payload)))
-            out.write(ident)
-            out.write(r.payload)
+        for payload in payloads:
+            out.write(payload)
+            out.write(b"\n")
 
 
-def read_run(path: Path, job: int) -> Iterator[Record]:
-    """Yield the records of a spill file in order."""
-    size = _HEADER.size
-    with open(path, "rb", buffering=1 << 20) as src:
-        while header := src.read(size):
-            key, line, repeat, tokens, id_len, length = _HEADER.unpack(header)
-            ident = src.read(id_len).decode()
-            yield Record(key, job, line, repeat, tokens, ident, src.read(length))
+def read_run_meta(path: Path) -> dict[str, Any]:
+    """Read the `.npz` of a spill run: arrays key, line, repeat, tokens, length; list ids."""
+    with np.load(path) as data:
+        out: dict[str, Any] = {name: data[name] for name in META_FIELDS}
+        out["ids"] = msgspec.msgpack.decode(data["ids"].tobytes())
+    return out
 
 
 @dataclass
@@ -71,73 +69,81 @@ class ShardInfo:
     sources: dict[str, int] = field(default_factory=dict)
 
 
-class IndexWriter:
-    """Write index.parquet (one row per output document, in output order) in row groups."""
+PART_BYTES = 16 * 10**6
 
-    COLUMNS = ("shard", "row", "source", "path", "line", "id", "repeat", "tokens", "key")
-    ROWS_PER_GROUP = 1 << 16
 
-    def __init__(self, path: Path) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+@dataclass(frozen=True)
+class PartTask:
+    """What a worker needs to write one part of a shard: where its lines are, in which order.
 
-        from dolmakit.atomic import temporary_name
+    A JSON-lines shard is cut into parts of about PART_BYTES of lines, each compressed on its
+    own (a gzip member, a zstd frame) and written to `path`; the parts, concatenated, are the
+    shard. A Parquet shard is one part written straight to `shard`.
+    """
 
-        self._pa = pa
-        self.path = path
-        self.rows = 0
-        self._schema = pa.schema(
-            [
-                ("shard", pa.int32()),
-                ("row", pa.int64()),
-                ("source", pa.string()),
-                ("path", pa.string()),
-                ("line", pa.int64()),
-                ("id", pa.string()),
-                ("repeat", pa.int32()),
-                ("tokens", pa.int64()),
-                ("key", pa.uint64()),
-            ]
-        )
-        self._tmp = temporary_name(path)
-        self._writer = pq.ParquetWriter(self._tmp, self._schema, compression="zstd")
-        self._columns: dict[str, list[object]] = {c: [] for c in self.COLUMNS}
+    path: Path
+    shard: Path
+    fmt: str
+    runs: tuple[tuple[Path, int], ...]  # (run file, byte offset of its first line here)
+    slots: bytes  # int32 array: for each output line, the index into `runs` it comes from
 
-    def add(self, shard: int, row: int, source: str, path: str, record: Record) -> None:
-        """Append the index row of one output document."""
-        cols = self._columns
-        cols["shard"].append(shard)
-        cols["row"].append(row)
-        cols["source"].append(source)
-        cols["path"].append(path)
-        cols["line"].append(record.line)
-        cols["id"].append(record.doc_id)
-        cols["repeat"].append(record.repeat)
-        cols["tokens"].append(record.tokens)
-        cols["key"].append(record.key)
-        self.rows += 1
-        if len(cols["shard"]) >= self.ROWS_PER_GROUP:
-            self._flush()
 
-    def _flush(self) -> None:
-        if self._columns["shard"]:
-            table = self._pa.Table.from_pydict(self._columns, schema=self._schema)
-            self._writer.write_table(table)
-            for column in self._columns.values():
-                column.clear()
+def write_part(task: PartTask) -> None:
+    """Write one part of a shard (a whole Parquet shard) from the spill runs."""
+    from dolmakit.compression import open_write
 
-    def close(self) -> None:
-        """Finish the file and rename it into place."""
-        import os
+    slots = np.frombuffer(task.slots, dtype=np.int32).tolist()
+    files = []
+    try:
+        for run, offset in task.runs:
+            handle = open(run, "rb", buffering=1 << 16)  # noqa: SIM115 - closed below
+            files.append(handle)
+            handle.seek(offset)
+        readers = [f.readline for f in files]
+        if task.fmt == "parquet":
+            remove_stale_temporaries(task.shard)
+            decode = msgspec.json.Decoder().decode
+            writer = DocumentWriter(task.shard)
+            try:
+                for slot in slots:
+                    writer.write(document_from_dict(decode(readers[slot]())))
+            except BaseException:
+                writer.abort()
+                raise
+            writer.close()
+            return
+        with atomic_path(task.path) as tmp, open_write(tmp, kind_of=task.shard) as out:
+            batch: list[bytes] = []
+            size = 0
+            for slot in slots:
+                line = readers[slot]()
+                batch.append(line)
+                size += len(line)
+                if size >= 1 << 20:
+                    out.write(b"".join(batch))
+                    batch.clear()
+                    size = 0
+            out.write(b"".join(batch))
+    finally:
+        for handle in files:
+            handle.close()
 
-        self._flush()
-        self._writer.close()
-        os.replace(self._tmp, self.path)
 
-    def abort(self) -> None:
-        """Discard the partial file."""
-        self._writer.close()
-        self._tmp.unlink(missing_ok=True)
+def _join_parts(shard: Path, parts: Sequence[Path]) -> tuple[str, int]:
+    """Concatenate a shard's parts into it (atomically); return its (sha256, bytes)."""
+    digest = hashlib.sha256()
+    size = 0
+    remove_stale_temporaries(shard)
+    with atomic_path(shard) as tmp, open(tmp, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as src:
+                while chunk := src.read(1 << 20):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+    for part in parts:
+        part.unlink()
+    return digest.hexdigest(), size
 
 
 def file_sha256(path: Path) -> str:
@@ -154,77 +160,143 @@ def shard_name(number: int, fmt: str) -> str:
     return f"shard-{number:05d}.{fmt}"
 
 
+def cut_shards(sizes: Any, shard_size: int) -> list[tuple[int, int]]:
+    """Return [start, end) ranges: a shard closes once its lines reach `shard_size` bytes."""
+    total = np.cumsum(sizes)
+    ranges = []
+    start = 0
+    while start < len(total):
+        base = int(total[start - 1]) if start else 0
+        end = int(np.searchsorted(total, base + shard_size, side="left")) + 1
+        end = min(end, len(total))
+        ranges.append((start, end))
+        start = end
+    return ranges
+
+
 def merge_runs(
-    runs: Iterable[tuple[int, Path]],
+    runs: Sequence[tuple[Path, Path]],
     mix_dir: Path,
     fmt: str,
     shard_size: int,
     job_source: list[str],
     job_path: list[str],
-    index: IndexWriter,
+    backend: Backend,
+    work: Path,
 ) -> list[ShardInfo]:
-    """Merge sorted spill runs into shards of about `shard_size` bytes of JSON lines each.
+    """Merge sorted spill runs (JSON lines, meta) into shards and write index.parquet.
 
-    A shard is closed once its uncompressed JSON lines reach `shard_size`, so every shard but
-    the last is at least that big. Shards left over from an earlier, larger build are removed.
+    The global order is (key, job, line, repeat). Shard parts are written by `backend`, each
+    independently, into `work`, then joined; so the bytes do not depend on the backend or the
+    worker count. Shards left over from an earlier, larger build are removed.
     """
-    streams = [read_run(path, job) for job, path in runs]
-    shards: list[ShardInfo] = []
-    writer: DocumentWriter | JsonlWriter | None = None
-    info: ShardInfo | None = None
-    size = 0
-    row = 0
-    decoder = msgspec.json.Decoder()
-    try:
-        for record in heapq.merge(*streams):
-            if writer is None:
-                name = shard_name(len(shards), fmt)
-                remove_stale_temporaries(mix_dir / name)
-                writer = (
-                    DocumentWriter(mix_dir / name)
-                    if fmt == "parquet"
-                    else JsonlWriter(mix_dir / name)
-                )
-                info = ShardInfo(name)
-                size = row = 0
-            assert info is not None
-            if isinstance(writer, JsonlWriter):
-                writer.write_line(record.payload)
-            else:
-                writer.write(_document(decoder.decode(record.payload)))
-            row += 1
-            size += len(record.payload) + 1
-            source = job_source[record.job]
-            info.documents += 1
-            info.tokens += record.tokens
-            info.sources[source] = info.sources.get(source, 0) + 1
-            index.add(len(shards), row, source, job_path[record.job], record)
-            if size >= shard_size:
-                writer.close()
-                shards.append(_finish(mix_dir, info))
-                writer, info = None, None
-        if writer is not None:
-            writer.close()
-            assert info is not None
-            shards.append(_finish(mix_dir, info))
-            writer = None
-    finally:
-        if writer is not None:
-            writer.abort()
+    metas = [read_run_meta(meta) for _, meta in runs]
+    counts = [len(m["key"]) for m in metas]
+    job = np.repeat(np.arange(len(runs), dtype=np.int64), counts)
+    col = {
+        name: np.concatenate([m[name] for m in metas]) if metas else np.zeros(0, np.int64)
+        for name in META_FIELDS
+    }
+    ids = [i for m in metas for i in m["ids"]]
+    # Byte offset of every line within its own run file.
+    sizes = col["length"] + 1
+    offsets = np.concatenate([np.cumsum(m["length"] + 1) - (m["length"] + 1) for m in metas]
+                             ) if metas else np.zeros(0, np.int64)  # fmt: skip
+    order = np.lexsort((col["repeat"], col["line"], job, col["key"]))
+    ranges = cut_shards(sizes[order], shard_size)
+    tasks: list[PartTask] = []
+    parts: list[list[Path]] = []
+    for number, (start, end) in enumerate(ranges):
+        shard = mix_dir / shard_name(number, fmt)
+        pieces = (
+            [(0, end - start)]
+            if fmt == "parquet"
+            else cut_shards(sizes[order[start:end]], PART_BYTES)
+        )
+        parts.append([])
+        for k, (a, b) in enumerate(pieces):
+            segment = order[start + a : start + b]
+            seg_jobs = job[segment]
+            present, first = np.unique(seg_jobs, return_index=True)
+            slots = np.searchsorted(present, seg_jobs).astype(np.int32)
+            part = work / "parts" / f"{shard.name}.{k:05d}"
+            part.parent.mkdir(parents=True, exist_ok=True)
+            parts[-1].append(part)
+            runs_here = tuple(
+                (runs[int(j)][0], int(offsets[segment[i]]))
+                for j, i in zip(present, first, strict=True)
+            )
+            tasks.append(PartTask(part, shard, fmt, runs_here, slots.tobytes()))
+    for _ in backend.map(write_part, tasks):
+        pass
+    written = [
+        (file_sha256(mix_dir / shard_name(n, fmt)), (mix_dir / shard_name(n, fmt)).stat().st_size)
+        if fmt == "parquet"
+        else _join_parts(mix_dir / shard_name(n, fmt), paths)
+        for n, paths in enumerate(parts)
+    ]
+    sources = sorted(set(job_source))
+    source_of_job = np.array([sources.index(s) for s in job_source], dtype=np.int64)
+    shards = []
+    shard_column = np.zeros(len(order), dtype=np.int32)
+    row_column = np.zeros(len(order), dtype=np.int64)
+    for number, (start, end) in enumerate(ranges):
+        segment = order[start:end]
+        digest, size = written[number]
+        per_source = np.bincount(source_of_job[job[segment]], minlength=len(sources))
+        shards.append(
+            ShardInfo(
+                shard_name(number, fmt),
+                sha256=digest,
+                bytes=size,
+                documents=end - start,
+                tokens=int(col["tokens"][segment].sum()),
+                sources={s: int(n) for s, n in zip(sources, per_source, strict=True) if n},
+            )
+        )
+        shard_column[start:end] = number
+        row_column[start:end] = np.arange(1, end - start + 1)
+    _write_index(mix_dir / "index.parquet", order, job, col, ids, shard_column, row_column,
+                 job_source, job_path)  # fmt: skip
     _remove_extra_shards(mix_dir, fmt, len(shards))
     return shards
 
 
-def _document(obj: object) -> Document:
-    return document_from_dict(obj)
+INDEX_ROWS_PER_GROUP = 1 << 16
 
 
-def _finish(mix_dir: Path, info: ShardInfo) -> ShardInfo:
-    path = mix_dir / info.path
-    info.bytes = path.stat().st_size
-    info.sha256 = file_sha256(path)
-    info.sources = dict(sorted(info.sources.items()))
-    return info
+def _write_index(
+    path: Path,
+    order: Any,
+    job: Any,
+    col: dict[str, Any],
+    ids: list[str],
+    shard: Any,
+    row: Any,
+    job_source: list[str],
+    job_path: list[str],
+) -> None:
+    """Write index.parquet: one row per output document, in output order."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    jobs = job[order].tolist()
+    id_list = [ids[i] for i in order.tolist()]
+    table = pa.table(
+        {
+            "shard": pa.array(shard, pa.int32()),
+            "row": pa.array(row, pa.int64()),
+            "source": pa.array([job_source[j] for j in jobs], pa.string()),
+            "path": pa.array([job_path[j] for j in jobs], pa.string()),
+            "line": pa.array(col["line"][order], pa.int64()),
+            "id": pa.array(id_list, pa.string()),
+            "repeat": pa.array(col["repeat"][order].astype(np.int32), pa.int32()),
+            "tokens": pa.array(col["tokens"][order], pa.int64()),
+            "key": pa.array(col["key"][order].astype(np.uint64), pa.uint64()),
+        }
+    )
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd", row_group_size=INDEX_ROWS_PER_GROUP)
 
 
 def _remove_extra_shards(mix_dir: Path, fmt: str, count: int) -> None:

@@ -10,7 +10,8 @@ their order key to a spill run, and the per-document decisions to Parquet.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import numpy as np
 
 from dolmakit.atomic import atomic_path
 from dolmakit.attributes import Attributes, read_with_attributes
-from dolmakit.document import Document
+from dolmakit.document import Document, document_from_dict
 from dolmakit.errors import DolmakitError, InputError
 from dolmakit.mix.evaluate import (
     CompiledFilter,
@@ -29,8 +30,8 @@ from dolmakit.mix.evaluate import (
     compile_filter,
     resolve,
 )
-from dolmakit.mix.sampling import bucket, order_key, repeats_for, unit
-from dolmakit.mix.shards import Record, file_sha256, write_run
+from dolmakit.mix.sampling import bucket, order_key, unit
+from dolmakit.mix.shards import file_sha256, write_run
 from dolmakit.mix.spans import SpanReplacer, SpanRule
 from dolmakit.progress import Tally
 from dolmakit.rejects import Rejects
@@ -225,3 +226,160 @@ def _attribute_paths(job: ShardJob) -> list[Path]:
     return [attribute_path(job.input, run) for run in job.options.runs]
 
 
+def load_pass1(path: Path) -> dict[str, Any]:
+    """Read a pass-1 file: arrays line, u, clause, tokens, spans (n x 4) and the id list."""
+    with np.load(path) as data:
+        out: dict[str, Any] = {name: data[name] for name in ("line", "u", "clause", "tokens")}
+        out["spans"] = data["spans"]
+        out["ids"] = msgspec.msgpack.decode(data["ids"].tobytes())
+    return out
+
+
+def copies(first: dict[str, Any], rate: float) -> Any:
+    """Return each document's copies at `rate` (0 when rejected): `repeats_for`, vectorised."""
+    whole = math.floor(rate)
+    extra = (first["u"] < rate - whole).astype(np.int64)
+    return np.where(first["clause"] < 0, whole + extra, 0)
+
+
+def _drop(obj: dict[str, Any], fields: Sequence[str]) -> None:
+    for name in fields:
+        parts = name.split(".")
+        target: Any = obj
+        for part in parts[:-1]:
+            target = target.get(part) if isinstance(target, dict) else None
+        if isinstance(target, dict):
+            target.pop(parts[-1], None)
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def _kept_documents(path: Path, wanted: dict[int, int]) -> Iterator[tuple[int, int, Document]]:
+    """Yield (line, document index, document) for the lines in `wanted`, parsing only those."""
+    from dolmakit.reader import iter_lines, read_documents
+
+    if path.name.endswith(".parquet"):
+        for line, doc in read_documents(path):
+            if line in wanted:
+                yield line, wanted[line], doc
+        return
+    decode = msgspec.json.Decoder().decode
+    for line, raw in iter_lines(path):
+        index = wanted.get(line)
+        if index is None:
+            continue
+        try:
+            parsed = document_from_dict(decode(raw)) if raw is not None else None
+        except (msgspec.DecodeError, UnicodeDecodeError, ValueError):
+            parsed = None
+        if parsed is None:
+            raise InputError(str(path), line, "the file changed between the mixer's two passes")
+        yield line, index, parsed
+
+
+def pass2(job: ShardJob, rejects: Rejects) -> ShardResult:
+    """Sample one input file at its source's rate: write its copies as a sorted spill run.
+
+    Decisions come from the pass-1 arrays; only kept lines are parsed again, and span
+    replacements are those pass 1 chose (attributes are not read again). The run is the
+    copies' JSON lines sorted by (order key, line, repeat), with a `.npz` of their keys.
+    """
+    cfg: JobConfig = job.options
+    first = load_pass1(cfg.pass1)
+    replacer = _replacer(cfg.rules, cfg.runs)
+    repeats = copies(first, cfg.rate)
+    ids: list[str] = first["ids"]
+    count = len(ids)
+    _write_decisions(job.outputs[1], cfg, first, repeats)
+    kept = np.flatnonzero(repeats)
+    wanted = {int(first["line"][i]): int(i) for i in kept}
+    by_doc: dict[int, list[tuple[int, int, int]]] = {}
+    for doc_index, start, end, rule in first["spans"].tolist():
+        by_doc.setdefault(doc_index, []).append((start, end, rule))
+    keys: list[int] = []
+    lines: list[int] = []
+    reps: list[int] = []
+    toks: list[int] = []
+    out_ids: list[str] = []
+    payloads: list[bytes] = []
+    tally = Tally()
+    found = 0
+    for line, index, doc in _kept_documents(job.input, wanted):
+        if doc.id != ids[index]:
+            raise InputError(cfg.rel, line, "the file changed between the mixer's two passes")
+        found += 1
+        tally.add(len(doc.text))
+        obj = doc.to_dict()
+        obj["text"] = replacer.splice(doc.text, by_doc.get(index, ()))
+        _drop(obj, cfg.drop_fields)
+        metadata = dict(obj.get("metadata") or {})
+        obj["metadata"] = metadata
+        tokens = int(first["tokens"][index])
+        for repeat in range(int(repeats[index])):
+            metadata["provenance"] = {
+                "source": cfg.source,
+                "path": cfg.rel,
+                "line": line,
+                "repeat": repeat,
+            }
+            keys.append(order_key(cfg.seed, cfg.source, doc.id, repeat))
+            lines.append(line)
+            reps.append(repeat)
+            toks.append(tokens)
+            out_ids.append(doc.id)
+            payloads.append(_encoder.encode(obj))
+    tally.flush()
+    if found != len(wanted):
+        raise InputError(cfg.rel, 0, "the file changed between the mixer's two passes")
+    key_arr = np.array(keys, dtype=np.uint64)
+    line_arr = np.array(lines, dtype=np.int64)
+    rep_arr = np.array(reps, dtype=np.int32)
+    order = np.lexsort((rep_arr, line_arr, key_arr))
+    write_run(
+        job.outputs[0],
+        job.outputs[2],
+        [payloads[i] for i in order.tolist()],
+        {
+            "key": key_arr[order],
+            "line": line_arr[order],
+            "repeat": rep_arr[order],
+            "tokens": np.array(toks, dtype=np.int64)[order],
+        },
+        [out_ids[i] for i in order.tolist()],
+    )
+    result = ShardResult(job.key, read=count, written=count)
+    passed = first["clause"] < 0
+    result.stats = {
+        "sampled": int(np.count_nonzero(repeats)),
+        "repeated": int(np.count_nonzero(repeats > 1)),
+        "emitted": int(repeats.sum()),
+        "tokens_emitted": int((repeats * np.where(passed, first["tokens"], 0)).sum()),
+    }
+    return result
+
+
+def _write_decisions(path: Path, cfg: JobConfig, first: dict[str, Any], repeats: Any) -> None:
+    """Write one row per valid input document: its fate, from the pass-1 arrays."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    count = len(first["ids"])
+    clause = first["clause"]
+    rejected = clause >= 0
+    outcome = np.where(rejected, "rejected", np.where(repeats > 0, "kept", "not-sampled"))
+    table = pa.table(
+        {
+            "path": pa.array([cfg.rel] * count, pa.string()),
+            "line": pa.array(first["line"], pa.int64()),
+            "id": pa.array(first["ids"], pa.string()),
+            "source": pa.array([cfg.source] * count, pa.string()),
+            "outcome": pa.array(outcome.tolist(), pa.string()),
+            "clause": pa.array(clause.astype(np.int32), pa.int32(), mask=~rejected),
+            "repeats": pa.array(repeats.astype(np.int32), pa.int32()),
+            "tokens": pa.array(first["tokens"], pa.int64(), mask=rejected),
+            "u": pa.array(first["u"], pa.float64()),
+        }
+    )
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")

@@ -42,7 +42,7 @@ class C4Tagger:
     """Tag the lines C4 would drop and the page-level C4 statistics of each document."""
 
     name: ClassVar[str] = "c4"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: the original LDNOOBW lists (1: badwords-py lists)
     attributes: ClassVar[tuple[str, ...]] = (
         "line_dropped",
         "no_terminal_punct_frac",
@@ -56,7 +56,7 @@ class C4Tagger:
         "bad_words",
         "pass",
     )
-    requires: ClassVar[str] = "badwords-py (word lists)"
+    requires: ClassVar[str] = ""
     description: ClassVar[str] = (
         "C4 rules: spans of lines C4 drops (no terminal punctuation, < 3 words, javascript, "
         "policy/cookie), lorem ipsum, curly braces, sentences, LDNOOBW words; pass=1 if kept."

@@ -25,6 +25,7 @@ STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 BULLETS = ("•", "‣", "◦", "⁃", "▪", "●", "○", "■", "□", "-", "*", "–")
 ELLIPSES = ("...", "…")
 EDGE_PUNCTUATION = string.punctuation + "“”‘’«»„…"
+_EDGE = frozenset(EDGE_PUNCTUATION)
 
 MIN_WORDS, MAX_WORDS = 50, 100_000
 MIN_MEAN_WORD_LENGTH, MAX_MEAN_WORD_LENGTH = 3.0, 10.0
@@ -84,12 +85,7 @@ class GopherQualityTagger:
         # Words that are not all letters, then those of them without any letter.
         no_letter = sum(map(not_, map(_letter_search(), filterfalse(str.isalpha, words))))
         alpha = ratio(nwords - no_letter, nwords)
-        unique = set(words)
-        stop = len(
-            STOP_WORDS.intersection(
-                map(str.lower, map(str.strip, unique, repeat(EDGE_PUNCTUATION)))
-            )
-        )
+        stop = stop_words_in(text.lower()) if nwords else 0
         passed = (
             MIN_WORDS <= nwords <= MAX_WORDS
             and MIN_MEAN_WORD_LENGTH <= mean_length <= MAX_MEAN_WORD_LENGTH
@@ -111,6 +107,33 @@ class GopherQualityTagger:
             "stop_words": [Span(0, n, stop)],
             "pass": [Span(0, n, int(passed))],
         }
+
+
+def stop_words_in(low: str) -> int:
+    """Return how many distinct stop words occur in lowercased text as whole words.
+
+    A stop word occurs when some word, stripped of leading and trailing punctuation
+    (EDGE_PUNCTUATION), equals it. Each stop word is looked for with `str.find` and every
+    hit checked in place: only punctuation between it and whitespace (or the text's ends).
+    """
+    size = len(low)
+    found = 0
+    for word in STOP_WORDS:
+        start = low.find(word)
+        while start != -1:
+            before = start
+            while before and low[before - 1] in _EDGE:
+                before -= 1
+            after = start + len(word)
+            while after < size and low[after] in _EDGE:
+                after += 1
+            if (not before or low[before - 1].isspace()) and (
+                after == size or low[after].isspace()
+            ):
+                found += 1
+                break
+            start = low.find(word, start + 1)
+    return found
 
 
 @functools.cache

@@ -30,11 +30,11 @@ class LdnoobwTagger:
     """
 
     name: ClassVar[str] = "ldnoobw"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: the original LDNOOBW lists (1: badwords-py lists)
     attributes: ClassVar[tuple[str, ...]] = ("match", "count")
-    requires: ClassVar[str] = "badwords-py (word lists)"
+    requires: ClassVar[str] = ""
     description: ClassVar[str] = (
-        "LDNOOBW bad words (25 lists): a span per match and a per-document count; whole "
+        "LDNOOBW bad words (28 lists): a span per match and a per-document count; whole "
         "words in space-delimited languages, substrings in ja/zh/th (as C4)."
     )
 

@@ -1,40 +1,22 @@
-"""Bad-word lists (LDNOOBW, as shipped in the `badwords-py` wheel) and a C4-style matcher.
+"""The LDNOOBW bad-word lists (shipped with dolmakit) and a C4-style matcher.
 
-The lists are read as data files from the installed `badwords` package without importing
-it (its own code is not needed). Matching follows C4: in languages written with spaces a
-list entry matches only as whole words (no word character right before or after it), case
-insensitively; in Japanese, Chinese and Thai, which have no spaces, entries match anywhere.
+The lists are the 28 original LDNOOBW lists (CC BY 4.0), stored as package data in
+`data/ldnoobw/<code>.txt`; `data/ldnoobw/README.md` gives their source and attribution.
+Matching follows C4: in languages written with spaces a list entry matches only as whole
+words (no word character right before or after it), case insensitively; in Japanese, Chinese
+and Thai, which have no spaces, entries match anywhere.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dolmakit.errors import DolmakitError
-
-PACKAGE = "badwords"
-WORDS_FOLDER = ("resource", "words")
+WORDS_FOLDER = Path(__file__).resolve().parent / "data" / "ldnoobw"
 SUBSTRING_LANGUAGES = frozenset({"ja", "zh", "th"})
 _WORD = re.compile(r"\w+")
-_WORD_CHAR = re.compile(r"\w")
-
-
-def words_folder() -> Path:
-    """Return the folder holding the `<lang>.txt` lists of the installed badwords-py package."""
-    spec = importlib.util.find_spec(PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise DolmakitError(
-            "the LDNOOBW word lists come from the badwords-py package: pip install 'badwords-py>=3'"
-        )
-    for location in spec.submodule_search_locations:
-        folder = Path(location).joinpath(*WORDS_FOLDER)
-        if folder.is_dir():
-            return folder
-    raise DolmakitError(f"badwords-py is installed but has no {'/'.join(WORDS_FOLDER)} folder")
 
 
 def list_language(lang: str) -> str:
@@ -43,9 +25,15 @@ def list_language(lang: str) -> str:
 
 
 @functools.cache
+def _list_files() -> dict[str, Path]:
+    """Return {list name: file} of the shipped lists ('fr-CA-u-sd-caqc' -> 'fr_ca_u_sd_caqc')."""
+    return {list_language(p.stem): p for p in sorted(WORDS_FOLDER.glob("*.txt"))}
+
+
+@functools.cache
 def available_languages() -> tuple[str, ...]:
     """Return the languages that have a word list, sorted."""
-    return tuple(sorted(p.stem for p in words_folder().glob("*.txt")))
+    return tuple(sorted(_list_files()))
 
 
 @dataclass(frozen=True)
@@ -58,6 +46,7 @@ class WordList:
     substring: bool
     first_tokens: frozenset[str] = frozenset()
     entry_tokens: dict[str, frozenset[str]] = field(default_factory=dict)
+    symbols: tuple[str, ...] = ()  # entries that do not start with a word character
 
     def find(self, text: str) -> list[tuple[int, int]]:
         """Return the character ranges of the entries found in `text`, left to right."""
@@ -72,6 +61,7 @@ class WordList:
             for entry in self.by_first_token[token]
             if needs[entry] <= tokens
         ]
+        candidates += [entry for entry in self.symbols if entry in low]
         if not candidates:
             return []
         hits = sorted(
@@ -117,27 +107,25 @@ def _lower_same_length(text: str) -> str:
 
 @functools.cache
 def load_word_list(lang: str) -> WordList | None:
-    """Return the word list of a language, or None if badwords-py has none for it."""
+    """Return the word list of a language, or None if LDNOOBW has none for it."""
     name = list_language(lang)
-    if not name.replace("_", "").isalnum():
-        return None
-    path = words_folder() / f"{name}.txt"
-    if not path.is_file():  # 'de_ch' falls back to 'de'; 'pt_br' has its own list
+    files = _list_files()
+    if name not in files:  # 'de_ch' falls back to 'de'
         name = name.split("_")[0]
-        path = words_folder() / f"{name}.txt"
-        if not path.is_file():
+        if name not in files:
             return None
-    entries = {line.strip().lower() for line in path.read_text(encoding="utf-8").splitlines()} - {
-        ""
-    }
+    text = files[name].read_text(encoding="utf-8")
+    entries = {line.strip().lower() for line in text.splitlines()} - {""}
     substring = name.split("_")[0] in SUBSTRING_LANGUAGES
     by_first: dict[str, list[str]] = {}
+    symbols: list[str] = []
     if not substring:
         for entry in entries:
             first = _WORD.match(entry)
-            if first is None:
-                continue  # an entry that does not start with a word character never matches
-            by_first.setdefault(first.group(), []).append(entry)
+            if first is None:  # e.g. an emoji: looked for as a substring, then checked
+                symbols.append(entry)
+            else:
+                by_first.setdefault(first.group(), []).append(entry)
     return WordList(
         language=name,
         entries=frozenset(entries),
@@ -147,4 +135,5 @@ def load_word_list(lang: str) -> WordList | None:
         substring=substring,
         first_tokens=frozenset(by_first),
         entry_tokens={e: frozenset(_WORD.findall(e)) for e in entries},
+        symbols=tuple(sorted(symbols)),
     )
