@@ -19,6 +19,9 @@ Runs, on `<corpus>/documents`, each with `--workers` processes (default 2) and t
 
 Every figure includes reading the documents and writing the output (attribute files for
 dolmakit and Dolma, kept documents for datatrove). Per-core rates divide by the workers.
+CPU seconds (user + system of the run and its worker processes, from getrusage) are reported
+too for dolmakit and Dolma: on a shared, loaded machine they are far steadier than wall time.
+`--runs` limits the dolmakit runs, `--peers` the peers.
 Prints a Markdown table and writes `--json` (default `<corpus>/bench_taggers.json`).
 """
 
@@ -263,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         print(
             f"| {r['what']} | {r['seconds']} | {r['docs_per_s_per_core']:,} "
-            f"| {r['mb_per_s_per_core']} | {r.get('cpu_seconds', '')} | {r.get('mb_per_cpu_s', '')} |"
+            f"| {r['mb_per_s_per_core']} | {r.get('cpu_seconds', '')} "
+            f"| {r.get('mb_per_cpu_s', '')} |"
         )
     print(f"\nspeed-ups on shared rule sets: {speedups}\nwritten to {out}")
     return 0
