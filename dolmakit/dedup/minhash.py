@@ -5,7 +5,8 @@ MurmurHash3 finalizer (fmix32), then permutation k maps it to `a_k * h + b_k mod
 (a_k odd, so a bijection); the signature is the minimum over shingles, per permutation.
 The (a, b) parameters come from `numpy.random.RandomState(seed)` drawn in datasketch's order,
 so a signature computed here equals `MinHash(num_perm, seed, hashfunc=xxh32_intdigest)`
-updated with the same shingles. An empty document's signature is all 2**32 - 1.
+updated with the same shingle keys (`shingles.shingle_keys`). An empty document's signature
+is all 2**32 - 1.
 """
 
 from __future__ import annotations
