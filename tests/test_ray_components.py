@@ -107,7 +107,7 @@ def test_on_a_dedup_run_equals_its_union_find(tmp_path: Path, ray_cluster, monke
     seen: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     local_cluster = stage._cluster
 
-    def cluster_both_ways(shards, work, config, n_old, summary):
+    def cluster_both_ways(shards, work, *rest):
         files = sorted(str(p) for p in Path(work).glob("edges-*.npz"))
         assert len(files) > 1
         executor = RayExecutor()
@@ -118,7 +118,7 @@ def test_on_a_dedup_run_equals_its_union_find(tmp_path: Path, ray_cluster, monke
                 verified.append(data["pairs"][data["verified"]].reshape(-1, 2))
         want_nodes, want_labels = components(np.concatenate(verified).astype(np.uint64))
         seen.append((nodes, labels, want_nodes, want_labels))
-        return local_cluster(shards, work, config, n_old, summary)
+        return local_cluster(shards, work, *rest)
 
     monkeypatch.setattr(stage, "_cluster", cluster_both_ways)
     ds = demo_dataset(tmp_path / "ds")

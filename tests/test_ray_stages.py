@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -64,12 +65,14 @@ def test_tag_on_ray_gives_the_bytes_of_the_process_pool(tmp_path: Path, ray_clus
 
 def test_dedup_on_ray_gives_the_bytes_of_the_process_pool(tmp_path: Path, ray_cluster) -> None:
     dedup = pytest.importorskip("dolmakit.dedup")
+    summaries = {}
 
     def run(ds: Path, backend) -> None:
         exact = dedup.dedup_exact([ds / "documents"], backend=backend, progress=False)
         near = dedup.dedup_minhash([ds / "documents"], backend=backend, progress=False)
         # python-mirror copies python-doc: both methods must have found something to mark.
         assert exact.removed > 0 and near.removed > 0 and near.clusters > 0
+        summaries[backend.name] = near.to_dict()
 
     ray_ds, procs_ds = on_both_backends(tmp_path, run)
     ray_attrs = tree_digest(ray_ds / "attributes")
@@ -77,6 +80,46 @@ def test_dedup_on_ray_gives_the_bytes_of_the_process_pool(tmp_path: Path, ray_cl
     runs = sorted({name.split("/")[0] for name in ray_attrs})
     assert runs == ["dedup_exact", "dedup_minhash"]
     assert len(ray_attrs) == 2 * len(DEMO_FILES)
+    # On Ray, connected components ran as Ray tasks (distributed_components), elsewhere the
+    # local union-find; clusters, counts and keepers are the same.
+    report = Path("attributes") / "dedup_minhash" / ".dolmakit"
+    recorded = {
+        name: json.loads((ds / report / "summary.json").read_text())
+        for name, ds in (("ray", ray_ds), ("processes", procs_ds))
+    }
+    for name, how in (("ray", "distributed"), ("processes", "local")):
+        assert recorded[name].pop("clustering") == summaries[name].pop("clustering") == how
+    assert summaries["ray"]["clusters"] > 0
+    assert summaries["ray"] == summaries["processes"]
+    assert recorded["ray"] == recorded["processes"]
+    ray_clusters = (ray_ds / report / "clusters.parquet").read_bytes()
+    assert ray_clusters == (procs_ds / report / "clusters.parquet").read_bytes()
+
+
+def test_dedup_on_ray_runs_connected_components_as_ray_tasks(
+    tmp_path: Path, ray_cluster, monkeypatch
+) -> None:
+    stage = pytest.importorskip("dolmakit.dedup.stage")
+    distributed = pytest.importorskip("dolmakit.dedup.distributed")
+    calls = []
+    real = distributed.distributed_components
+
+    def spy(edge_blocks, partitions, executor=None):
+        calls.append((list(edge_blocks), partitions, type(executor).__name__))
+        return real(edge_blocks, partitions, executor)
+
+    def no_local_union_find(edges):
+        raise AssertionError("the Ray backend must not run the single-node union-find")
+
+    monkeypatch.setattr(distributed, "distributed_components", spy)
+    monkeypatch.setattr(stage, "components", no_local_union_find)
+    ds = demo_dataset(tmp_path / "ds")
+    summary = stage.dedup_minhash([ds / "documents"], backend=make_backend("ray"), progress=False)
+    # The tasks got the paths of the 16 partitions' edge files, never the edges themselves.
+    ((blocks, partitions, executor),) = calls
+    assert executor == "RayExecutor" and partitions == 16
+    assert [Path(b).name for b in blocks] == [f"edges-{p:04d}.npz" for p in range(16)]
+    assert summary.to_dict()["clustering"] == "distributed" and summary.clusters > 0
 
 
 MIX_SPEC = """

@@ -141,6 +141,17 @@ class SignatureStore:
             )
         return self._shingles[shard]
 
+    def shingle_counts(self, numbers: U64) -> npt.NDArray[np.int64]:
+        """Return the number of distinct shingle hashes of each document, in the order given."""
+        shard_of = (numbers >> ROW_BITS).astype(np.int64)
+        rows = (numbers & ROW_MASK).astype(np.int64)
+        counts = np.empty(len(numbers), dtype=np.int64)
+        for shard in np.unique(shard_of).tolist():
+            mask = shard_of == shard
+            offsets = self._shingle_arrays(shard)[1]
+            counts[mask] = offsets[rows[mask] + 1] - offsets[rows[mask]]
+        return counts
+
     def shingle_sets(self, numbers: U64) -> tuple[U32, npt.NDArray[np.int64]]:
         """Return the shingle hashes of documents, concatenated in the order given, and offsets.
 
