@@ -7,9 +7,10 @@ no partial file behind under that name.
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Self
 
 import msgspec
 
@@ -22,7 +23,30 @@ PARQUET_ROWS_PER_GROUP = 4096
 _encoder = msgspec.json.Encoder()
 
 
-class JsonlWriter:
+class _Atomic(ABC):
+    """Close (rename into place) on success, abort (delete) on an exception."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Finish the file and rename it into place."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Discard the partial file."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class JsonlWriter(_Atomic):
     """Write JSON objects one per line, compressed by the final name's extension."""
 
     def __init__(self, path: str | Path) -> None:
@@ -66,19 +90,8 @@ class JsonlWriter:
         self._out.close()
         self._tmp.unlink(missing_ok=True)
 
-    def __enter__(self) -> JsonlWriter:
-        return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abort()
-
-
-class ParquetDocumentWriter:
+class ParquetDocumentWriter(_Atomic):
     """Write documents to Parquet; `metadata` and unknown fields are stored as JSON text."""
 
     def __init__(self, path: str | Path) -> None:
@@ -133,19 +146,8 @@ class ParquetDocumentWriter:
         self._writer.close()
         self._tmp.unlink(missing_ok=True)
 
-    def __enter__(self) -> ParquetDocumentWriter:
-        return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abort()
-
-
-class DocumentWriter:
+class DocumentWriter(_Atomic):
     """Write documents to a file whose format follows its name (.parquet or JSONL)."""
 
     def __init__(self, path: str | Path) -> None:
@@ -174,14 +176,3 @@ class DocumentWriter:
     def abort(self) -> None:
         """Discard the partial file."""
         self._impl.abort()
-
-    def __enter__(self) -> DocumentWriter:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if kind is None:
-            self.close()
-        else:
-            self.abort()

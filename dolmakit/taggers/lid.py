@@ -11,6 +11,7 @@ A paragraph is a non-blank piece between blank lines (as in docs/taggers.md), st
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -44,7 +45,7 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-class _LidTagger:
+class _LidTagger(ABC):
     """Shared driver: predict documents and paragraphs in one batch, format the spans."""
 
     attributes: ClassVar[tuple[str, ...]] = (f"{DOC_PREFIX}*", f"{PARAGRAPH_PREFIX}*")
@@ -58,9 +59,9 @@ class _LidTagger:
         self.paragraphs = paragraphs
         self.min_score = min_score
 
+    @abstractmethod
     def predict(self, texts: list[str], k: int) -> list[Prediction]:
-        """Return the top-k languages of each non-blank text (an engine implements this)."""
-        raise NotImplementedError
+        """Return the top-k languages of each non-blank text (each engine implements this)."""
 
     def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
         """Return `lang_<code>` document scores and `paragraph_lang_<code>` spans per document."""
