@@ -30,10 +30,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# Imported before tracing starts: its import allocates ~28 MB of Python objects once per
-# process, which is not memory of the clustering step.
-import pyarrow.parquet  # noqa: E402, F401
-
 from dolmakit.backends import make_backend  # noqa: E402
 from dolmakit.dedup import MinHashConfig, dedup_minhash  # noqa: E402
 from dolmakit.dedup import stage as stage_module  # noqa: E402
@@ -77,6 +73,24 @@ def _traced_components(original: Any) -> Any:
     return run
 
 
+def _warm_up_pyarrow() -> None:
+    """Write a one-row table as clusters.parquet is written, before tracing starts.
+
+    The first use of pyarrow imports its modules (and pandas, pyarrow.compute): ~28 MB of
+    Python objects allocated once per process, which are not memory of the clustering step.
+    """
+    import io
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = pa.array(["x"], pa.string()).take(pa.array(np.zeros(1, dtype=np.int64)))
+    table = pa.Table.from_arrays([names, pa.array(np.ones(1))], names=["s", "f"])
+    with pq.ParquetWriter(io.BytesIO(), table.schema, compression="zstd") as writer:
+        writer.write_table(table)
+
+
 def _cpu_seconds() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -88,6 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--backend", default="processes", help="processes or ray")
     parser.add_argument("--verify", default="exact")
     parser.add_argument("--label", default="")
     parser.add_argument("--threshold", type=float, default=0.8)
@@ -95,13 +110,14 @@ def main() -> None:
     shutil.rmtree(args.corpus / "attributes" / "bench_minhash", ignore_errors=True)
     stage_module._cluster = _traced_cluster(stage_module._cluster)  # type: ignore[attr-defined]
     stage_module.components = _traced_components(stage_module.components)  # type: ignore[attr-defined]
+    _warm_up_pyarrow()
     load = os.getloadavg()[0]
     start = time.perf_counter()
     summary = dedup_minhash(
         [args.corpus / "documents"],
         "bench_minhash",
         MinHashConfig(verify=args.verify, threshold=args.threshold),  # type: ignore[arg-type]
-        backend=make_backend("processes", args.workers),
+        backend=make_backend(args.backend, args.workers),
         progress=False,
     )
     elapsed = time.perf_counter() - start
@@ -110,6 +126,8 @@ def main() -> None:
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result = {
         "label": args.label,
+        "backend": args.backend,
+        "clustering": summary.to_dict().get("clustering"),
         "documents": summary.documents,
         "seconds": round(elapsed, 1),
         "docs_per_second": round(summary.documents / elapsed),

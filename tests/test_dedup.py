@@ -268,3 +268,63 @@ def test_keep_rule_order() -> None:
     assert best(KeepRule(attribute="q__m__score")) == 10
     assert best(KeepRule(prefer_longer=False)) == 7
     assert best(KeepRule(), np.array([False, False, False, True])) == 10
+
+
+def test_distinct_pairs_counts_each_pair_once_across_partitions(tmp_path) -> None:
+    from dolmakit.dedup.candidates import DistinctPairs
+
+    # Pair (1, 2) is in both files (verified), (3, 4) in both but verified in neither,
+    # (5, 6) in one only: 3 distinct candidates, 1 distinct verified pair.
+    files = []
+    for name, pairs, verified in [
+        ("a", [(1, 2), (3, 4), (5, 6)], [True, False, True]),
+        ("b", [(3, 4), (1, 2)], [False, True]),
+    ]:
+        files.append(str(tmp_path / f"{name}.npz"))
+        np.savez(files[-1], pairs=np.array(pairs, dtype=np.uint64), verified=np.array(verified))
+    for buckets in (1, 2, 5):
+        count = DistinctPairs(tuple(files), buckets)
+        totals = np.array([count(b) for b in range(buckets)]).sum(axis=0)
+        assert totals.tolist() == [3, 2]
+
+
+@pytest.mark.parametrize("n", [0, 7])
+def test_member_clusters_parquet_equals_the_list_writer(tmp_path, n: int) -> None:
+    """The numpy/pyarrow writer gives the bytes of report.write_clusters on Python lists."""
+    import msgspec
+
+    from dolmakit.dedup.cluster_table import MemberColumns, write_member_clusters
+    from dolmakit.dedup.index import ShardEntry
+    from dolmakit.dedup.report import write_clusters
+
+    shards = []
+    for s, ids in enumerate([["a0", "a1", "a2"], ["b0", "b1"]]):
+        folder = tmp_path / f"shard{s}"
+        folder.mkdir()
+        meta = {"ids": ids, "sources": ["web"] * len(ids)}
+        (folder / "meta.msgpack").write_bytes(msgspec.msgpack.encode(meta))
+        shards.append(ShardEntry(f"k{s}", f"/data/documents/s{s}.jsonl", str(folder), len(ids)))
+    shard = np.array([1, 0, 0, 1, 0, 1, 0])[:n]
+    row = np.array([1, 2, 0, 0, 1, 1, 2])[:n]
+    source = np.array([0, 1, 0, 1, 1, 0, 0], dtype=np.int32)[:n]
+    # 0.123455 and 2.675 are where numpy's rounding and Python's round() differ.
+    sim = np.array([1.0, 0.123455, 2.675, 0.8, 1.0, 0.912345678, 0.5])[:n]
+    keeper, removed = sim == 1.0, sim < 1.0
+    cols = MemberColumns(
+        np.array([0, 0, 0, 1, 1, 2, 2])[:n], shard, row, row + 10, source, keeper, removed, sim,
+        ("web", None),
+    )  # fmt: skip
+    write_member_clusters(tmp_path / "new.parquet", shards, cols)
+    ids = [["a0", "a1", "a2"], ["b0", "b1"]]
+    lists = {
+        "cluster": cols.cluster.tolist(),
+        "path": [shards[s].path for s in shard.tolist()],
+        "line": (row + 10).tolist(),
+        "id": [ids[s][r] for s, r in zip(shard.tolist(), row.tolist(), strict=True)],
+        "source": [("web", None)[c] for c in source.tolist()],
+        "keeper": keeper.tolist(),
+        "removed": removed.tolist(),
+        "similarity": [round(x, 5) for x in sim.tolist()],
+    }
+    write_clusters(tmp_path / "old.parquet", lists)
+    assert (tmp_path / "new.parquet").read_bytes() == (tmp_path / "old.parquet").read_bytes()

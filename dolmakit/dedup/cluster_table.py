@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dolmakit.atomic import atomic_path
-from dolmakit.dedup.index import ShardEntry, load_meta
+from dolmakit.dedup.index import ShardEntry, load_ids
 
 # pyarrow's default row group length: what `pyarrow.parquet.write_table` uses.
 ROW_GROUP_ROWS = 1024 * 1024
@@ -77,14 +77,16 @@ def _ids(shards: Sequence[ShardEntry], shard: I64, row: I64) -> Any:
     """Return a string array of the ids of (shard, row), in the order given."""
     import pyarrow as pa
 
+    if not len(shard):
+        return pa.array([], pa.string())
     order = np.argsort(shard, kind="stable")
     sorted_shards = shard[order]
     bounds = np.flatnonzero(np.concatenate(([True], sorted_shards[1:] != sorted_shards[:-1])))
     pieces = []
     for lo, hi in zip(bounds, np.append(bounds[1:], len(order)), strict=True):
-        ids, _ = load_meta(Path(shards[int(sorted_shards[lo])].dir))
+        ids = load_ids(Path(shards[int(sorted_shards[lo])].dir))
         pieces.append(pa.array(ids, pa.string()).take(pa.array(row[order[lo:hi]])))
-    gathered = pa.concat_arrays(pieces) if pieces else pa.array([], pa.string())
+    gathered = pa.concat_arrays(pieces)
     inverse = np.empty(len(order), dtype=np.int64)
     inverse[order] = np.arange(len(order), dtype=np.int64)
     return gathered.take(pa.array(inverse))

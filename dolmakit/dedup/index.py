@@ -82,6 +82,25 @@ def load_meta(shard_dir: Path) -> tuple[list[str], list[str | None]]:
     return data["ids"], data["sources"]
 
 
+class _Ids(msgspec.Struct):
+    ids: list[str]
+
+
+class _Sources(msgspec.Struct):
+    sources: list[str | None]
+
+
+def load_ids(shard_dir: Path) -> list[str]:
+    """Return the ids of a shard's documents only (the sources are skipped, not decoded)."""
+    return msgspec.msgpack.decode((shard_dir / "meta.msgpack").read_bytes(), type=_Ids).ids
+
+
+def load_sources(shard_dir: Path) -> list[str | None]:
+    """Return the sources of a shard's documents only (the ids are skipped, not decoded)."""
+    data = (shard_dir / "meta.msgpack").read_bytes()
+    return msgspec.msgpack.decode(data, type=_Sources).sources
+
+
 def load_numbers(shard_dir: Path) -> dict[str, npt.NDArray[Any]]:
     """Return the per-document numeric columns of a shard."""
     with np.load(shard_dir / "numbers.npz") as data:

@@ -36,6 +36,7 @@ from dolmakit.dedup.index import (
     SignatureStore,
     load_meta,
     load_numbers,
+    load_sources,
     read_index,
     save_arrays,
     write_index,
@@ -202,7 +203,7 @@ def _cluster(
         length[where] = numbers["length"][at]
         score[where] = numbers["attr"][at]
         line[where] = numbers["line"][at]
-        _, shard_sources = load_meta(folder)
+        shard_sources = load_sources(folder)
         shard_codes = np.array(
             [codes.setdefault(s, len(codes)) for s in shard_sources], dtype=np.int32
         )
