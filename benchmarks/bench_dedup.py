@@ -41,6 +41,7 @@ def _traced_cluster(original: Any) -> Any:
     """Wrap stage._cluster so that its peak traced allocation is recorded."""
 
     def run(*args: Any, **kwargs: Any) -> Any:
+        CLUSTER_PEAK["rss_before"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         tracemalloc.start()
         try:
             return original(*args, **kwargs)
@@ -53,6 +54,7 @@ def _traced_cluster(original: Any) -> Any:
             import pyarrow as pa
 
             CLUSTER_PEAK["arrow"] = pa.default_memory_pool().max_memory()
+            CLUSTER_PEAK["rss_after"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     return run
 
@@ -91,6 +93,32 @@ def _warm_up_pyarrow() -> None:
         writer.write_table(table)
 
 
+def _rss_kinds() -> dict[str, int]:
+    """Return this process's RssAnon and RssFile (kB) from /proc (Linux)."""
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("RssAnon", "RssFile"):
+            out[name] = int(value.split()[0])
+    return out
+
+
+def _traced_similarities(original: Any) -> Any:
+    """Wrap stage.similarities: record the parent's resident memory by kind when it returns.
+
+    The similarity of members to keepers reads shingle hashes through memory maps of the
+    index; the pages it touches count in RSS as file pages (clean, reclaimable), not heap.
+    """
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(*args, **kwargs)
+        finally:
+            CLUSTER_PEAK.update(_rss_kinds())
+
+    return run
+
+
 def _cpu_seconds() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -110,6 +138,7 @@ def main() -> None:
     shutil.rmtree(args.corpus / "attributes" / "bench_minhash", ignore_errors=True)
     stage_module._cluster = _traced_cluster(stage_module._cluster)  # type: ignore[attr-defined]
     stage_module.components = _traced_components(stage_module.components)  # type: ignore[attr-defined]
+    stage_module.similarities = _traced_similarities(stage_module.similarities)  # type: ignore[attr-defined]
     _warm_up_pyarrow()
     load = os.getloadavg()[0]
     start = time.perf_counter()
@@ -133,6 +162,10 @@ def main() -> None:
         "docs_per_second": round(summary.documents / elapsed),
         "peak_rss_parent_mb": round(own),
         "peak_rss_worker_mb": round(kids),
+        "peak_rss_parent_before_clustering_mb": round(CLUSTER_PEAK.get("rss_before", 0) / 1024),
+        "peak_rss_parent_after_clustering_mb": round(CLUSTER_PEAK.get("rss_after", 0) / 1024),
+        "parent_rss_anon_mb_after_similarities": round(CLUSTER_PEAK.get("RssAnon", 0) / 1024),
+        "parent_rss_file_mb_after_similarities": round(CLUSTER_PEAK.get("RssFile", 0) / 1024),
         "cpu_seconds": round(cpu, 1),
         "load_average_at_start": round(load, 1),
         "cluster_peak_bytes": CLUSTER_PEAK.get("bytes", 0),
