@@ -35,6 +35,7 @@ from typing import Any
 
 import msgspec
 
+from dolmakit.digest import file_sha256
 from dolmakit.errors import DolmakitError, InputError
 from dolmakit.models import import_fasttext
 from dolmakit.paths import expand_inputs
@@ -122,15 +123,6 @@ class TrainResult:
     metrics: tuple[LabelMetrics, ...]
 
 
-def sha256_file(path: Path) -> str:
-    """Return the hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_label(label: Any, where: str) -> str:
     """Return a valid label or raise: labels become attribute types."""
     if not isinstance(label, str) or not LABEL_RE.match(label):
@@ -143,7 +135,7 @@ def load_labelled_jsonl(paths: Sequence[str | Path]) -> TrainingData:
     data = TrainingData()
     decoder = msgspec.json.Decoder()
     for path in expand_inputs(paths):
-        data.files[str(path)] = sha256_file(path)
+        data.files[str(path)] = file_sha256(path)
         for lineno, raw in iter_lines(path):
             if raw is None:
                 raise InputError(str(path), lineno, "line longer than the size limit")
@@ -172,7 +164,7 @@ def load_classes(classes: Mapping[str, Sequence[str]]) -> TrainingData:
         for path in files:
             if str(path) in data.files:
                 raise DolmakitError(f"{path} is listed under two labels")
-            data.files[str(path)] = sha256_file(path)
+            data.files[str(path)] = file_sha256(path)
             for _, doc in read_documents(path):
                 data.examples.append(Example(label, doc.text))
     return data
@@ -324,7 +316,7 @@ def write_card(result: TrainResult, data: TrainingData, name: str, config: Train
         "kind": "fasttext-supervised",
         "trained_with": f"dolmakit {__version__} train-classifier",
         "model_file": result.model_path.name,
-        "model_sha256": sha256_file(result.model_path),
+        "model_sha256": file_sha256(result.model_path),
         "labels": list(result.labels),
         "preprocessing": {
             "whitespace": "runs collapsed to one space",

@@ -17,7 +17,7 @@ from typing import Any
 from dolmakit.attributes import Attributes, read_with_attributes
 from dolmakit.audit.manifest import MixManifest, load_manifest
 from dolmakit.audit.sources import is_dedup_clause
-from dolmakit.audit.verify import sha256_file
+from dolmakit.digest import file_sha256
 from dolmakit.errors import DolmakitError
 from dolmakit.rejects import Rejects
 
@@ -265,7 +265,7 @@ def _attach_attributes(
     for record in manifest.attributes:
         if record.document == origin.path and record.run in runs:
             path = manifest.input_path(record.path)
-            if not path.is_file() or sha256_file(path) != record.sha256:
+            if not path.is_file() or file_sha256(path) != record.sha256:
                 origin.notes.append(f"attribute file changed since the mix: {record.path}")
     for line, doc, attrs in read_with_attributes(doc_file, runs, Rejects()):
         if line == origin.line:

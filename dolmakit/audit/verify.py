@@ -7,7 +7,6 @@ does not match its content; with `inputs=True`, input files changed or gone.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from dolmakit.audit.manifest import (
     load_manifest,
 )
 from dolmakit.backends import Backend, SerialBackend
+from dolmakit.digest import file_sha256
 from dolmakit.reader import iter_lines
 
 HASH_CHUNK = 1 << 20
@@ -75,15 +75,6 @@ class VerifyReport:
         return [str(p) for p in self.problems] + [self.summary()]
 
 
-def sha256_file(path: Path) -> str:
-    """Return the hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True)
 class _ShardCheck:
     path: Path
@@ -107,7 +98,7 @@ def _check_shard(job: _ShardCheck) -> _ShardFound:
         found.problems.append(Problem("missing", record.path, "listed in the manifest, not found"))
         return found
     size = path.stat().st_size
-    digest = sha256_file(path)
+    digest = file_sha256(path)
     if size < record.bytes:
         found.problems.append(
             Problem("truncated", record.path, f"{size:,} bytes, manifest says {record.bytes:,}")
@@ -274,6 +265,6 @@ def _input_problems(manifest: MixManifest, record: FileRecord) -> list[Problem]:
         return [
             Problem("input changed", str(path), f"{size:,} bytes, manifest says {record.bytes:,}")
         ]
-    if sha256_file(path) != record.sha256:
+    if file_sha256(path) != record.sha256:
         return [Problem("input changed", str(path), "sha256 differs from the manifest")]
     return []

@@ -16,12 +16,13 @@ from typing import Any
 import numpy as np
 
 from dolmakit.backends import Backend, SerialBackend
+from dolmakit.digest import file_sha256
 from dolmakit.errors import ConfigError, DolmakitError
 from dolmakit.mix.inputs import InputFile, resolve_inputs
 from dolmakit.mix.manifest import MANIFEST_NAME, read_manifest, write_manifest
 from dolmakit.mix.plan import MixPlan, plan_mix
 from dolmakit.mix.sampling import BUCKETS
-from dolmakit.mix.shards import ShardInfo, file_sha256, merge_runs
+from dolmakit.mix.shards import ShardInfo, merge_runs
 from dolmakit.mix.spec import MixSpec, load_spec
 from dolmakit.mix.stage import JobConfig, load_pass1, pass1, pass2
 from dolmakit.rejects import OnError

@@ -22,6 +22,7 @@ import numpy as np
 
 from dolmakit.atomic import atomic_path, remove_stale_temporaries
 from dolmakit.backends import Backend
+from dolmakit.digest import file_sha256
 from dolmakit.document import document_from_dict
 from dolmakit.writer import DocumentWriter
 
@@ -144,15 +145,6 @@ def _join_parts(shard: Path, parts: Sequence[Path]) -> tuple[str, int]:
     for part in parts:
         part.unlink()
     return digest.hexdigest(), size
-
-
-def file_sha256(path: Path) -> str:
-    """Return the sha256 (hex) of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as src:
-        while chunk := src.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def shard_name(number: int, fmt: str) -> str:

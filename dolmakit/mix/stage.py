@@ -21,6 +21,7 @@ import numpy as np
 
 from dolmakit.atomic import atomic_path
 from dolmakit.attributes import Attributes, read_with_attributes
+from dolmakit.digest import file_sha256
 from dolmakit.document import Document, document_from_dict
 from dolmakit.errors import DolmakitError, InputError
 from dolmakit.mix.evaluate import (
@@ -31,7 +32,7 @@ from dolmakit.mix.evaluate import (
     resolve,
 )
 from dolmakit.mix.sampling import bucket, order_key, unit
-from dolmakit.mix.shards import file_sha256, write_run
+from dolmakit.mix.shards import write_run
 from dolmakit.mix.spans import SpanReplacer, SpanRule
 from dolmakit.progress import Tally
 from dolmakit.rejects import Rejects
