@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 
 from dolmakit.backends import ProcessBackend, make_backend
 from tests.conftest import DEMO_CORPUS
@@ -46,7 +46,7 @@ def on_both_backends(tmp_path: Path, run) -> tuple[Path, Path]:
 
 
 def test_tag_on_ray_gives_the_bytes_of_the_process_pool(tmp_path: Path, ray_cluster) -> None:
-    tagging = pytest.importorskip("dolmakit.tagging")
+    tagging = importlib.import_module("dolmakit.tagging")
 
     def run(ds: Path, backend) -> None:
         summary = tagging.tag(
@@ -65,7 +65,7 @@ def test_tag_on_ray_gives_the_bytes_of_the_process_pool(tmp_path: Path, ray_clus
 
 
 def test_dedup_on_ray_gives_the_bytes_of_the_process_pool(tmp_path: Path, ray_cluster) -> None:
-    dedup = pytest.importorskip("dolmakit.dedup")
+    dedup = importlib.import_module("dolmakit.dedup")
     summaries = {}
 
     def run(ds: Path, backend) -> None:
@@ -108,8 +108,8 @@ def test_dedup_on_ray_gives_the_bytes_of_the_process_pool(tmp_path: Path, ray_cl
 def test_dedup_on_ray_runs_connected_components_as_ray_tasks(
     tmp_path: Path, ray_cluster, monkeypatch
 ) -> None:
-    stage = pytest.importorskip("dolmakit.dedup.stage")
-    distributed = pytest.importorskip("dolmakit.dedup.distributed")
+    stage = importlib.import_module("dolmakit.dedup.stage")
+    distributed = importlib.import_module("dolmakit.dedup.distributed")
     calls = []
     real = distributed.distributed_components
 
@@ -167,9 +167,9 @@ output:
 def test_mix_on_ray_gives_the_bytes_of_the_process_pool(tmp_path: Path, ray_cluster) -> None:
     import json
 
-    tagging = pytest.importorskip("dolmakit.tagging")
-    dedup = pytest.importorskip("dolmakit.dedup")
-    mix_build = pytest.importorskip("dolmakit.mix.build")
+    tagging = importlib.import_module("dolmakit.tagging")
+    dedup = importlib.import_module("dolmakit.dedup")
+    mix_build = importlib.import_module("dolmakit.mix.build")
     ds = demo_dataset(tmp_path / "ds")
     tagging.tag([ds / "documents"], "quality", "gopher_quality", progress=False)
     dedup.dedup_exact([ds / "documents"], progress=False)
