@@ -30,6 +30,7 @@ DEMO_TAGGERS = (
     "tokens",
 )
 DEMO_MIXES = ("demo-v1.yaml", "demo-v2.yaml")
+MARKER = ".dolmakit-demo"
 
 
 @dataclass
@@ -61,6 +62,24 @@ def demo_mixes(mixes_dir: str | Path | None = None) -> Path:
     return folder
 
 
+def _claim(out: Path) -> None:
+    """Make `out` the demo's folder: new, empty, or made by an earlier demo (its marker file).
+
+    The demo replaces `data/` and `mixes/` inside it, so it must never take over a folder
+    holding anything else.
+    """
+    if out.exists() and not (out / MARKER).is_file():
+        if not out.is_dir():
+            raise DolmakitError(f"{out}: not a folder")
+        if any(out.iterdir()):
+            raise DolmakitError(
+                f"{out}: the folder is not empty and was not made by `dolmakit demo`;"
+                " choose a new folder (the demo replaces data/ and mixes/ inside it)"
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("made by `dolmakit demo`; rerunning the demo replaces this folder\n")
+
+
 def run_demo(
     out_dir: str | Path,
     *,
@@ -81,6 +100,7 @@ def run_demo(
     report = DemoReport(out)
     data = out / "data"
     documents = data / "documents"
+    _claim(out)
     for stale in (data, out / "mixes"):
         if stale.exists():
             shutil.rmtree(stale)

@@ -119,3 +119,24 @@ def test_where_says_not_sampled_and_trace_lists_repeats(demo: tuple[Path, str]) 
     traced = trace(mix, doc_id)
     assert sum(o.copies for o in traced) == 2
     assert len(traced[0].locations) == 2
+
+
+def test_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    precious = tmp_path / "data" / "precious.txt"
+    precious.write_text("keep me")
+    result = CliRunner().invoke(cli, ["-q", "demo", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "was not made by `dolmakit demo`" in result.output
+    assert precious.read_text() == "keep me"
+
+
+def test_demo_takes_new_empty_or_earlier_demo_folders(tmp_path: Path) -> None:
+    from dolmakit.demo import MARKER, _claim
+
+    _claim(tmp_path / "new")
+    (tmp_path / "empty").mkdir()
+    _claim(tmp_path / "empty")
+    assert (tmp_path / "new" / MARKER).is_file() and (tmp_path / "empty" / MARKER).is_file()
+    (tmp_path / "new" / "data").mkdir()
+    _claim(tmp_path / "new")  # an earlier demo's folder, with its marker, is taken again
