@@ -42,6 +42,7 @@ import zstandard
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from bench_io import uncompressed_bytes  # noqa: E402
 from peers import (  # noqa: E402
     dolma_mix_config,
     ensure_venv,
@@ -69,17 +70,6 @@ def corpus_files(corpus: Path) -> list[Path]:
     if not files:
         raise SystemExit(f"{corpus}: no documents/*/*.jsonl.zst; run benchmarks/build_corpus.py")
     return files
-
-
-def uncompressed_bytes(files: list[Path]) -> int:
-    """Return the total decompressed size of the files."""
-    total = 0
-    for path in files:
-        with open(path, "rb") as raw:
-            reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-            while chunk := reader.read(1 << 20):
-                total += len(chunk)
-    return total
 
 
 def prepare_attributes(corpus: Path, workers: int, logs: Path) -> dict[str, float]:
