@@ -42,6 +42,17 @@ def make_docs(n: int, source: str = "web", prefix: str = "d") -> list[dict[str, 
     ]
 
 
+def make_kill_corpus(src: Path, shards: int = 16) -> Path:
+    """Write shards big enough (about 3 MB of text each) that a kill can land mid-run."""
+    big_text = " ".join(f"word{i}" for i in range(12_000))
+    for s in range(shards):
+        write_lines(
+            src / f"part-{s:03d}.jsonl.zst",
+            [{"id": f"{s}-{i}", "text": f"{i} {big_text}"} for i in range(40)],
+        )
+    return src
+
+
 @pytest.fixture
 def dataset(tmp_path: Path) -> Callable[..., Path]:
     """Build `<tmp>/ds/documents/<name>` files from lists of documents; return the dataset root."""

@@ -23,7 +23,7 @@ from dolmakit.progress import advance
 from dolmakit.rejects import Rejects
 from dolmakit.runner import ShardJob, ShardResult, run_shards
 from dolmakit.writer import JsonlWriter
-from tests.conftest import make_docs, write_lines
+from tests.conftest import make_docs, make_kill_corpus, write_lines
 from tests.conftest_ray import gcs_address, ray_cluster
 from tests.test_runner import make_shards, tree_digest
 
@@ -236,12 +236,7 @@ def test_workers_are_reused_so_models_load_once_per_worker(ray_cluster) -> None:
 
 def test_a_killed_driver_reruns_from_completed_shards(tmp_path: Path, ray_cluster) -> None:
     src = tmp_path / "in"
-    big_text = " ".join(f"word{i}" for i in range(12_000))
-    for s in range(16):
-        write_lines(
-            src / f"part-{s:03d}.jsonl.zst",
-            [{"id": f"{s}-{i}", "text": f"{i} {big_text}"} for i in range(40)],
-        )
+    make_kill_corpus(src)
     reference = tmp_path / "reference"
     convert([str(src)], reference, "jsonl.gz", backend=SerialBackend(), progress=False)
     out = tmp_path / "killed"

@@ -14,7 +14,7 @@ import pytest
 
 from dolmakit import convert
 from dolmakit.backends import ProcessBackend, SerialBackend
-from tests.conftest import SHARED_CORPUS, make_docs, write_lines
+from tests.conftest import SHARED_CORPUS, make_docs, make_kill_corpus, write_lines
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -94,12 +94,7 @@ def test_worker_errors_stop_the_run_with_file_and_line(tmp_path: Path) -> None:
 
 def test_sigkill_mid_run_then_rerun_gives_identical_bytes(tmp_path: Path) -> None:
     src = tmp_path / "in"
-    big_text = " ".join(f"word{i}" for i in range(12_000))
-    for s in range(16):
-        write_lines(
-            src / f"part-{s:03d}.jsonl.zst",
-            [{"id": f"{s}-{i}", "text": f"{i} {big_text}"} for i in range(40)],
-        )
+    make_kill_corpus(src)
     reference = tmp_path / "reference"
     convert([str(src)], reference, "jsonl.gz", backend=SerialBackend(), progress=False)
 

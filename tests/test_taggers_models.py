@@ -66,7 +66,7 @@ def test_toxicity_model_imports_without_version_warnings() -> None:
 
 
 def test_sentence_spans_hand_worked() -> None:
-    from dolmakit.taggers.toxicity import sentence_spans
+    from dolmakit.taggers.segments import sentence_spans
 
     text = 'Hello there. "You fool!" he said.\nNew line?  Yes'
     # "Hello there." 0-12 | '"You fool!"' 13-24 | "he said." 25-33 | "New line?" 34-43 | "Yes" 45-48

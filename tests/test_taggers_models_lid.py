@@ -11,7 +11,7 @@ from dolmakit.errors import DolmakitError
 from dolmakit.models import LID_MODEL_ENV, lid_model_path
 from dolmakit.reader import read_documents
 from dolmakit.taggers.base import load_tagger
-from dolmakit.taggers.lid import paragraph_spans
+from dolmakit.taggers.segments import paragraph_spans
 
 TESTSET = Path(__file__).parent / "data" / "lid" / "handbook.jsonl.gz"
 # Measured on tests/data/lid (360 documents); docs/taggers-models.md records them.

@@ -19,30 +19,14 @@ from dolmakit.document import Document, Span
 from dolmakit.errors import DolmakitError
 from dolmakit.models import lid_model_path, load_fasttext_model
 from dolmakit.taggers.base import register
+from dolmakit.taggers.segments import paragraph_spans
 
 DOC_PREFIX = "lang_"
 PARAGRAPH_PREFIX = "paragraph_lang_"
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _FASTTEXT_LABEL = "__label__"
 
 # One prediction: (language code, score in [0, 1]), most likely first.
 Prediction = list[tuple[str, float]]
-
-
-def paragraph_spans(text: str) -> list[tuple[int, int]]:
-    """Return the `[start, end)` offsets of the stripped, non-blank paragraphs of `text`."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for brk in (*_PARAGRAPH_BREAK.finditer(text), None):
-        end = brk.start() if brk is not None else len(text)
-        piece = text[start:end]
-        stripped = piece.strip()
-        if stripped:
-            left = start + piece.index(stripped)
-            spans.append((left, left + len(stripped)))
-        if brk is not None:
-            start = brk.end()
-    return spans
 
 
 class _LidTagger(ABC):

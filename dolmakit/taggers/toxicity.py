@@ -10,35 +10,15 @@ trained on Jigsaw data with `dolmakit train-classifier`) are the other toxicity 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from dolmakit.document import Document, Span
 from dolmakit.errors import DolmakitError
 from dolmakit.taggers.base import register
+from dolmakit.taggers.segments import sentence_spans
 
 # A sentence ends at ., ! or ? (with closing quotes/brackets) before whitespace, or at a newline.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n+")
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Return `[start, end)` of each non-blank sentence of `text`, stripped of whitespace."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for brk in (*_SENTENCE_END.finditer(text), None):
-        end = brk.start() if brk is not None else len(text)
-        if brk is not None:
-            # Keep closing quotes/brackets with the sentence they close.
-            end += len(brk.group(0)) - len(brk.group(0).lstrip("\"'”’)]"))
-        piece = text[start:end]
-        stripped = piece.strip()
-        if stripped:
-            left = start + piece.index(stripped)
-            spans.append((left, left + len(stripped)))
-        if brk is not None:
-            start = brk.end()
-    return spans
 
 
 def load_profanity_model() -> tuple[Any, Any]:
