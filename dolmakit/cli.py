@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -18,6 +17,7 @@ from dolmakit.cli_options import (
 )
 from dolmakit.errors import DolmakitError
 from dolmakit.reader import MAX_LINE_ENV
+from dolmakit.storage import location
 from dolmakit.units import parse_size
 
 
@@ -124,7 +124,7 @@ def convert(
         progress=obj["progress"],
     )
     report(summary)
-    click.echo(f"wrote {summary.written:,} documents to {Path(destination)}")
+    click.echo(f"wrote {summary.written:,} documents to {location(destination)}")
 
 
 @cli.command()

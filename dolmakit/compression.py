@@ -2,6 +2,7 @@
 
 Readers yield decompressed chunks and raise `EOFError` when a compressed file ends inside a
 frame or member: zstandard's and gzip's stream readers otherwise end a truncated file quietly.
+Files may be local or objects (`s3://`); `dolmakit.storage` hands over their raw bytes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import zstandard
+
+from dolmakit import storage
 
 ZSTD_LEVEL = 3
 GZIP_LEVEL = 6
@@ -32,7 +35,7 @@ def compression_of(path: str | Path) -> str:
 def iter_chunks(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
     """Yield the decompressed content of a file in chunks; EOFError if it is truncated."""
     kind = compression_of(path)
-    with open(path, "rb") as raw:
+    with storage.open_read(path) as raw:
         if kind == "zst":
             yield from _zstd_chunks(raw, chunk_bytes)
         elif kind == "gz":
@@ -89,7 +92,7 @@ def open_write(path: str | Path, kind_of: str | Path | None = None) -> BinaryIO:
     `kind_of` defaults to `path`; temporary files pass their final name.
     """
     kind = compression_of(kind_of if kind_of is not None else path)
-    raw = open(path, "wb")  # noqa: SIM115 - returned to the caller, who closes it
+    raw = storage.open_write(path)
     if kind == "zst":
         cctx = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
         return cctx.stream_writer(raw, closefd=True)

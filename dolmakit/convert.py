@@ -1,11 +1,14 @@
-"""Convert document files between JSONL (plain, .gz, .zst) and Parquet, or reshard them."""
+"""Convert document files between JSONL (plain, .gz, .zst) and Parquet, or reshard them.
+
+Sources and destination may be local or `s3://` (in any combination).
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from dolmakit import storage
 from dolmakit.backends import Backend
 from dolmakit.errors import DolmakitError
 from dolmakit.paths import DOCUMENT_SUFFIXES, expand_inputs
@@ -29,8 +32,14 @@ def output_name(rel: Path, fmt: str) -> Path:
 
 
 def common_root(files: Sequence[Path]) -> Path:
-    """Return the deepest folder containing every file."""
-    return Path(os.path.commonpath([str(f.parent) for f in files]))
+    """Return the deepest folder containing every file (files on one storage: local or s3)."""
+    root = files[0].parent
+    for f in files[1:]:
+        while root not in (f.parent, *f.parent.parents):
+            if root.parent == root:
+                raise DolmakitError(f"{files[0]} and {f} share no folder; convert them apart")
+            root = root.parent
+    return root
 
 
 def convert(
@@ -53,7 +62,7 @@ def convert(
         raise DolmakitError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     files = expand_inputs(sources)
     root = common_root(files)
-    dest = Path(destination).resolve()
+    dest = storage.location(destination).resolve()
     record_dir = dest / ".dolmakit" / "convert"
     if shard_bytes is not None:
         if shard_bytes <= 0:

@@ -23,3 +23,7 @@ class InputError(DolmakitError):
 
 class ConfigError(DolmakitError):
     """Report an invalid configuration: names the file, line and field when known."""
+
+
+class StorageError(DolmakitError):
+    """Report a file or object that cannot be reached: names the path or URI and the cause."""

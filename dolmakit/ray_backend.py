@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from dolmakit.errors import DolmakitError
 from dolmakit.progress import LocalCounter, install_counter
+from dolmakit.storage import S3_ENV
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -30,8 +31,9 @@ MAX_RETRIES = 3
 REPORT_INTERVAL_SECONDS = 0.5
 WAIT_SECONDS = 0.25
 REPORT_TIMEOUT_SECONDS = 10.0
-# Environment variables that configure dolmakit in workers (e.g. --max-line-bytes). Workers
-# on other machines do not inherit the driver's environment, so tasks carry them along.
+# Environment variables that configure dolmakit in workers (e.g. --max-line-bytes), and the
+# driver's S3 endpoint, region and credentials (dolmakit.storage.S3_ENV) if it has them set.
+# Workers on other machines do not inherit the driver's environment, so tasks carry them.
 ENV_PREFIX = "DOLMAKIT_"
 INSTALL_HINT = "the Ray backend needs Ray: pip install 'dolmakit[ray]'"
 _runs = itertools.count()
@@ -103,7 +105,7 @@ class RayBackend:
         ray = self._ray
         run = f"{os.getpid()}-{next(_runs)}"
         reporter = self._progress_actor() if on_tick is not None else None
-        env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
+        env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX) or k in S3_ENV}
         task = self._task
         fn_ref = ray.put(fn)
         queue = iter(enumerate(items))

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 import zstandard
 
+from dolmakit import storage
 from dolmakit.compression import iter_chunks
 from dolmakit.document import Document, document_from_dict
 from dolmakit.rejects import Rejects
@@ -133,7 +134,7 @@ def _read_parquet(name: str, rejects: Rejects) -> Iterator[tuple[int, Document]]
     import pyarrow.parquet as pq
 
     try:
-        pfile = pq.ParquetFile(name)
+        pfile = pq.ParquetFile(storage.open_random(name))
     except (OSError, pa.ArrowInvalid) as exc:
         rejects.add(name, 0, f"unreadable file: {exc}")
         return

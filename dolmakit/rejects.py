@@ -12,6 +12,7 @@ from typing import IO, Literal
 
 import msgspec
 
+from dolmakit import storage
 from dolmakit.errors import InputError
 
 OnError = Literal["skip", "fail"]
@@ -35,7 +36,7 @@ class Rejects:
         if self.log_path is not None:
             if self._log is None:
                 self.log_path.parent.mkdir(parents=True, exist_ok=True)
-                self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in close()
+                self._log = storage.open_write(self.log_path)
             self._log.write(_encoder.encode({"path": path, "line": line, "reason": reason}))
             self._log.write(b"\n")
 

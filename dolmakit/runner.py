@@ -1,10 +1,11 @@
 """Run a stage over shards with completion records, resume, rejects and a balanced summary.
 
 For each shard the worker writes its outputs atomically, then its rejects log, then a
-completion record (`<record_dir>/<key>.done.json`) naming the input's size and mtime, the
-stage configuration hash and every output with its size. A rerun skips a shard whose record
-still matches and redoes the rest, so a run killed at any instant and rerun ends with the
-same bytes as an uninterrupted one.
+completion record (`<record_dir>/<key>.done.json`) naming the input's size and mtime (size
+and ETag for `s3://` objects), the stage configuration hash and every output with its size.
+A rerun skips a shard whose record still matches and redoes the rest, so a run killed at any
+instant and rerun ends with the same bytes as an uninterrupted one. Inputs, outputs and the
+record folder may each be local or in object storage (dolmakit.storage).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from typing import Any
 
 import msgspec
 
+from dolmakit import storage
 from dolmakit.atomic import (
-    atomic_path,
+    atomic_open,
     remove_stale_temporaries,
     temporary_name,
     write_bytes_atomic,
@@ -198,18 +200,11 @@ def _completed(record_dir: Path, job: ShardJob, digest: str) -> ShardResult | No
 
 
 def _file_state(path: Path) -> dict[str, Any]:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return {"path": str(path), "missing": True}
-    return {"path": str(path), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+    return {"path": str(path), **storage.fingerprint(path)}
 
 
 def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
+    return storage.size(path)
 
 
 def _record_path(record_dir: Path, key: str) -> Path:
@@ -223,11 +218,11 @@ def _rejects_path(record_dir: Path, key: str) -> Path:
 def _merge_rejects(record_dir: Path, jobs: Sequence[ShardJob]) -> Path:
     """Concatenate per-shard reject logs in canonical shard order into one file."""
     merged = record_dir / "rejects.jsonl"
-    with atomic_path(merged) as tmp, open(tmp, "wb") as out:
+    with atomic_open(merged) as out:
         for job in jobs:
             log = _rejects_path(record_dir, job.key)
             if log.is_file():
-                with open(log, "rb") as part:
+                with storage.open_read(log) as part:
                     shutil.copyfileobj(part, out)
     return merged
 

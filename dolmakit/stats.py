@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from dolmakit import storage
 from dolmakit.attributes import read_with_attributes
 from dolmakit.backends import Backend, SerialBackend
 from dolmakit.errors import DolmakitError
@@ -130,7 +131,7 @@ class StatsReport:
 
 def resolve_target(path: str | Path) -> tuple[Path, list[str]]:
     """Return (dataset, runs) for a dataset folder or one `<dataset>/attributes/<run>` folder."""
-    target = Path(path).resolve()
+    target = storage.location(path).resolve()
     if not target.is_dir():
         raise DolmakitError(f"{path}: no such folder (give a dataset or an attribute run folder)")
     if target.parent.name == "attributes" and (target.parent.parent / "documents").is_dir():

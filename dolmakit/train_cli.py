@@ -68,6 +68,7 @@ def train_classifier_command(
         --class docs='data/documents/python-doc/*' --class fortune='data/documents/fortunes/*'
       dolmakit train-classifier toxic --labelled jigsaw.jsonl --quantize
     """
+    from dolmakit.storage import is_remote
     from dolmakit.train_classifier import (
         TrainConfig,
         load_classes,
@@ -77,6 +78,9 @@ def train_classifier_command(
 
     if bool(labelled) == bool(classes):
         raise click.UsageError("give either --labelled or --class (not both)")
+    if output is not None and is_remote(output):
+        # Training data may be in object storage; the model is written by fastText, locally.
+        raise click.UsageError("--output must be a local folder (copy the model to s3 after)")
     if labelled:
         data = load_labelled_jsonl(labelled)
     else:

@@ -1,12 +1,11 @@
 """Write documents (and any JSON lines) to JSONL (plain, .gz, .zst) or Parquet, atomically.
 
 The file appears under its final name only after `close()`; an exception or a kill leaves
-no partial file behind under that name.
+no partial file behind under that name. Paths may be local or `s3://` (dolmakit.storage).
 """
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
@@ -14,6 +13,7 @@ from typing import Any, BinaryIO, Self
 
 import msgspec
 
+from dolmakit import storage
 from dolmakit.atomic import temporary_name
 from dolmakit.compression import open_write
 from dolmakit.document import Document
@@ -50,7 +50,7 @@ class JsonlWriter(_Atomic):
     """Write JSON objects one per line, compressed by the final name's extension."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.path = storage.location(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = temporary_name(self.path)
         self._out: BinaryIO = open_write(self._tmp, kind_of=self.path)
@@ -83,12 +83,12 @@ class JsonlWriter(_Atomic):
         """Finish the file and rename it into place."""
         self._flush()
         self._out.close()
-        os.replace(self._tmp, self.path)
+        storage.move(self._tmp, self.path)
 
     def abort(self) -> None:
         """Discard the partial file."""
         self._out.close()
-        self._tmp.unlink(missing_ok=True)
+        storage.delete(self._tmp, missing_ok=True)
 
 
 class ParquetDocumentWriter(_Atomic):
@@ -99,7 +99,7 @@ class ParquetDocumentWriter(_Atomic):
         import pyarrow.parquet as pq
 
         self._pa = pa
-        self.path = Path(path)
+        self.path = storage.location(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = temporary_name(self.path)
         names = ["id", "text", "source", "added", "created", "metadata", "extra"]
@@ -107,7 +107,14 @@ class ParquetDocumentWriter(_Atomic):
             [pa.field(n, pa.string(), nullable=n not in ("id", "text")) for n in names],
             metadata={JSON_COLUMNS_KEY: b"metadata,extra"},
         )
-        self._writer = pq.ParquetWriter(self._tmp, self._schema, compression="zstd")
+        # Objects are written through a stream that this writer closes; local files by path.
+        self._sink: Any = (
+            storage.open_arrow_output(self._tmp)
+            if isinstance(self._tmp, storage.RemotePath)
+            else None
+        )
+        where = self._sink if self._sink is not None else str(self._tmp)
+        self._writer = pq.ParquetWriter(where, self._schema, compression="zstd")
         self._rows: dict[str, list[str | None]] = {n: [] for n in names}
         self.lines = 0
         self.bytes = 0
@@ -139,19 +146,23 @@ class ParquetDocumentWriter(_Atomic):
         """Finish the file and rename it into place."""
         self._flush()
         self._writer.close()
-        os.replace(self._tmp, self.path)
+        if self._sink is not None:
+            self._sink.close()
+        storage.move(self._tmp, self.path)
 
     def abort(self) -> None:
         """Discard the partial file."""
         self._writer.close()
-        self._tmp.unlink(missing_ok=True)
+        if self._sink is not None:
+            self._sink.close()
+        storage.delete(self._tmp, missing_ok=True)
 
 
 class DocumentWriter(_Atomic):
     """Write documents to a file whose format follows its name (.parquet or JSONL)."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.path = storage.location(path)
         self._parquet = self.path.name.endswith(".parquet")
         self._impl: JsonlWriter | ParquetDocumentWriter = (
             ParquetDocumentWriter(path) if self._parquet else JsonlWriter(path)

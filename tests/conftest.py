@@ -64,3 +64,7 @@ def dataset(tmp_path: Path) -> Callable[..., Path]:
         return root
 
     return build
+
+
+# The loopback S3 server and per-test buckets (tests/conftest_s3.py).
+from tests.conftest_s3 import s3_bucket, s3_server  # noqa: E402, F401
