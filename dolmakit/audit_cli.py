@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -56,7 +55,7 @@ def stats(
         click.echo(f"wrote {write_html(report, html_path)}")
     if png_dir:
         paths = write_png(report, png_dir)
-        click.echo(f"wrote {len(paths)} PNG files to {Path(png_dir)}")
+        click.echo(f"wrote {len(paths)} PNG files to {png_dir}")
 
 
 class AuditGroup(click.Group):

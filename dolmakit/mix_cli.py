@@ -23,6 +23,12 @@ from dolmakit.cli_options import backend_from, runner_options
     help="Folder mixes are written under, as <output>/<name>/v<version> (default: output.root).",
 )
 @click.option(
+    "--work-dir",
+    default=None,
+    help="Folder for temporary files, as <dir>/<name>/v<version> (default: <mix>/.work). A "
+    "local folder speeds up a build whose output is on s3:// when all workers share this disk.",
+)
+@click.option(
     "--force",
     is_flag=True,
     help="Overwrite an existing version built from another spec (drafts only; recorded).",
@@ -34,6 +40,7 @@ def mix(
     spec: str,
     data_root: str | None,
     output: str | None,
+    work_dir: str | None,
     force: bool,
     backend: str,
     workers: int | None,
@@ -58,6 +65,7 @@ def mix(
         backend=backend_from(backend, workers),
         on_error=on_error,  # type: ignore[arg-type]
         force=force,
+        work_dir=work_dir,
         progress=(obj or {}).get("progress", True),
     )
     for line in result.lines():

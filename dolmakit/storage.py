@@ -33,6 +33,7 @@ import fnmatch
 import glob as local_glob
 import os
 import re
+import shutil
 from collections.abc import Generator
 from pathlib import Path, PosixPath, PurePosixPath
 from typing import Any, BinaryIO, ClassVar, Self, cast
@@ -326,10 +327,40 @@ def delete(path: str | os.PathLike[str], *, missing_ok: bool = True) -> None:
     if not isinstance(loc, RemotePath):
         loc.unlink(missing_ok=missing_ok)
         return
-    if missing_ok and not loc.exists():
-        return
     try:
         filesystem(loc).delete_file(loc.fs_path)
+    except FileNotFoundError as exc:
+        if not missing_ok:
+            raise storage_error(loc, exc) from None
+    except OSError as exc:
+        raise storage_error(loc, exc) from None
+
+
+def delete_tree(path: str | os.PathLike[str]) -> None:
+    """Delete a folder and everything below it, or every object below a prefix.
+
+    A missing folder or prefix is not an error. A whole bucket is never deleted: the
+    location must name a prefix inside one. The prefix is a folder: deleting `s3://b/mix`
+    leaves `s3://b/mix2/...` alone.
+    """
+    loc = location(path)
+    if not isinstance(loc, RemotePath):
+        if loc.is_dir() and not loc.is_symlink():
+            shutil.rmtree(loc)
+        elif loc.exists() or loc.is_symlink():
+            loc.unlink()
+        return
+    if not loc.key:
+        raise StorageError(f"{loc}: refusing to delete a whole bucket; name a prefix inside it")
+    fs = filesystem(loc)
+    try:
+        if fs.get_file_info(loc.fs_path).type == _fs().FileType.File:
+            fs.delete_file(loc.fs_path)
+        fs.delete_dir_contents(loc.fs_path, missing_dir_ok=True)
+        if fs.get_file_info(loc.fs_path).type != _fs().FileType.NotFound:
+            fs.delete_dir(loc.fs_path)
+    except FileNotFoundError:
+        return
     except OSError as exc:
         raise storage_error(loc, exc) from None
 

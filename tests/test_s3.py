@@ -213,3 +213,26 @@ def test_refused_credentials_are_a_clear_error(s3_server: str, s3_bucket: Remote
     finally:
         set_moto_auth(s3_server, float("inf"))
     assert line.startswith(f"Error: {s3_bucket}/documents: access denied: no valid S3 credentials")
+
+
+def test_delete_tree_removes_a_folder_or_a_prefix_and_nothing_beside_it(
+    tmp_path: Path, s3_bucket: RemotePath
+) -> None:
+    names = ["mix/a.txt", "mix/sub/b.txt", "mix/sub/deeper/c.txt", "mix2/d.txt", "mix.txt"]
+    for root in (tmp_path, s3_bucket):
+        for name in names:
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(name.encode())
+        storage.delete_tree(root / "mix")
+        storage.delete_tree(root / "missing")  # nothing there: not an error
+        assert sorted(tree_bytes(root)) == ["mix.txt", "mix2/d.txt"]
+        assert not (root / "mix").exists() and not (root / "mix/sub/b.txt").exists()
+        storage.delete_tree(root / "mix.txt")  # a single file or object
+        assert sorted(tree_bytes(root)) == ["mix2/d.txt"]
+    with pytest.raises(StorageError, match="refusing to delete a whole bucket"):
+        storage.delete_tree(s3_bucket)
+    assert (s3_bucket / "mix2/d.txt").read_bytes() == b"mix2/d.txt"
+    storage.delete(s3_bucket / "mix2/nothing", missing_ok=True)
+    with pytest.raises(StorageError, match="no such object"):
+        storage.delete(s3_bucket / "mix2/nothing", missing_ok=False)

@@ -113,13 +113,11 @@ def _shard_rows(manifest: MixManifest) -> Iterator[tuple[int, int, dict[str, Any
 
 def _languages(manifest: MixManifest) -> dict[str, dict[str, int]]:
     """Return {source: {language: output tokens}} from the shards and the index."""
-    import pyarrow.parquet as pq
+    from dolmakit.mix.files import read_table
 
     if manifest.index is None:
         return {}
-    index = pq.read_table(
-        manifest.mix_dir / manifest.index.path, columns=["shard", "row", "tokens"]
-    )
+    index = read_table(manifest.mix_dir / manifest.index.path, columns=["shard", "row", "tokens"])
     shards, rows, tokens = (index.column(c).to_pylist() for c in ("shard", "row", "tokens"))
     out: dict[str, dict[str, int]] = {}
     count = 0
@@ -221,9 +219,9 @@ def _histograms(
 
 
 def _decision_rows(manifest: MixManifest, relative: str) -> list[dict[str, Any]]:
-    import pyarrow.parquet as pq
+    from dolmakit.mix.files import read_table
 
-    table = pq.read_table(manifest.mix_dir / relative, columns=["line", "source", "outcome"])
+    table = read_table(manifest.mix_dir / relative, columns=["line", "source", "outcome"])
     rows: list[dict[str, Any]] = table.to_pylist()
     return rows
 
@@ -242,7 +240,9 @@ def render_card(
 
     manifest = load_manifest(mix_dir, data_root)
     data = card_data(manifest, score_keys=score_keys)
-    folder = Path(out) if out is not None else manifest.mix_dir
+    from dolmakit import storage
+
+    folder = storage.location(out) if out is not None else manifest.mix_dir
     md_path, html_path = folder / "card.md", folder / "card.html"
     write_bytes_atomic(md_path, render_markdown(data).encode())
     write_bytes_atomic(html_path, render_html(data).encode())

@@ -89,11 +89,11 @@ def spec_changes(a: dict[str, Any], b: dict[str, Any]) -> list[SpecChange]:
 
 def _documents(manifest: MixManifest) -> Counter[DocKey]:
     """Count copies of each (source, path, id) in the mix's index."""
-    import pyarrow.parquet as pq
+    from dolmakit.mix.files import read_table
 
     if manifest.index is None:
         return Counter()
-    table = pq.read_table(manifest.mix_dir / manifest.index.path, columns=["source", "path", "id"])
+    table = read_table(manifest.mix_dir / manifest.index.path, columns=["source", "path", "id"])
     columns = [table.column(c).to_pylist() for c in ("source", "path", "id")]
     return Counter(zip(*columns, strict=True))
 

@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from dolmakit import storage
+
 CLUSTERS_FILE = Path(".dolmakit") / "clusters.parquet"
 
 
 def _matches(row_path: str, data_root: Path, relative: str) -> bool:
-    path = Path(row_path)
+    path = storage.location(row_path)
     if path.is_absolute():
         try:
             return str(path.relative_to(data_root)) == relative
@@ -26,7 +28,7 @@ def _matches(row_path: str, data_root: Path, relative: str) -> bool:
 
 
 def _shown(row: dict[str, Any], data_root: Path) -> str:
-    path = Path(row["path"])
+    path = storage.location(row["path"])
     if path.is_absolute():
         with contextlib.suppress(ValueError):
             path = path.relative_to(data_root)
@@ -37,7 +39,7 @@ def kept_duplicate(
     data_root: Path, runs: Sequence[str], relative: str, line: int, doc_id: str
 ) -> str | None:
     """Return 'ID (PATH:LINE)' of the keeper of the document's cluster, or None if not found."""
-    import pyarrow.parquet as pq
+    from dolmakit.mix.files import read_table
 
     for run in runs:
         clusters = data_root / "attributes" / run / CLUSTERS_FILE
@@ -45,7 +47,7 @@ def kept_duplicate(
             continue
         rows = [
             r
-            for r in pq.read_table(clusters, filters=[("id", "=", doc_id)]).to_pylist()
+            for r in read_table(clusters, filters=[("id", "=", doc_id)]).to_pylist()
             if r.get("paragraph") is None
             and int(r["line"]) == line
             and _matches(str(r["path"]), data_root, relative)
@@ -55,7 +57,7 @@ def kept_duplicate(
         cluster = int(rows[0]["cluster"])
         keepers = [
             r
-            for r in pq.read_table(clusters, filters=[("cluster", "=", cluster)]).to_pylist()
+            for r in read_table(clusters, filters=[("cluster", "=", cluster)]).to_pylist()
             if r.get("keeper") and r.get("paragraph") is None
         ]
         if keepers:

@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from dolmakit import storage
 from dolmakit.errors import DolmakitError, InputError
 
 MANIFEST_NAME = "manifest.json"
@@ -99,7 +100,7 @@ class MixManifest:
 
     def input_path(self, relative: str) -> Path:
         """Return where an input file named by the manifest is now."""
-        path = Path(relative)
+        path = storage.location(relative)
         return path if path.is_absolute() else self.require_data_root() / path
 
 
@@ -140,20 +141,20 @@ def _records(raw: Any, where: str, path: Path) -> tuple[FileRecord, ...]:
 def _data_root(raw: dict[str, Any], given: str | Path | None) -> Path | None:
     """Return the data root: given, else `location.data_root` of the manifest, else None."""
     if given is not None:
-        root = Path(given).resolve()
+        root = storage.location(given).resolve()
         if not root.is_dir():
             raise DolmakitError(f"--data-root {given}: not a folder")
         return root
     location = raw.get("location")
     noted = location.get("data_root") if isinstance(location, dict) else None
-    if isinstance(noted, str) and Path(noted).is_dir():
-        return Path(noted)
+    if isinstance(noted, str) and storage.location(noted).is_dir():
+        return storage.location(noted)
     return None  # not noted, or moved: commands that need the inputs ask for --data-root
 
 
 def load_manifest(mix_dir: str | Path, data_root: str | Path | None = None) -> MixManifest:
     """Read `<mix_dir>/manifest.json`; InputError naming the file and the field if malformed."""
-    folder = Path(mix_dir)
+    folder = storage.location(mix_dir)
     path = folder / MANIFEST_NAME
     if not path.is_file():
         raise InputError(str(path), 0, "no manifest: is this a mix folder (built by dolmakit mix)?")

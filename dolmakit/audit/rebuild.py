@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dolmakit import storage
 from dolmakit.audit.manifest import MANIFEST_NAME, NOT_CONTENT, MixManifest, load_manifest
 from dolmakit.backends import Backend
 from dolmakit.errors import DolmakitError
@@ -44,7 +45,7 @@ def first_difference(a: Path, b: Path) -> str | None:
     """Return where files `a` and `b` first differ (offset, and line for text), or None."""
     offset = 0
     line = 1
-    with open(a, "rb") as fa, open(b, "rb") as fb:
+    with storage.open_read(a) as fa, storage.open_read(b) as fb:
         while True:
             ca, cb = fa.read(CHUNK), fb.read(CHUNK)
             if ca == cb:
@@ -124,13 +125,13 @@ def rebuild_mix(
     original = load_manifest(mix_dir, data_root)
     root = original.require_data_root()
     if keep is not None:
-        rebuilt_dir = _build(original, root, Path(keep), backend)
+        rebuilt_dir = _build(original, root, storage.location(keep), backend)
         compared, difference = compare_mixes(original, load_manifest(rebuilt_dir, root))
-        return RebuildResult(Path(mix_dir), compared, difference)
+        return RebuildResult(storage.location(mix_dir), compared, difference)
     with tempfile.TemporaryDirectory(prefix="dolmakit-rebuild-") as tmp:
         rebuilt_dir = _build(original, root, Path(tmp), backend)
         compared, difference = compare_mixes(original, load_manifest(rebuilt_dir, root))
-    return RebuildResult(Path(mix_dir), compared, difference)
+    return RebuildResult(storage.location(mix_dir), compared, difference)
 
 
 def _build(manifest: MixManifest, data_root: Path, out: Path, backend: Backend | None) -> Path:

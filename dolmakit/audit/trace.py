@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dolmakit import storage
 from dolmakit.attributes import Attributes, read_with_attributes
 from dolmakit.audit.manifest import MixManifest, load_manifest
 from dolmakit.audit.sources import is_dedup_clause
@@ -72,9 +73,9 @@ class Origin:
 
 
 def _read_table(path: Path, filters: list[tuple[str, str, Any]]) -> list[dict[str, Any]]:
-    import pyarrow.parquet as pq
+    from dolmakit.mix.files import read_table
 
-    rows: list[dict[str, Any]] = pq.read_table(path, filters=filters).to_pylist()
+    rows: list[dict[str, Any]] = read_table(path, filters=filters).to_pylist()
     return rows
 
 
@@ -175,7 +176,7 @@ def _relative_input(manifest: MixManifest, name: str) -> str | None:
     known = [r.path for r in manifest.documents]
     if name in known:
         return name
-    given = Path(name)
+    given = storage.location(name)
     if manifest.data_root is not None:
         try:
             rel = str(given.resolve().relative_to(manifest.data_root))

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dolmakit import storage
 from dolmakit.audit.manifest import (
     MANIFEST_NAME,
     FileRecord,
@@ -130,10 +131,11 @@ def _check_shard(job: _ShardCheck) -> _ShardFound:
 def _check_table(job: _ShardCheck, found: _ShardFound) -> _ShardFound:
     """Check the row count of an index or decisions Parquet file."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
+
+    from dolmakit.mix.files import parquet_rows
 
     try:
-        rows = pq.ParquetFile(job.path).metadata.num_rows
+        rows = parquet_rows(job.path)
     except (OSError, pa.ArrowInvalid) as exc:
         found.problems.append(Problem("unreadable", job.record.path, str(exc)))
         return found
@@ -203,7 +205,7 @@ def verify_mix(
     Any other file in the mix folder (except the manifest, rejects.jsonl, the data card and
     hidden folders) is reported as extra.
     """
-    root = Path(mix_dir)
+    root = storage.location(mix_dir)
     manifest = load_manifest(root, data_root)
     report = VerifyReport(root, manifest.name, manifest.version)
     report.problems.extend(_manifest_problems(manifest))
@@ -221,12 +223,12 @@ def verify_mix(
             report.bytes += job.path.stat().st_size
         report.documents += found.documents
         report.tokens += found.tokens
-    known = {Path(j.record.path) for j in jobs} | {Path(n) for n in UNHASHED_FILES}
-    for path in sorted(root.rglob("*")):
+    known = {Path(j.record.path).as_posix() for j in jobs} | set(UNHASHED_FILES)
+    for path in sorted(storage.list_files(root), key=lambda p: p.parts):
         rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+        if any(part.startswith(".") for part in rel.parts):
             continue
-        if rel not in known:
+        if rel.as_posix() not in known:
             what = "a shard" if rel.name.startswith("shard-") else "a file"
             report.problems.append(Problem("extra", str(rel), f"{what} not listed in the manifest"))
     if inputs:

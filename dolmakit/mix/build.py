@@ -6,7 +6,6 @@ the same spec is a no-op, another spec is refused unless `force` (a draft, recor
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,9 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from dolmakit import storage
 from dolmakit.backends import Backend, SerialBackend
 from dolmakit.digest import file_sha256
 from dolmakit.errors import ConfigError, DolmakitError
+from dolmakit.mix.files import shard_files
 from dolmakit.mix.inputs import InputFile, resolve_inputs
 from dolmakit.mix.manifest import MANIFEST_NAME, read_manifest, write_manifest
 from dolmakit.mix.plan import MixPlan, plan_mix
@@ -77,15 +78,20 @@ def build_mix(
     on_error: OnError = "skip",
     force: bool = False,
     progress: bool = True,
+    work_dir: str | Path | None = None,
 ) -> MixResult:
     """Build the mix a spec describes into `<output>/<name>/v<version>/` and return its manifest.
 
     `data_root` (default: the spec's folder) is where document globs are matched; `output`
     (default: the spec's `output.root`, relative to the spec's folder) is where mixes go.
+    Temporary files (and the records that let an interrupted build resume) go to
+    `<mix>/.work`, or to `<work_dir>/<name>/v<version>`; they are removed at the end.
+    Every location may be a local path or an s3:// URI.
     """
     spec = load_spec(spec_path)
-    root = Path(data_root) if data_root is not None else spec.path.parent
-    return _build(spec, root, _output_root(spec, output), backend, on_error, force, progress)
+    root = storage.location(data_root) if data_root is not None else spec.path.parent
+    work = storage.location(work_dir) if work_dir is not None else None
+    return _build(spec, root, _output_root(spec, output), backend, on_error, force, progress, work)
 
 
 def build_from_spec_dict(
@@ -106,7 +112,8 @@ def build_from_spec_dict(
     from dolmakit.mix.spec import spec_from_canonical
 
     parsed = spec_from_canonical(spec, Path(spec_file))
-    return _build(parsed, Path(data_root), Path(output), backend, on_error, False, progress)
+    root, out = storage.location(data_root), storage.location(output)
+    return _build(parsed, root, out, backend, on_error, False, progress)
 
 
 def _build(
@@ -117,6 +124,7 @@ def _build(
     on_error: OnError,
     force: bool,
     progress: bool,
+    work_root: Path | None = None,
 ) -> MixResult:
     """Build `spec` on the data under `root` into `<mix_root>/<name>/v<version>/`."""
     started = datetime.now(UTC)
@@ -131,6 +139,8 @@ def _build(
     _check_tokenizer(spec, inputs)
     backend = backend or SerialBackend()
     work = mix_dir / WORK_DIR
+    if work_root is not None:
+        work = work_root.resolve() / spec.name / f"v{spec.version}"
     states = _states(inputs)
     configs = [_job_config(spec, f, work) for f in inputs]
     jobs1 = [
@@ -191,7 +201,7 @@ def _build(
     }
     manifest["location"] = {"data_root": str(root.resolve())}
     write_manifest(mix_dir, manifest)
-    shutil.rmtree(work, ignore_errors=True)
+    storage.delete_tree(work)
     return MixResult(mix_dir, manifest, warnings=manifest["warnings"])
 
 
@@ -239,8 +249,8 @@ def _tagger_tokenizer(run_dir: Path) -> str | None:
     if not record.is_file():
         return None
     try:
-        taggers = json.loads(record.read_text(encoding="utf-8")).get("taggers", [])
-    except (OSError, ValueError, AttributeError):
+        taggers = json.loads(record.read_bytes().decode("utf-8")).get("taggers", [])
+    except (OSError, ValueError, AttributeError, DolmakitError):
         return None
     for tagger in taggers:
         if isinstance(tagger, dict) and tagger.get("name") == "tokens":
@@ -274,12 +284,12 @@ def _run_largest_first(stage: str, jobs: list[ShardJob], fn: Any, **kw: Any) -> 
 
 def _output_root(spec: MixSpec, output: str | Path | None) -> Path:
     if output is not None:
-        return Path(output)
+        return storage.location(output)
     if spec.output.root is None:
         raise ConfigError(
             f"{spec.path}: no output folder: give --output or set output.root in the spec"
         )
-    root = Path(spec.output.root)
+    root = storage.location(spec.output.root)
     return root if root.is_absolute() else spec.path.parent / root
 
 
@@ -299,9 +309,9 @@ def _existing(mix_dir: Path, spec_hash: str, force: bool) -> dict[str, Any] | No
         )
     for path in [mix_dir / MANIFEST_NAME, mix_dir / "index.parquet", mix_dir / "rejects.jsonl"]:
         path.unlink(missing_ok=True)
-    shutil.rmtree(mix_dir / "decisions", ignore_errors=True)
-    shutil.rmtree(mix_dir / WORK_DIR, ignore_errors=True)
-    for shard in mix_dir.glob("shard-*"):
+    storage.delete_tree(mix_dir / "decisions")
+    storage.delete_tree(mix_dir / WORK_DIR)
+    for shard in shard_files(mix_dir):
         shard.unlink()
     return None
 
@@ -534,15 +544,15 @@ def _copy_rejects(summary: RunSummary, mix_dir: Path, manifest: dict[str, Any], 
     """Copy pass 1's rejected lines into the mix, with input paths relative to the data root."""
     import msgspec
 
-    from dolmakit.atomic import atomic_path
+    from dolmakit.atomic import atomic_open
     from dolmakit.mix.inputs import relative
 
     target = mix_dir / "rejects.jsonl"
     if summary.rejects_file is not None and summary.rejects_file.is_file():
-        with atomic_path(target) as tmp, open(tmp, "wb") as out:
+        with atomic_open(target) as out:
             for line in summary.rejects_file.read_bytes().splitlines():
                 entry = msgspec.json.decode(line)
-                entry["path"] = relative(Path(entry["path"]), root)
+                entry["path"] = relative(storage.location(entry["path"]), root)
                 out.write(msgspec.json.encode(entry) + b"\n")
         path: str | None = "rejects.jsonl"
     else:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from dolmakit import storage
 from dolmakit.errors import DolmakitError
 from dolmakit.mix.spec import MixSpec
 from dolmakit.paths import attribute_path, expand_inputs, split_dataset_path
@@ -25,7 +25,12 @@ class InputFile:
 
 
 def relative(path: Path, root: Path) -> str:
-    """Return `path` relative to `root` with '/' separators, or absolute when outside it."""
+    """Return `path` relative to `root` with '/' separators, or absolute when outside it.
+
+    A path is never relative to a root of the other kind (object storage and local disk).
+    """
+    if storage.is_remote(path) != storage.is_remote(root):
+        return str(path)
     try:
         return path.relative_to(root).as_posix()
     except ValueError:
@@ -40,7 +45,8 @@ def resolve_inputs(spec: MixSpec, data_root: Path) -> list[InputFile]:
         where = f"sources[{s_index}]"
         matched: set[Path] = set()
         for g_index, pattern in enumerate(source.documents):
-            full = Path(pattern) if os.path.isabs(pattern) else root / pattern
+            given = storage.location(pattern)
+            full = given if given.is_absolute() else root / pattern
             try:
                 matched.update(expand_inputs([full]))
             except DolmakitError:

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from dolmakit import storage
 from dolmakit.atomic import write_bytes_atomic
 from dolmakit.errors import DolmakitError
 
@@ -41,9 +42,11 @@ def write_manifest(mix_dir: Path, manifest: dict[str, Any]) -> Path:
 
 def read_manifest(mix_dir: str | Path) -> dict[str, Any]:
     """Read the manifest.json of a mix directory; DolmakitError if absent or unreadable."""
-    path = Path(mix_dir) / MANIFEST_NAME
+    path = storage.location(mix_dir) / MANIFEST_NAME
+    if isinstance(path, storage.RemotePath) and not path.is_file():
+        raise DolmakitError(f"{path}: no manifest (not a complete mix)")
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        obj = json.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise DolmakitError(f"{path}: no manifest (not a complete mix)") from None
     except (OSError, ValueError) as exc:

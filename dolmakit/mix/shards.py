@@ -15,15 +15,18 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgspec
 import numpy as np
 
-from dolmakit.atomic import atomic_path, remove_stale_temporaries
+from dolmakit import storage
+from dolmakit.atomic import atomic_open, atomic_path, remove_stale_temporaries
 from dolmakit.backends import Backend
 from dolmakit.digest import file_sha256
 from dolmakit.document import document_from_dict
+from dolmakit.mix.files import load_npz, open_blocks, save_npz, shard_files, write_table
+from dolmakit.storage import RemotePath
 from dolmakit.writer import DocumentWriter
 
 META_FIELDS = ("key", "line", "repeat", "tokens", "length")
@@ -37,13 +40,16 @@ def write_run(
     ids: Sequence[str],
 ) -> None:
     """Write sorted copies: JSON lines to `path`, keys, lengths and ids to `meta_path`."""
-    with atomic_path(meta_path) as tmp, open(tmp, "wb") as out:
-        np.savez(
-            out,
-            **meta,
-            length=np.array([len(p) for p in payloads], dtype=np.int64),
-            ids=np.frombuffer(msgspec.msgpack.encode(list(ids)), dtype=np.uint8),
-        )
+    save_npz(
+        meta_path,
+        **meta,
+        length=np.array([len(p) for p in payloads], dtype=np.int64),
+        ids=np.frombuffer(msgspec.msgpack.encode(list(ids)), dtype=np.uint8),
+    )
+    if isinstance(path, RemotePath):
+        with atomic_open(path) as remote:
+            remote.write(b"".join(p + b"\n" for p in payloads))
+        return
     with atomic_path(path) as tmp, open(tmp, "wb", buffering=1 << 20) as out:
         for payload in payloads:
             out.write(payload)
@@ -52,7 +58,7 @@ def write_run(
 
 def read_run_meta(path: Path) -> dict[str, Any]:
     """Read the `.npz` of a spill run: arrays key, line, repeat, tokens, length; list ids."""
-    with np.load(path) as data:
+    with load_npz(path) as data:
         out: dict[str, Any] = {name: data[name] for name in META_FIELDS}
         out["ids"] = msgspec.msgpack.decode(data["ids"].tobytes())
     return out
@@ -85,7 +91,8 @@ class PartTask:
     path: Path
     shard: Path
     fmt: str
-    runs: tuple[tuple[Path, int], ...]  # (run file, byte offset of its first line here)
+    # (run file, byte offset of its first line here, bytes of its lines here, run file bytes)
+    runs: tuple[tuple[Path, int, int, int], ...]
     slots: bytes  # int32 array: for each output line, the index into `runs` it comes from
 
 
@@ -94,12 +101,9 @@ def write_part(task: PartTask) -> None:
     from dolmakit.compression import open_write
 
     slots = np.frombuffer(task.slots, dtype=np.int32).tolist()
-    files = []
+    files: list[BinaryIO] = []
     try:
-        for run, offset in task.runs:
-            handle = open(run, "rb", buffering=1 << 16)  # noqa: SIM115 - closed below
-            files.append(handle)
-            handle.seek(offset)
+        files.extend(open_blocks(task.runs))
         readers = [f.readline for f in files]
         if task.fmt == "parquet":
             remove_stale_temporaries(task.shard)
@@ -135,9 +139,9 @@ def _join_parts(shard: Path, parts: Sequence[Path]) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
     remove_stale_temporaries(shard)
-    with atomic_path(shard) as tmp, open(tmp, "wb") as out:
+    with atomic_open(shard) as out:
         for part in parts:
-            with open(part, "rb") as src:
+            with storage.open_read(part) as src:
                 while chunk := src.read(1 << 20):
                     digest.update(chunk)
                     size += len(chunk)
@@ -190,6 +194,7 @@ def merge_runs(
         for name in META_FIELDS
     }
     ids = [i for m in metas for i in m["ids"]]
+    run_bytes = [int((m["length"] + 1).sum()) for m in metas]
     # Byte offset of every line within its own run file.
     sizes = col["length"] + 1
     offsets = np.concatenate([np.cumsum(m["length"] + 1) - (m["length"] + 1) for m in metas]
@@ -214,9 +219,10 @@ def merge_runs(
             part = work / "parts" / f"{shard.name}.{k:05d}"
             part.parent.mkdir(parents=True, exist_ok=True)
             parts[-1].append(part)
+            block = np.bincount(slots, weights=sizes[segment], minlength=len(present))
             runs_here = tuple(
-                (runs[int(j)][0], int(offsets[segment[i]]))
-                for j, i in zip(present, first, strict=True)
+                (runs[int(j)][0], int(offsets[segment[i]]), int(n), run_bytes[int(j)])
+                for j, i, n in zip(present, first, block, strict=True)
             )
             tasks.append(PartTask(part, shard, fmt, runs_here, slots.tobytes()))
     for _ in backend.map(write_part, tasks):
@@ -270,7 +276,6 @@ def _write_index(
 ) -> None:
     """Write index.parquet: one row per output document, in output order."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     jobs = job[order].tolist()
     id_list = [ids[i] for i in order.tolist()]
@@ -287,12 +292,11 @@ def _write_index(
             "key": pa.array(col["key"][order].astype(np.uint64), pa.uint64()),
         }
     )
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd", row_group_size=INDEX_ROWS_PER_GROUP)
+    write_table(table, path, compression="zstd", row_group_size=INDEX_ROWS_PER_GROUP)
 
 
 def _remove_extra_shards(mix_dir: Path, fmt: str, count: int) -> None:
-    for path in mix_dir.glob("shard-*"):
+    for path in shard_files(mix_dir):
         stem = path.name.split(".", 1)[0]
         number = stem.removeprefix("shard-")
         if not number.isdigit() or int(number) >= count or not path.name.endswith(fmt):

@@ -19,7 +19,6 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from dolmakit.atomic import atomic_path
 from dolmakit.attributes import Attributes, read_with_attributes
 from dolmakit.digest import file_sha256
 from dolmakit.document import Document, document_from_dict
@@ -31,6 +30,7 @@ from dolmakit.mix.evaluate import (
     compile_filter,
     resolve,
 )
+from dolmakit.mix.files import load_npz, save_npz, write_table
 from dolmakit.mix.sampling import bucket, order_key, unit
 from dolmakit.mix.shards import write_run
 from dolmakit.mix.spans import SpanReplacer, SpanRule
@@ -195,16 +195,15 @@ def pass1(job: ShardJob, rejects: Rejects) -> ShardResult:
             histogram[b] = histogram.get(b, 0) + n
         else:
             by_clause[clause] += 1
-    with atomic_path(job.outputs[0]) as tmp, open(tmp, "wb") as out:
-        np.savez(
-            out,
-            line=np.array(lines, dtype=np.int64),
-            u=np.array(units, dtype=np.float64),
-            clause=np.array(clauses, dtype=np.int32),
-            tokens=np.array(tokens, dtype=np.int64),
-            ids=np.frombuffer(msgspec.msgpack.encode(ids), dtype=np.uint8),
-            spans=np.array(spans, dtype=np.int64).reshape(-1, 4),
-        )
+    save_npz(
+        job.outputs[0],
+        line=np.array(lines, dtype=np.int64),
+        u=np.array(units, dtype=np.float64),
+        clause=np.array(clauses, dtype=np.int32),
+        tokens=np.array(tokens, dtype=np.int64),
+        ids=np.frombuffer(msgspec.msgpack.encode(ids), dtype=np.uint8),
+        spans=np.array(spans, dtype=np.int64).reshape(-1, 4),
+    )
     result = ShardResult(job.key, read=len(lines) + rejects.total, written=len(lines))
     result.stats = {
         "histogram": sorted(histogram.items()),
@@ -229,7 +228,7 @@ def _attribute_paths(job: ShardJob) -> list[Path]:
 
 def load_pass1(path: Path) -> dict[str, Any]:
     """Read a pass-1 file: arrays line, u, clause, tokens, spans (n x 4) and the id list."""
-    with np.load(path) as data:
+    with load_npz(path) as data:
         out: dict[str, Any] = {name: data[name] for name in ("line", "u", "clause", "tokens")}
         out["spans"] = data["spans"]
         out["ids"] = msgspec.msgpack.decode(data["ids"].tobytes())
@@ -363,7 +362,6 @@ def pass2(job: ShardJob, rejects: Rejects) -> ShardResult:
 def _write_decisions(path: Path, cfg: JobConfig, first: dict[str, Any], repeats: Any) -> None:
     """Write one row per valid input document: its fate, from the pass-1 arrays."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     count = len(first["ids"])
     clause = first["clause"]
@@ -382,5 +380,4 @@ def _write_decisions(path: Path, cfg: JobConfig, first: dict[str, Any], repeats:
             "u": pa.array(first["u"], pa.float64()),
         }
     )
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+    write_table(table, path, compression="zstd")
