@@ -5,23 +5,28 @@ Usage::
     python benchmarks/bench_taggers.py --corpus /tmp/bench50        # an existing dataset root
     python benchmarks/bench_taggers.py --size 200MB --corpus /tmp/bench200   # build it first
 
-Runs, on `<corpus>/documents`, each with `--workers` processes (default 2) and timed wall-clock:
+Runs, on `<corpus>/documents`, each with `--workers` processes (default 2):
 
-* dolmakit `tag` with the web recipe's rule taggers (lengths, gopher_quality,
-  gopher_repetition, c4, fineweb, ldnoobw), and with the subsets the peers share:
-  - vs Dolma: lengths + gopher_quality + gopher_repetition + c4
-    (Dolma `gopher_v1` computes both Gopher rule sets, `c4_v2`, `char_length_v1`);
-  - vs datatrove: gopher_quality + c4 + fineweb (its Gopher quality, C4 and FineWeb filters).
-* Dolma `dolma tag --taggers gopher_v1 c4_v2 char_length_v1` (benchmarks/peers.py venv).
-* datatrove JsonlReader -> filter -> JsonlWriter, once per filter so that each filter sees
-  every document (in one pipeline Gopher drops most documents before C4 and FineWeb see them);
-  the sum of the three pipeline times is compared. The chained run is reported too.
+* `--pairs`, side by side with Dolma 1.2.1 (`dolma tag`, benchmarks/peers.py venv), for
+  `--repeat` rounds, the side that goes first alternating between rounds:
+  - rules: dolmakit lengths + gopher_quality + gopher_repetition + c4 vs Dolma `gopher_v1`
+    (both Gopher rule sets in one tagger), `c4_v2`, `char_length_v1`;
+  - pii: dolmakit `pii` vs Dolma `pii_regex_with_counts_fast_v2` (not like for like:
+    docs/benchmarks-taggers.md says what each detects); pii_like: dolmakit `pii` limited to
+    the kinds Dolma's looks for (e-mail, IPv4, phone);
+  - issue: both sets at once, the issue's Dolma set.
+  The speed-ups divide the medians over the rounds (CPU seconds and wall seconds).
+* `--runs`, once, dolmakit only: bench_rules (the web recipe's six rule taggers) and
+  bench_vs_datatrove (gopher_quality + c4 + fineweb).
+* datatrove (`--peers datatrove`): JsonlReader -> filter -> JsonlWriter, once per filter so
+  that each filter sees every document (in one pipeline Gopher drops most documents before C4
+  and FineWeb see them); the sum of the three pipeline times is compared with
+  bench_vs_datatrove. The chained run is reported too.
 
 Every figure includes reading the documents and writing the output (attribute files for
 dolmakit and Dolma, kept documents for datatrove). Per-core rates divide by the workers.
 CPU seconds (user + system of the run and its worker processes, from getrusage) are reported
 too for dolmakit and Dolma: on a shared, loaded machine they are far steadier than wall time.
-`--runs` limits the dolmakit runs, `--peers` the peers.
 Prints a Markdown table and writes `--json` (default `<corpus>/bench_taggers.json`).
 """
 
@@ -37,6 +42,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from statistics import median
+
+from dolmakit.taggers.recipes import TaggerSpec
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -45,6 +53,21 @@ RULES = ("lengths", "gopher_quality", "gopher_repetition", "c4", "fineweb", "ldn
 VS_DOLMA = ("lengths", "gopher_quality", "gopher_repetition", "c4")
 VS_DATATROVE = ("gopher_quality", "c4", "fineweb")
 DOLMA_TAGGERS = ("gopher_v1", "c4_v2", "char_length_v1")
+DOLMA_PII = ("pii_regex_with_counts_fast_v2",)
+PII_LIKE_DOLMA = TaggerSpec("pii", {"kinds": ["email", "ipv4", "phone"]})
+# name -> (label, dolmakit run and taggers, Dolma taggers): the rule sets compared with Dolma.
+PAIRS: dict[str, tuple[str, str, tuple[str | TaggerSpec, ...], tuple[str, ...]]] = {
+    "rules": ("+".join(VS_DOLMA), "bench_vs_dolma", VS_DOLMA, DOLMA_TAGGERS),
+    "pii": ("pii", "bench_pii", ("pii",), DOLMA_PII),
+    # The kinds Dolma's fast regex tagger looks for: e-mail, phone, IPv4 (dolmakit validates).
+    "pii_like": ("pii email+ipv4+phone", "bench_pii_like", (PII_LIKE_DOLMA,), DOLMA_PII),
+    "issue": (
+        "+".join((*VS_DOLMA, "pii")),
+        "bench_issue",
+        (*VS_DOLMA, "pii"),
+        DOLMA_TAGGERS + DOLMA_PII,
+    ),
+}
 
 
 def corpus_size(documents: Path) -> tuple[int, int]:
@@ -60,7 +83,9 @@ def corpus_size(documents: Path) -> tuple[int, int]:
     return docs, nbytes
 
 
-def time_dolmakit(documents: Path, run: str, taggers: tuple[str, ...], workers: int) -> float:
+def time_dolmakit(
+    documents: Path, run: str, taggers: tuple[str | TaggerSpec, ...], workers: int
+) -> float:
     """Tag with dolmakit on a process pool (no resume); return wall seconds."""
     from dolmakit.backends import ProcessBackend
     from dolmakit.tagging import tag
@@ -138,9 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument(
         "--runs",
-        default="",
-        help="dolmakit runs only: bench_rules,bench_vs_dolma,bench_vs_datatrove",
+        default="bench_rules,bench_vs_datatrove",
+        help="dolmakit-only runs (once): bench_rules,bench_vs_datatrove ('' for none)",
     )
+    ap.add_argument(
+        "--pairs",
+        default="rules,pii,issue",
+        help="dolmakit-vs-Dolma pairs, run side by side each round: rules,pii,pii_like,issue",
+    )
+    ap.add_argument("--repeat", type=int, default=1, help="rounds of the pairs, sides alternating")
     args = ap.parse_args(argv)
     corpus: Path = args.corpus.resolve()
     if args.size:
@@ -165,36 +196,53 @@ def main(argv: list[str] | None = None) -> int:
     cpu: dict[str, float] = {}
     for label, run, taggers in (
         ("dolmakit: all rule taggers (web recipe rules)", "bench_rules", RULES),
-        ("dolmakit: lengths+gopher_quality+gopher_repetition+c4", "bench_vs_dolma", VS_DOLMA),
         ("dolmakit: gopher_quality+c4+fineweb", "bench_vs_datatrove", VS_DATATROVE),
     ):
-        if args.runs and run not in args.runs.split(","):
+        if run not in args.runs.split(","):
             continue
         before = cpu_seconds()
         timings[run] = time_dolmakit(documents, run, taggers, workers)
         cpu[run] = cpu_seconds() - before
         results.append(row(label, timings[run], docs, nbytes, workers, cpu[run]))
         print(results[-1], flush=True)
-    peer_info: dict[str, object] = {}
     wanted = set() if args.skip_peers else set(args.peers.split(","))
-    if "dolma" in wanted:
-        import peers
+    pairs = [PAIRS[name] for name in args.pairs.split(",") if name]
+    rounds: dict[str, list[tuple[float, float]]] = {}  # side -> [(wall, cpu)] per round
+    for r in range(args.repeat):
+        for pair in pairs:
+            label, run, taggers, dolma_taggers = pair
+            sides = [("dolmakit", run), ("dolma", run)]
+            if r % 2:  # alternate which side goes first
+                sides.reverse()
+            for side, name in sides:
+                if side == "dolma" and "dolma" not in wanted:
+                    continue
+                before = cpu_seconds()
+                if side == "dolmakit":
+                    wall = time_dolmakit(documents, name, taggers, workers)
+                    what = f"dolmakit: {label}"
+                else:
+                    import peers
 
-        glob = str(documents / "**" / "*.jsonl.zst")
-        before = cpu_seconds()
-        timings["dolma"] = peers.run_dolma_tag(glob, DOLMA_TAGGERS, processes=workers)
-        cpu["dolma"] = cpu_seconds() - before
-        results.append(
-            row(
-                "Dolma 1.2.1: gopher_v1+c4_v2+char_length_v1",
-                timings["dolma"],
-                docs,
-                nbytes,
-                workers,
-                cpu["dolma"],
+                    glob = str(documents / "**" / "*.jsonl.zst")
+                    wall = peers.run_dolma_tag(glob, dolma_taggers, processes=workers)
+                    what = f"Dolma 1.2.1: {' '.join(dolma_taggers)}"
+                used = cpu_seconds() - before
+                rounds.setdefault(f"{side}:{name}", []).append((wall, used))
+                results.append({**row(what, wall, docs, nbytes, workers, used), "round": r + 1})
+                print(results[-1], flush=True)
+    speedups: dict[str, float] = {}
+    for _, run, _, _ in pairs:
+        ours, theirs = rounds.get(f"dolmakit:{run}"), rounds.get(f"dolma:{run}")
+        if ours and theirs:
+            speedups[f"{run}_cpu_median"] = round(
+                median(c for _, c in theirs) / median(c for _, c in ours), 2
             )
-        )
-        print(results[-1], flush=True)
+            speedups[f"{run}_wall_median"] = round(
+                median(w for w, _ in theirs) / median(w for w, _ in ours), 2
+            )
+            timings[run] = median(w for w, _ in ours)
+    peer_info: dict[str, object] = {}
     if "datatrove" in wanted:
         import peers
 
@@ -242,10 +290,6 @@ def main(argv: list[str] | None = None) -> int:
         )  # type: ignore[arg-type]
         for run in ("dt_gopher", "dt_c4", "dt_fineweb", "dt_chain"):
             shutil.rmtree(corpus / run, ignore_errors=True)
-    speedups = {}
-    if "dolma" in timings and "bench_vs_dolma" in timings:
-        speedups["vs_dolma"] = round(timings["dolma"] / timings["bench_vs_dolma"], 2)
-        speedups["vs_dolma_cpu"] = round(cpu["dolma"] / cpu["bench_vs_dolma"], 2)
     if "datatrove" in timings and "bench_vs_datatrove" in timings:
         speedups["vs_datatrove"] = round(timings["datatrove"] / timings["bench_vs_datatrove"], 2)
     report = {
@@ -261,11 +305,11 @@ def main(argv: list[str] | None = None) -> int:
     out = args.json or corpus / "bench_taggers.json"
     out.write_text(json.dumps(report, indent=2))
     print(f"\n{docs:,} documents, {nbytes / 1e6:.1f} MB of text, {workers} workers\n")
-    print("| what | seconds | docs/s/core | MB/s/core | CPU s | MB per CPU s |")
-    print("|---|---|---|---|---|---|")
+    print("| round | what | seconds | docs/s/core | MB/s/core | CPU s | MB per CPU s |")
+    print("|---|---|---|---|---|---|---|")
     for r in results:
         print(
-            f"| {r['what']} | {r['seconds']} | {r['docs_per_s_per_core']:,} "
+            f"| {r.get('round', '')} | {r['what']} | {r['seconds']} | {r['docs_per_s_per_core']:,} "
             f"| {r['mb_per_s_per_core']} | {r.get('cpu_seconds', '')} "
             f"| {r.get('mb_per_cpu_s', '')} |"
         )

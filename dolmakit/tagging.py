@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -33,8 +33,9 @@ from dolmakit.progress import Tally
 from dolmakit.reader import read_documents
 from dolmakit.rejects import OnError, Rejects
 from dolmakit.runner import RunSummary, ShardJob, ShardResult, run_shards
-from dolmakit.taggers.base import Tagger, available_taggers, load_tagger
+from dolmakit.taggers.base import Tagger, ValueTagger, available_taggers, load_tagger
 from dolmakit.taggers.recipes import Recipe, TaggerSpec, load_recipe, recipe_from_names
+from dolmakit.taggers.rules.text import NATIVE
 
 DEFAULT_BATCH_SIZE = 512
 SCORE_DIGITS = 5
@@ -172,6 +173,17 @@ class _Checker:
         self.taggers = taggers
         self.path = path
         self.keys: dict[str, dict[str, str]] = {}  # tagger -> attribute type -> key
+        self.value_keys: dict[str, tuple[str, ...] | None] = {
+            name: self._value_keys(name, tagger) for name, tagger in taggers
+        }
+
+    def _value_keys(self, name: str, tagger: Tagger) -> tuple[str, ...] | None:
+        """Return the keys of a ValueTagger's value types (None: not a ValueTagger)."""
+        types = getattr(tagger, "value_types", None)
+        if not isinstance(tagger, ValueTagger) or not isinstance(types, tuple):
+            return None
+        self.keys.setdefault(name, {})
+        return tuple(self._key(name, tagger, kind) for kind in types)
 
     def write_batch(self, batch: list[tuple[int, Document]], writer: AttributeWriter) -> None:
         # The batch's objects die by reference counting; pausing the cyclic collector while
@@ -189,8 +201,12 @@ class _Checker:
         where = f"{self.path} (lines {batch[0][0]}-{batch[-1][0]})"
         results = []
         for name, tagger in self.taggers:
+            value_keys = self.value_keys[name]
             try:
-                out = tagger.tag_batch(docs)
+                if value_keys is None:
+                    out: list[Any] = tagger.tag_batch(docs)
+                else:
+                    out = cast(ValueTagger, tagger).tag_values(docs)
             except DolmakitError:
                 raise
             except Exception as exc:
@@ -202,12 +218,25 @@ class _Checker:
                 raise TaggerError(
                     f"tagger {name!r} returned {got} results for {len(docs)} documents on {where}"
                 )
-            results.append((name, tagger, self.keys.setdefault(name, {}), out))
+            results.append((name, tagger, self.keys.setdefault(name, {}), out, value_keys))
         for i, (lineno, doc) in enumerate(batch):
             attrs: Attributes = {}
             size = len(doc.text)
-            for name, tagger, keys, out in results:
+            for name, tagger, keys, out, value_keys in results:
                 found = out[i]
+                values: tuple[Any, ...] = ()
+                if value_keys is not None:
+                    if type(found) is not tuple or len(found) != 2:
+                        raise TaggerError(
+                            f"tagger {name!r} returned {type(found).__name__}, not a (spans,"
+                            f" values) pair, for {self.path}:{lineno}"
+                        )
+                    found, values = found
+                    if type(values) is not tuple:
+                        raise TaggerError(
+                            f"tagger {name!r} returned values of type {type(values).__name__},"
+                            f" not a tuple, for {self.path}:{lineno}"
+                        )
                 if type(found) is not dict:
                     raise TaggerError(
                         f"tagger {name!r} returned {type(found).__name__}, not a dict,"
@@ -223,7 +252,25 @@ class _Checker:
                             attrs[key] = [checked]
                             continue
                     attrs[key] = self._spans(spans, size, name, kind, lineno)
+                if value_keys is not None:
+                    bad = _put_values(attrs, value_keys, size, values)
+                    if bad >= 0:
+                        raise self._bad_value(name, tagger, values, bad, lineno)
             writer.write_attributes(doc, attrs)
+
+    def _bad_value(
+        self, name: str, tagger: Tagger, values: tuple[Any, ...], bad: int, lineno: int
+    ) -> TaggerError:
+        types: tuple[str, ...] = getattr(tagger, "value_types", ())
+        if len(values) != len(types):
+            return TaggerError(
+                f"tagger {name!r} returned {len(values)} values for its {len(types)} value"
+                f" types at {self.path}:{lineno}"
+            )
+        return TaggerError(
+            f"tagger {name!r}, type {types[bad]!r}: value {values[bad]!r} is not an int or a"
+            f" finite float at {self.path}:{lineno}"
+        )
 
     def _key(self, name: str, tagger: Tagger, kind: str) -> str:
         declared = tagger.attributes
@@ -277,6 +324,32 @@ def _checked_span(span: Any, size: int) -> list[float] | None:
         # 0.0 and 1.0 (common fractions) are already rounded; round() is slow.
         return [start, end, score if score == 0.0 or score == 1.0 else round(score, SCORE_DIGITS)]
     return None
+
+
+def put_values(attrs: Attributes, keys: tuple[str, ...], size: int, values: tuple[Any, ...]) -> int:
+    """Write `[[0, size, value]]` under the key of each value not None; return -1 or a bad index.
+
+    A bad value is neither an int nor a finite float: the index of the first one is returned
+    and nothing is written for it or after it. Floats are rounded to 5 decimals (0.0 and 1.0
+    as they are). A values tuple of the wrong length is bad at the shorter length. The
+    compiled `dolmakit._textstats.put_values` does the same.
+    """
+    if len(values) != len(keys):
+        return min(len(values), len(keys))
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        kind = type(value)
+        if kind is float and value - value == 0.0:  # finite
+            if value != 0.0 and value != 1.0:
+                value = round(value, SCORE_DIGITS)
+        elif kind is not int:
+            return i
+        attrs[keys[i]] = [[0, size, value]]
+    return -1
+
+
+_put_values = NATIVE.put_values if NATIVE is not None else put_values
 
 
 def _score(score: Any, name: str, kind: str, where: str) -> float:

@@ -55,6 +55,44 @@ class Tagger(Protocol):
         ...
 
 
+Values = tuple[float | None, ...]
+
+
+@runtime_checkable
+class ValueTagger(Tagger, Protocol):
+    """A tagger whose attributes are mostly document-level values, written by a faster path.
+
+    `tag_values` returns, per document, `(spans, values)`: `spans` holds the types that are not
+    in `value_types`, as `tag_batch` returns them; `values[i]` is the score of the span
+    `[0, len(text)]` of type `value_types[i]` (None: no such attribute). The run writes the
+    `spans` types first, then the values in `value_types` order. Invariant: `tag_batch` gives
+    the same attributes in the same order (`batch_from_values` builds it).
+    """
+
+    value_types: ClassVar[tuple[str, ...]]
+
+    def tag_values(self, docs: Sequence[Document]) -> list[tuple[dict[str, list[Span]], Values]]:
+        """Return the span attributes and the document-level values of each document."""
+        ...
+
+
+def batch_from_values(
+    docs: Sequence[Document],
+    value_types: tuple[str, ...],
+    rows: list[tuple[dict[str, list[Span]], Values]],
+) -> list[dict[str, list[Span]]]:
+    """Return the `tag_batch` result equal to the `tag_values` rows of a ValueTagger."""
+    out: list[dict[str, list[Span]]] = []
+    for doc, (spans, values) in zip(docs, rows, strict=True):
+        n = len(doc.text)
+        result = dict(spans)
+        for kind, value in zip(value_types, values, strict=True):
+            if value is not None:
+                result[kind] = [Span(0, n, value)]
+        out.append(result)
+    return out
+
+
 @dataclass(frozen=True)
 class TaggerInfo:
     """What `dolmakit taggers` lists about one tagger."""

@@ -2,22 +2,20 @@
 
 Three line statistics from the paper plus the newline-per-word ratio of the released
 FineWeb filter (datatrove's FineWebQualityFilter), with `pass` under their thresholds.
+FineWeb's terminal punctuation (its "stop characters") is . ' " ! ? and a short line has at
+most 30 characters (`dolmakit.taggers.rules.reference` counts both).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import repeat
-from operator import le
 from typing import ClassVar
 
 from dolmakit.document import Document, Span
-from dolmakit.taggers.base import register
-from dolmakit.taggers.rules.text import TextStats, ratio, stats_of
+from dolmakit.taggers.base import Values, batch_from_values, register
+from dolmakit.taggers.rules.lengths import NO_SPANS
+from dolmakit.taggers.rules.text import ratio, stats_of
 
-# FineWeb's terminal punctuation ("stop characters" of its release).
-TERMINAL = (".", "'", '"', "!", "?")
-SHORT_LINE_CHARS = 30
 MIN_LINE_PUNCT_RATIO = 0.12
 MAX_SHORT_LINE_RATIO = 0.67
 MAX_DUP_LINE_CHAR_FRAC = 0.1
@@ -37,6 +35,7 @@ class FineWebTagger:
         "newline_word_ratio",
         "pass",
     )
+    value_types: ClassVar[tuple[str, ...]] = attributes
     requires: ClassVar[str] = ""
     description: ClassVar[str] = (
         "FineWeb quality rules: lines ending in punctuation, short lines (<= 30 chars), "
@@ -45,29 +44,24 @@ class FineWebTagger:
 
     def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
         """Return the FineWeb statistics of each document."""
-        return [self._tag(stats) for stats in stats_of(docs)]
+        return batch_from_values(docs, self.value_types, self.tag_values(docs))
 
-    @staticmethod
-    def _tag(stats: TextStats) -> dict[str, list[Span]]:
-        text = stats.text
-        n = len(text)
-        lines = stats.lines
-        count = len(lines)
-        punct = ratio(sum(map(str.endswith, lines, repeat(TERMINAL))), count)
-        short = ratio(sum(map(le, map(len, lines), repeat(SHORT_LINE_CHARS))), count)
-        dup_chars = ratio(stats.line_duplicates[1], n)
-        newline = ratio(text.count("\n"), len(stats.words))
-        passed = (
-            count > 0
-            and punct >= MIN_LINE_PUNCT_RATIO
-            and short <= MAX_SHORT_LINE_RATIO
-            and dup_chars <= MAX_DUP_LINE_CHAR_FRAC
-            and newline <= MAX_NEWLINE_WORD_RATIO
-        )
-        return {
-            "line_punct_ratio": [Span(0, n, punct)],
-            "short_line_ratio": [Span(0, n, short)],
-            "dup_line_char_frac": [Span(0, n, dup_chars)],
-            "newline_word_ratio": [Span(0, n, newline)],
-            "pass": [Span(0, n, int(passed))],
-        }
+    def tag_values(self, docs: Sequence[Document]) -> list[tuple[dict[str, list[Span]], Values]]:
+        """Return the FineWeb statistics of each document as values."""
+        out: list[tuple[dict[str, list[Span]], Values]] = []
+        for stats in stats_of(docs):
+            s = stats.summary
+            count = s.lines
+            punct = ratio(s.punct_lines, count)
+            short = ratio(s.short_lines, count)
+            dup_chars = ratio(s.dup_line_chars, len(stats.text))
+            newline = ratio(s.newlines, s.words)
+            passed = (
+                count > 0
+                and punct >= MIN_LINE_PUNCT_RATIO
+                and short <= MAX_SHORT_LINE_RATIO
+                and dup_chars <= MAX_DUP_LINE_CHAR_FRAC
+                and newline <= MAX_NEWLINE_WORD_RATIO
+            )
+            out.append((NO_SPANS, (punct, short, dup_chars, newline, int(passed))))
+        return out

@@ -7,25 +7,21 @@ are in `dolmakit.taggers.rules.text`; the exact formulas are in docs/taggers.md.
 
 from __future__ import annotations
 
-import functools
-import re
-import string
-import sys
-from collections.abc import Callable, Sequence
-from itertools import filterfalse, repeat
-from operator import not_
+from collections.abc import Sequence
+from operator import le
 from typing import ClassVar
 
 from dolmakit.document import Document, Span
-from dolmakit.taggers.base import register
-from dolmakit.taggers.rules.ngrams import repeated_ngram_chars
-from dolmakit.taggers.rules.text import TextStats, duplicates, ratio, stats_of
-
-STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
-BULLETS = ("•", "‣", "◦", "⁃", "▪", "●", "○", "■", "□", "-", "*", "–")
-ELLIPSES = ("...", "…")
-EDGE_PUNCTUATION = string.punctuation + "“”‘’«»„…"
-_EDGE = frozenset(EDGE_PUNCTUATION)
+from dolmakit.taggers.base import Values, batch_from_values, register
+from dolmakit.taggers.rules.lengths import NO_SPANS
+from dolmakit.taggers.rules.reference import (  # noqa: F401 (re-exported)
+    BULLETS,
+    EDGE_PUNCTUATION,
+    ELLIPSES,
+    STOP_WORDS,
+    stop_words_in,
+)
+from dolmakit.taggers.rules.text import ratio, stats_of
 
 MIN_WORDS, MAX_WORDS = 50, 100_000
 MIN_MEAN_WORD_LENGTH, MAX_MEAN_WORD_LENGTH = 3.0, 10.0
@@ -41,6 +37,15 @@ MAX_DUP_LINE_CHAR_FRAC = 0.20
 MAX_DUP_PARAGRAPH_CHAR_FRAC = 0.20
 MAX_TOP_NGRAM_CHAR_FRAC = {2: 0.20, 3: 0.18, 4: 0.16}
 MAX_DUP_NGRAM_CHAR_FRAC = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+# The upper limit of each repetition statistic, in the order of the tagger's attributes.
+LIMITS = (
+    MAX_DUP_LINE_FRAC,
+    MAX_DUP_PARAGRAPH_FRAC,
+    MAX_DUP_LINE_CHAR_FRAC,
+    MAX_DUP_PARAGRAPH_CHAR_FRAC,
+    *MAX_TOP_NGRAM_CHAR_FRAC.values(),
+    *MAX_DUP_NGRAM_CHAR_FRAC.values(),
+)
 
 
 @register
@@ -60,6 +65,7 @@ class GopherQualityTagger:
         "stop_words",
         "pass",
     )
+    value_types: ClassVar[tuple[str, ...]] = attributes
     requires: ClassVar[str] = ""
     description: ClassVar[str] = (
         "Gopher (MassiveText) quality rules: word count, mean word length, #/ellipsis ratios, "
@@ -68,88 +74,44 @@ class GopherQualityTagger:
 
     def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
         """Return the quality statistics of each document."""
-        return [self._tag(stats) for stats in stats_of(docs)]
+        return batch_from_values(docs, self.value_types, self.tag_values(docs))
 
-    @staticmethod
-    def _tag(stats: TextStats) -> dict[str, list[Span]]:
-        text = stats.text
-        n = len(text)
-        words = stats.words
-        nwords = len(words)
-        mean_length = ratio(stats.word_chars, nwords)
-        hash_ratio = ratio(text.count("#"), nwords)
-        ellipsis_ratio = ratio(text.count("...") + text.count("…"), nwords)
-        lines = stats.lines
-        bullet = ratio(sum(map(str.startswith, lines, repeat(BULLETS))), len(lines))
-        ellipsis_lines = ratio(sum(map(str.endswith, lines, repeat(ELLIPSES))), len(lines))
-        # Words that are not all letters, then those of them without any letter.
-        no_letter = sum(map(not_, map(_letter_search(), filterfalse(str.isalpha, words))))
-        alpha = ratio(nwords - no_letter, nwords)
-        stop = stop_words_in(text.lower()) if nwords else 0
-        passed = (
-            MIN_WORDS <= nwords <= MAX_WORDS
-            and MIN_MEAN_WORD_LENGTH <= mean_length <= MAX_MEAN_WORD_LENGTH
-            and hash_ratio <= MAX_SYMBOL_RATIO
-            and ellipsis_ratio <= MAX_SYMBOL_RATIO
-            and bullet <= MAX_BULLET_LINES
-            and ellipsis_lines <= MAX_ELLIPSIS_LINES
-            and alpha >= MIN_ALPHA_WORDS
-            and stop >= MIN_STOP_WORDS
-        )
-        return {
-            "words": [Span(0, n, nwords)],
-            "mean_word_length": [Span(0, n, mean_length)],
-            "hash_ratio": [Span(0, n, hash_ratio)],
-            "ellipsis_ratio": [Span(0, n, ellipsis_ratio)],
-            "bullet_line_frac": [Span(0, n, bullet)],
-            "ellipsis_line_frac": [Span(0, n, ellipsis_lines)],
-            "alpha_word_frac": [Span(0, n, alpha)],
-            "stop_words": [Span(0, n, stop)],
-            "pass": [Span(0, n, int(passed))],
-        }
-
-
-def stop_words_in(low: str) -> int:
-    """Return how many distinct stop words occur in lowercased text as whole words.
-
-    A stop word occurs when some word, stripped of leading and trailing punctuation
-    (EDGE_PUNCTUATION), equals it. Each stop word is looked for with `str.find` and every
-    hit checked in place: only punctuation between it and whitespace (or the text's ends).
-    """
-    size = len(low)
-    found = 0
-    for word in STOP_WORDS:
-        start = low.find(word)
-        while start != -1:
-            before = start
-            while before and low[before - 1] in _EDGE:
-                before -= 1
-            after = start + len(word)
-            while after < size and low[after] in _EDGE:
-                after += 1
-            if (not before or low[before - 1].isspace()) and (
-                after == size or low[after].isspace()
-            ):
-                found += 1
-                break
-            start = low.find(word, start + 1)
-    return found
-
-
-@functools.cache
-def _letter_search() -> Callable[[str], re.Match[str] | None]:
-    """Return a search for one letter (a character `str.isalpha` accepts), built once."""
-    letters = [i for i in range(sys.maxunicode + 1) if chr(i).isalpha()]
-    ranges: list[str] = []
-    start = prev = letters[0]
-    for code in [*letters[1:], -1]:
-        if code != prev + 1:
-            ranges.append(
-                re.escape(chr(start)) + ("-" + re.escape(chr(prev)) if prev > start else "")
+    def tag_values(self, docs: Sequence[Document]) -> list[tuple[dict[str, list[Span]], Values]]:
+        """Return the quality statistics of each document as values (`attributes` order)."""
+        out: list[tuple[dict[str, list[Span]], Values]] = []
+        for stats in stats_of(docs):
+            s = stats.summary
+            nwords = s.words
+            mean_length = ratio(s.word_chars, nwords)
+            hash_ratio = ratio(s.hashes, nwords)
+            ellipsis_ratio = ratio(s.ellipses, nwords)
+            bullet = ratio(s.bullet_lines, s.lines)
+            ellipsis_lines = ratio(s.ellipsis_lines, s.lines)
+            alpha = ratio(s.alpha_words, nwords)
+            stop = s.stop_words
+            passed = (
+                MIN_WORDS <= nwords <= MAX_WORDS
+                and MIN_MEAN_WORD_LENGTH <= mean_length <= MAX_MEAN_WORD_LENGTH
+                and hash_ratio <= MAX_SYMBOL_RATIO
+                and ellipsis_ratio <= MAX_SYMBOL_RATIO
+                and bullet <= MAX_BULLET_LINES
+                and ellipsis_lines <= MAX_ELLIPSIS_LINES
+                and alpha >= MIN_ALPHA_WORDS
+                and stop >= MIN_STOP_WORDS
             )
-            start = code
-        prev = code
-    return re.compile("[" + "".join(ranges) + "]").search
+            values = (
+                nwords,
+                mean_length,
+                hash_ratio,
+                ellipsis_ratio,
+                bullet,
+                ellipsis_lines,
+                alpha,
+                stop,
+                int(passed),
+            )
+            out.append((NO_SPANS, values))
+        return out
 
 
 @register
@@ -167,6 +129,7 @@ class GopherRepetitionTagger:
         *(f"dup_{n}gram_char_frac" for n in MAX_DUP_NGRAM_CHAR_FRAC),
         "pass",
     )
+    value_types: ClassVar[tuple[str, ...]] = attributes
     requires: ClassVar[str] = ""
     description: ClassVar[str] = (
         "Gopher repetition rules: duplicate lines/paragraphs (by count and characters), top "
@@ -175,37 +138,30 @@ class GopherRepetitionTagger:
 
     def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
         """Return the repetition statistics of each document."""
-        return [self._tag(stats) for stats in stats_of(docs)]
+        return batch_from_values(docs, self.value_types, self.tag_values(docs))
 
-    @staticmethod
-    def _tag(stats: TextStats) -> dict[str, list[Span]]:
-        n = len(stats.text)
-        lines = stats.lines
-        paragraphs = stats.paragraphs
-        dup_lines, dup_line_chars = stats.line_duplicates
-        dup_paras, dup_para_chars = duplicates(paragraphs)
-        values: dict[str, float] = {
-            "dup_line_frac": ratio(dup_lines, len(lines)),
-            "dup_paragraph_frac": ratio(dup_paras, len(paragraphs)),
-            "dup_line_char_frac": ratio(dup_line_chars, n),
-            "dup_paragraph_char_frac": ratio(dup_para_chars, n),
-        }
-        passed = (
-            values["dup_line_frac"] <= MAX_DUP_LINE_FRAC
-            and values["dup_paragraph_frac"] <= MAX_DUP_PARAGRAPH_FRAC
-            and values["dup_line_char_frac"] <= MAX_DUP_LINE_CHAR_FRAC
-            and values["dup_paragraph_char_frac"] <= MAX_DUP_PARAGRAPH_CHAR_FRAC
-        )
-        word_chars = stats.word_chars
-        top, dup = repeated_ngram_chars(stats.words, stats.word_lengths)
-        for k, limit in MAX_TOP_NGRAM_CHAR_FRAC.items():
-            value = ratio(top[k], word_chars)
-            values[f"top_{k}gram_char_frac"] = value
-            passed = passed and value <= limit
-        for k, limit in MAX_DUP_NGRAM_CHAR_FRAC.items():
-            value = ratio(dup[k], word_chars)
-            values[f"dup_{k}gram_char_frac"] = value
-            passed = passed and value <= limit
-        out = {key: [Span(0, n, value)] for key, value in values.items()}
-        out["pass"] = [Span(0, n, int(passed))]
+    def tag_values(self, docs: Sequence[Document]) -> list[tuple[dict[str, list[Span]], Values]]:
+        """Return the repetition statistics of each document as values (`attributes` order)."""
+        out: list[tuple[dict[str, list[Span]], Values]] = []
+        for stats in stats_of(docs):
+            s = stats.summary
+            n = len(stats.text)
+            chars = s.word_chars
+            values = (
+                ratio(s.dup_lines, s.lines),
+                ratio(s.dup_paragraphs, s.paragraphs),
+                ratio(s.dup_line_chars, n),
+                ratio(s.dup_paragraph_chars, n),
+                ratio(s.top_2, chars),
+                ratio(s.top_3, chars),
+                ratio(s.top_4, chars),
+                ratio(s.dup_5, chars),
+                ratio(s.dup_6, chars),
+                ratio(s.dup_7, chars),
+                ratio(s.dup_8, chars),
+                ratio(s.dup_9, chars),
+                ratio(s.dup_10, chars),
+            )
+            passed = all(map(le, values, LIMITS))
+            out.append((NO_SPANS, (*values, int(passed))))
         return out

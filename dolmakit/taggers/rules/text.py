@@ -9,16 +9,114 @@ more newlines (with only whitespace between them), stripped, blank ones left out
 one after another, so the stats of the latest batch are kept and handed out again: a document
 is split into words, lines and paragraphs once, however many rule taggers use them. Every
 value of a `TextStats` is a pure function of its text, so sharing never changes a result.
+
+`TextStats.summary` and `TextStats.c4` hold every count the rule taggers use. They come from
+the compiled module `dolmakit._textstats` when it is built (NATIVE), else from the
+pure-Python reference in `dolmakit.taggers.rules.reference`, which defines them; both give
+identical values (tests/test_textstats.py).
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any, NamedTuple
 
 from dolmakit.document import Document, Span
 
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+PURE_PYTHON_ENV = "DOLMAKIT_PURE_PYTHON"
+
+
+def load_native() -> ModuleType | None:
+    """Return the compiled module `dolmakit._textstats`, or None to use the pure Python.
+
+    None when it is not built (the pure-Python reference gives the same results, slower) or
+    when the environment variable DOLMAKIT_PURE_PYTHON is set to 1.
+    """
+    if os.environ.get(PURE_PYTHON_ENV) == "1":
+        return None
+    try:
+        from dolmakit import _textstats
+    except ImportError:
+        return None
+    return _textstats
+
+
+NATIVE = load_native()
+
+
+class Summary(NamedTuple):
+    """The per-document counts the rule taggers use (characters are code points).
+
+    Lines, paragraphs and words are the units defined above; "duplicate" items are the copies
+    after the first of equal items; top n-gram and duplicate n-gram characters are defined in
+    `dolmakit.taggers.rules.ngrams`.
+    """
+
+    words: int
+    word_chars: int  # characters of all words
+    alpha_words: int  # words with at least one letter (str.isalpha)
+    hashes: int  # '#' characters
+    ellipses: int  # non-overlapping '...' plus '…'
+    lines: int
+    bullet_lines: int  # lines starting with a Gopher bullet
+    ellipsis_lines: int  # lines ending in '...' or '…'
+    dup_lines: int
+    dup_line_chars: int
+    paragraphs: int
+    dup_paragraphs: int
+    dup_paragraph_chars: int
+    punct_lines: int  # lines ending in FineWeb's terminal punctuation . ' " ! ?
+    short_lines: int  # lines of at most 30 characters
+    newlines: int  # '\n' characters
+    stop_words: int  # distinct Gopher stop words among the lowercased words, edges stripped
+    top_2: int
+    top_3: int
+    top_4: int
+    dup_5: int
+    dup_6: int
+    dup_7: int
+    dup_8: int
+    dup_9: int
+    dup_10: int
+
+
+class C4Lines(NamedTuple):
+    """The C4 line rules over the non-blank lines of a text (docs/taggers.md, `c4`)."""
+
+    lines: int
+    no_terminal_punct: int  # not ending in . ? ! " or ending in '...'
+    short: int  # fewer than 3 words
+    javascript: int  # containing 'javascript' (lowercased)
+    policy: int  # containing a policy phrase (lowercased)
+    dropped: list[tuple[int, int]]  # (start, end) of each dropped line, stripped
+    kept_text: str  # the kept lines joined by '\n'
+    sentences: int  # 0 without kept lines
+    lorem_ipsum: bool  # 'lorem ipsum' in the lowercased text
+
+
+@functools.cache
+def implementations() -> tuple[Callable[[str], Any], Callable[[str], Any]]:
+    """Return (summarize, c4_lines): compiled if available, else the pure-Python reference."""
+    if NATIVE is not None:
+        return NATIVE.summarize, NATIVE.c4_lines
+    from dolmakit.taggers.rules import reference
+
+    return reference.summarize, reference.c4_lines
+
+
+def summarize(text: str) -> Summary:
+    """Return the Summary of a text."""
+    return Summary._make(implementations()[0](text))
+
+
+def c4_lines(text: str) -> C4Lines:
+    """Return the C4 line statistics of a text."""
+    return C4Lines._make(implementations()[1](text))
 
 
 def lines_of(text: str) -> list[str]:
@@ -60,11 +158,13 @@ class TextStats:
     """The words, lines and paragraphs of one text, each computed on first use and kept."""
 
     __slots__ = (
+        "_c4",
         "_line_dups",
         "_lines",
         "_paragraphs",
         "_raw_lines",
         "_stripped_lines",
+        "_summary",
         "_word_chars",
         "_word_lengths",
         "_words",
@@ -81,6 +181,22 @@ class TextStats:
         self._lines: list[str] | None = None
         self._paragraphs: list[str] | None = None
         self._line_dups: tuple[int, int] | None = None
+        self._summary: Summary | None = None
+        self._c4: C4Lines | None = None
+
+    @property
+    def summary(self) -> Summary:
+        """The per-document counts (compiled when available)."""
+        if self._summary is None:
+            self._summary = summarize(self.text)
+        return self._summary
+
+    @property
+    def c4(self) -> C4Lines:
+        """The C4 line statistics (compiled when available)."""
+        if self._c4 is None:
+            self._c4 = c4_lines(self.text)
+        return self._c4
 
     @property
     def words(self) -> list[str]:

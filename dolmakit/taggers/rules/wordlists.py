@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dolmakit.taggers.rules.text import NATIVE
+
 WORDS_FOLDER = Path(__file__).resolve().parent / "data" / "ldnoobw"
 SUBSTRING_LANGUAGES = frozenset({"ja", "zh", "th"})
 _WORD = re.compile(r"\w+")
@@ -47,13 +49,16 @@ class WordList:
     first_tokens: frozenset[str] = frozenset()
     entry_tokens: dict[str, frozenset[str]] = field(default_factory=dict)
     symbols: tuple[str, ...] = ()  # entries that do not start with a word character
+    bits: bytes = b""  # compiled path: a bit per token_hash of every entry token
 
     def find(self, text: str) -> list[tuple[int, int]]:
         """Return the character ranges of the entries found in `text`, left to right."""
         low = _lower_same_length(text)
         if self.substring:
             return self._find_substrings(low)
-        tokens = set(_WORD.findall(low))
+        # Only tokens of entries matter below: the compiled scan keeps (a superset of) those.
+        native = NATIVE if self.bits else None
+        tokens = native.tokens_in(low, self.bits) if native else set(_WORD.findall(low))
         needs = self.entry_tokens
         candidates = [
             entry
@@ -126,6 +131,7 @@ def load_word_list(lang: str) -> WordList | None:
                 symbols.append(entry)
             else:
                 by_first.setdefault(first.group(), []).append(entry)
+    entry_tokens = {e: frozenset(_WORD.findall(e)) for e in entries}
     return WordList(
         language=name,
         entries=frozenset(entries),
@@ -134,6 +140,21 @@ def load_word_list(lang: str) -> WordList | None:
         },
         substring=substring,
         first_tokens=frozenset(by_first),
-        entry_tokens={e: frozenset(_WORD.findall(e)) for e in entries},
+        entry_tokens=entry_tokens,
         symbols=tuple(sorted(symbols)),
+        bits=_token_bits(frozenset().union(*entry_tokens.values())) if not substring else b"",
     )
+
+
+def _token_bits(tokens: frozenset[str]) -> bytes:
+    """Return the compiled scan's bit table for `tokens` (b"" without the compiled module)."""
+    if NATIVE is None or not tokens:
+        return b""
+    size = 1 << 13  # bits; at least 16 per token
+    while size < 16 * len(tokens):
+        size <<= 1
+    table = bytearray(size // 8)
+    for token in tokens:
+        h = NATIVE.token_hash(token) & (size - 1)
+        table[h >> 3] |= 1 << (h & 7)
+    return bytes(table)

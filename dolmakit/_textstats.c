@@ -1,0 +1,870 @@
+/* Compiled text statistics for the rule taggers (dolmakit.taggers.rules).
+ *
+ * Every function here has a pure-Python reference in dolmakit/taggers/rules/ that defines
+ * it; tests/test_textstats.py checks that both give identical results. Unicode semantics
+ * follow Python's str methods: whitespace is Py_UNICODE_ISSPACE (str.split, str.strip, re's
+ * \s), letters are Py_UNICODE_ISALPHA (str.isalpha), word characters (re's \w) are
+ * Py_UNICODE_ISALNUM or '_'. Texts are copied to UCS-4 once per call.
+ *
+ * Case-insensitive matching of the ASCII phrases (stop words, "javascript", policy phrases,
+ * "lorem ipsum") stands for `phrase in text.lower()`: the only characters outside ASCII whose
+ * str.lower() contains an ASCII character are U+212A KELVIN SIGN (-> "k") and U+0130 (->
+ * "i" + U+0307). The Kelvin sign folds to 'k'; U+0130 never matches, which is exact because
+ * no phrase ends in 'i' (the U+0307 that follows the 'i' matches no phrase character).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef Py_UCS4 ch_t;
+
+/* ---------------------------------------------------------------- helpers */
+
+static ch_t *
+ucs4_of(PyObject *text, Py_ssize_t *size)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "expected a str");
+        return NULL;
+    }
+    *size = PyUnicode_GET_LENGTH(text);
+    ch_t *buf = PyMem_Malloc(sizeof(ch_t) * (size_t)(*size + 1));
+    if (buf == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    if (PyUnicode_AsUCS4(text, buf, *size + 1, 1) == NULL) {
+        PyMem_Free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* Bit tables of the Basic Multilingual Plane, filled at import from Python's own predicates
+ * (so they agree with str methods by construction); characters above it ask Python. */
+static unsigned char SPACE_BITS[8192], ALPHA_BITS[8192], WORD_BITS[8192];
+
+#define IN_BITS(bits, c) ((bits)[(c) >> 3] & (1u << ((c) & 7)))
+
+static void
+fill_tables(void)
+{
+    for (Py_UCS4 c = 0; c < 65536; c++) {
+        if (Py_UNICODE_ISSPACE(c))
+            SPACE_BITS[c >> 3] |= (unsigned char)(1u << (c & 7));
+        if (Py_UNICODE_ISALPHA(c))
+            ALPHA_BITS[c >> 3] |= (unsigned char)(1u << (c & 7));
+        if (Py_UNICODE_ISALNUM(c) || c == '_')
+            WORD_BITS[c >> 3] |= (unsigned char)(1u << (c & 7));
+    }
+}
+
+static inline int
+is_space(ch_t c)
+{
+    return c < 65536 ? IN_BITS(SPACE_BITS, c) != 0 : Py_UNICODE_ISSPACE(c);
+}
+
+static inline int
+is_alpha(ch_t c)
+{
+    return c < 65536 ? IN_BITS(ALPHA_BITS, c) != 0 : Py_UNICODE_ISALPHA(c);
+}
+
+static inline int
+is_word(ch_t c)
+{
+    return c < 65536 ? IN_BITS(WORD_BITS, c) != 0 : Py_UNICODE_ISALNUM(c);
+}
+
+/* The character `c` lowercased when that gives one ASCII character, else 0x80 (no match). */
+static inline unsigned char
+fold(ch_t c)
+{
+    if (c < 128)
+        return (unsigned char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+    return c == 0x212A ? 'k' : 0x80;
+}
+
+/* Gopher's EDGE_PUNCTUATION: string.punctuation and “”‘’«»„… */
+static inline int
+is_edge(ch_t c)
+{
+    if (c < 128)
+        return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
+               (c >= 123 && c <= 126);
+    return c == 0x201C || c == 0x201D || c == 0x2018 || c == 0x2019 || c == 0xAB ||
+           c == 0xBB || c == 0x201E || c == 0x2026;
+}
+
+static inline int
+is_bullet(ch_t c)
+{
+    switch (c) {
+    case 0x2022: case 0x2023: case 0x25E6: case 0x2043: case 0x25AA: case 0x25CF:
+    case 0x25CB: case 0x25A0: case 0x25A1: case '-': case '*': case 0x2013:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+#define HASH_SEED 0x9E3779B97F4A7C15ULL
+
+static inline uint64_t
+hash_step(uint64_t h, ch_t c)
+{
+    h ^= c;
+    h *= 0x100000001B3ULL;
+    return h ^ (h >> 29);
+}
+
+static inline uint64_t
+hash_end(uint64_t h, Py_ssize_t n)
+{
+    return (h ^ (uint64_t)n) * 0xBF58476D1CE4E5B9ULL;
+}
+
+static uint64_t
+hash_chars(const ch_t *s, Py_ssize_t n)
+{
+    uint64_t h = HASH_SEED;
+    for (Py_ssize_t i = 0; i < n; i++)
+        h = hash_step(h, s[i]);
+    return hash_end(h, n);
+}
+
+static inline uint64_t
+mix(uint64_t h, uint64_t x)
+{
+    h ^= x + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
+    h *= 0x94D049BB133111EBULL;
+    return h ^ (h >> 31);
+}
+
+static Py_ssize_t
+table_size(Py_ssize_t items)
+{
+    Py_ssize_t size = 16;
+    while (size < 2 * items)
+        size <<= 1;
+    return size;
+}
+
+/* Duplicates among character ranges of one text: (copies beyond the first, their chars). */
+typedef struct {
+    Py_ssize_t start, len;
+} range_t;
+
+static int
+range_duplicates(const ch_t *s, const range_t *items, Py_ssize_t count, Py_ssize_t *dups,
+                 Py_ssize_t *dup_chars)
+{
+    *dups = *dup_chars = 0;
+    if (count < 2)
+        return 0;
+    Py_ssize_t size = table_size(count), mask = size - 1;
+    Py_ssize_t *slots = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)size);
+    uint64_t *hashes = PyMem_Malloc(sizeof(uint64_t) * (size_t)count);
+    if (slots == NULL || hashes == NULL) {
+        PyMem_Free(slots);
+        PyMem_Free(hashes);
+        PyErr_NoMemory();
+        return -1;
+    }
+    memset(slots, 0xff, sizeof(Py_ssize_t) * (size_t)size); /* -1: empty */
+    for (Py_ssize_t i = 0; i < count; i++) {
+        const range_t *r = &items[i];
+        uint64_t h = hash_chars(s + r->start, r->len);
+        hashes[i] = h;
+        Py_ssize_t j = (Py_ssize_t)(h & (uint64_t)mask);
+        for (;;) {
+            Py_ssize_t k = slots[j];
+            if (k < 0) {
+                slots[j] = i;
+                break;
+            }
+            if (hashes[k] == h && items[k].len == r->len &&
+                memcmp(s + items[k].start, s + r->start, sizeof(ch_t) * (size_t)r->len) == 0) {
+                *dups += 1;
+                *dup_chars += r->len;
+                break;
+            }
+            j = (j + 1) & mask;
+        }
+    }
+    PyMem_Free(slots);
+    PyMem_Free(hashes);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- n-grams */
+
+/* Top 2-4-gram and duplicate 5-10-gram characters over word ids (ngrams.py defines them). */
+static int
+ngram_chars(const Py_ssize_t *ids, const Py_ssize_t *lens, Py_ssize_t m, Py_ssize_t top[3],
+            Py_ssize_t dup[6])
+{
+    for (int i = 0; i < 3; i++)
+        top[i] = 0;
+    for (int i = 0; i < 6; i++)
+        dup[i] = 0;
+    if (m < 2)
+        return 0;
+    Py_ssize_t size = table_size(m), mask = size - 1;
+    Py_ssize_t *ends = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)(m + 1));
+    Py_ssize_t *pos = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)m);
+    Py_ssize_t *slot_of = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)m);
+    uint64_t *gh = PyMem_Malloc(sizeof(uint64_t) * (size_t)m);
+    Py_ssize_t *first = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)size);
+    Py_ssize_t *count = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)size);
+    unsigned char *covered = PyMem_Malloc((size_t)m);
+    if (!ends || !pos || !slot_of || !gh || !first || !count || !covered) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    ends[0] = 0;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        ends[i + 1] = ends[i] + lens[i];
+        gh[i] = mix(0, (uint64_t)ids[i]);
+    }
+    Py_ssize_t npos = m - 1;
+    for (Py_ssize_t i = 0; i < npos; i++)
+        pos[i] = i;
+    for (Py_ssize_t n = 2; n <= 10; n++) {
+        memset(first, 0xff, sizeof(Py_ssize_t) * (size_t)size);
+        Py_ssize_t unique = 0;
+        for (Py_ssize_t k = 0; k < npos; k++) {
+            Py_ssize_t p = pos[k];
+            uint64_t h = gh[p] = mix(gh[p], (uint64_t)ids[p + n - 1]);
+            Py_ssize_t j = (Py_ssize_t)(h & (uint64_t)mask);
+            for (;;) {
+                Py_ssize_t q = first[j];
+                if (q < 0) {
+                    first[j] = p;
+                    count[j] = 1;
+                    unique++;
+                    break;
+                }
+                if (gh[q] == h && memcmp(ids + q, ids + p, sizeof(Py_ssize_t) * (size_t)n) == 0) {
+                    count[j]++;
+                    break;
+                }
+                j = (j + 1) & mask;
+            }
+            slot_of[k] = j;
+        }
+        if (unique == npos)
+            break; /* no n-gram repeats, so no longer one does */
+        if (n <= 4) {
+            Py_ssize_t best = 0, chars = 0;
+            for (Py_ssize_t k = 0; k < npos; k++) {
+                Py_ssize_t c = count[slot_of[k]];
+                Py_ssize_t w = ends[pos[k] + n] - ends[pos[k]];
+                if (c > best) {
+                    best = c;
+                    chars = w;
+                }
+                else if (c == best && w > chars) {
+                    chars = w;
+                }
+            }
+            top[n - 2] = best * chars;
+        }
+        else {
+            memset(covered, 0, (size_t)m);
+            for (Py_ssize_t k = 0; k < npos; k++) {
+                if (first[slot_of[k]] != pos[k])
+                    memset(covered + pos[k], 1, (size_t)n);
+            }
+            Py_ssize_t sum = 0;
+            for (Py_ssize_t i = 0; i < m; i++)
+                if (covered[i])
+                    sum += lens[i];
+            dup[n - 5] = sum;
+        }
+        Py_ssize_t kept = 0;
+        for (Py_ssize_t k = 0; k < npos; k++) {
+            if (count[slot_of[k]] > 1 && pos[k] + n < m)
+                pos[kept++] = pos[k];
+        }
+        npos = kept;
+        if (npos == 0)
+            break;
+    }
+    PyMem_Free(ends);
+    PyMem_Free(pos);
+    PyMem_Free(slot_of);
+    PyMem_Free(gh);
+    PyMem_Free(first);
+    PyMem_Free(count);
+    PyMem_Free(covered);
+    return 0;
+fail:
+    PyMem_Free(ends);
+    PyMem_Free(pos);
+    PyMem_Free(slot_of);
+    PyMem_Free(gh);
+    PyMem_Free(first);
+    PyMem_Free(count);
+    PyMem_Free(covered);
+    return -1;
+}
+
+/* ---------------------------------------------------------------- summarize */
+
+static const char *STOP_WORDS[] = {"the", "be", "to", "of", "and", "that", "have", "with"};
+#define N_STOP 8
+static const Py_ssize_t STOP_LENGTHS[N_STOP] = {3, 2, 2, 2, 3, 4, 4, 4};
+
+/* Index bit of the stop word that the folded characters s[0:n] spell, or 0. */
+static unsigned
+stop_word_bit(const ch_t *s, Py_ssize_t n)
+{
+    if (n < 2 || n > 4)
+        return 0;
+    char low[4];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char f = fold(s[i]);
+        if (f >= 0x80)
+            return 0;
+        low[i] = (char)f;
+    }
+    for (unsigned i = 0; i < N_STOP; i++)
+        if (STOP_LENGTHS[i] == n && memcmp(low, STOP_WORDS[i], (size_t)n) == 0)
+            return 1u << i;
+    return 0;
+}
+
+enum {
+    S_WORDS, S_WORD_CHARS, S_ALPHA_WORDS, S_HASHES, S_ELLIPSES, S_LINES, S_BULLET_LINES,
+    S_ELLIPSIS_LINES, S_DUP_LINES, S_DUP_LINE_CHARS, S_PARAGRAPHS, S_DUP_PARAGRAPHS,
+    S_DUP_PARAGRAPH_CHARS, S_PUNCT_LINES, S_SHORT_LINES, S_NEWLINES, S_STOP_WORDS, S_TOP2,
+    S_DUP5 = S_TOP2 + 3, S_FIELDS = S_DUP5 + 6
+};
+
+#define SHORT_LINE_CHARS 30
+
+static int
+summarize_chars(const ch_t *s, Py_ssize_t n, Py_ssize_t *out)
+{
+    int status = -1;
+    memset(out, 0, sizeof(Py_ssize_t) * S_FIELDS);
+    /* words and paragraphs: one pass over whitespace runs */
+    Py_ssize_t cap = n / 2 + 2;
+    Py_ssize_t *ids = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)cap);
+    Py_ssize_t *lens = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)cap);
+    Py_ssize_t *starts = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)cap);
+    uint64_t *whash = PyMem_Malloc(sizeof(uint64_t) * (size_t)cap);
+    range_t *paras = PyMem_Malloc(sizeof(range_t) * (size_t)cap);
+    range_t *lines = PyMem_Malloc(sizeof(range_t) * (size_t)cap);
+    Py_ssize_t *slots = NULL;
+    if (!ids || !lens || !starts || !whash || !paras || !lines) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t m = 0, np = 0, pstart = -1, pend = 0, alpha = 0, chars = 0;
+    unsigned stop = 0;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (is_space(s[i])) {
+            Py_ssize_t newlines = 0;
+            while (i < n && is_space(s[i])) {
+                newlines += s[i] == '\n';
+                i++;
+            }
+            if (newlines >= 2 && pstart >= 0) {
+                paras[np].start = pstart;
+                paras[np++].len = pend - pstart;
+                pstart = -1;
+            }
+            continue;
+        }
+        Py_ssize_t a = i;
+        int has_alpha = 0;
+        uint64_t h = HASH_SEED;
+        while (i < n && !is_space(s[i])) {
+            has_alpha = has_alpha || is_alpha(s[i]);
+            h = hash_step(h, s[i]);
+            i++;
+        }
+        whash[m] = hash_end(h, i - a);
+        starts[m] = a;
+        lens[m] = i - a;
+        chars += i - a;
+        alpha += has_alpha;
+        m++;
+        if (pstart < 0)
+            pstart = a;
+        pend = i;
+        Py_ssize_t x = a, y = i;
+        while (x < y && is_edge(s[x]))
+            x++;
+        while (y > x && is_edge(s[y - 1]))
+            y--;
+        stop |= stop_word_bit(s + x, y - x);
+    }
+    if (pstart >= 0) {
+        paras[np].start = pstart;
+        paras[np++].len = pend - pstart;
+    }
+    out[S_WORDS] = m;
+    out[S_WORD_CHARS] = chars;
+    out[S_ALPHA_WORDS] = alpha;
+    out[S_PARAGRAPHS] = np;
+    for (unsigned b = 0; b < N_STOP; b++)
+        out[S_STOP_WORDS] += (stop >> b) & 1;
+    if (range_duplicates(s, paras, np, &out[S_DUP_PARAGRAPHS], &out[S_DUP_PARAGRAPH_CHARS]) < 0)
+        goto done;
+
+    /* word ids: equal words get equal ids */
+    Py_ssize_t size = table_size(m), mask = size - 1;
+    slots = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)size);
+    if (slots == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memset(slots, 0xff, sizeof(Py_ssize_t) * (size_t)size);
+    for (Py_ssize_t w = 0; w < m; w++) {
+        uint64_t h = whash[w];
+        Py_ssize_t j = (Py_ssize_t)(h & (uint64_t)mask);
+        for (;;) {
+            Py_ssize_t k = slots[j];
+            if (k < 0) {
+                slots[j] = w;
+                ids[w] = w;
+                break;
+            }
+            if (whash[k] == h && lens[k] == lens[w] &&
+                memcmp(s + starts[k], s + starts[w], sizeof(ch_t) * (size_t)lens[w]) == 0) {
+                ids[w] = k;
+                break;
+            }
+            j = (j + 1) & mask;
+        }
+    }
+    if (ngram_chars(ids, lens, m, &out[S_TOP2], &out[S_DUP5]) < 0)
+        goto done;
+
+    /* lines: text.split("\n"), stripped, blank ones left out */
+    Py_ssize_t nl = 0, a = 0;
+    while (a <= n) {
+        Py_ssize_t b = a;
+        while (b < n && s[b] != '\n')
+            b++;
+        Py_ssize_t x = a, y = b;
+        while (x < y && is_space(s[x]))
+            x++;
+        while (y > x && is_space(s[y - 1]))
+            y--;
+        if (x < y) {
+            lines[nl].start = x;
+            lines[nl++].len = y - x;
+            ch_t last = s[y - 1];
+            out[S_BULLET_LINES] += is_bullet(s[x]);
+            out[S_ELLIPSIS_LINES] += last == 0x2026 ||
+                                     (y - x >= 3 && last == '.' && s[y - 2] == '.' &&
+                                      s[y - 3] == '.');
+            out[S_PUNCT_LINES] +=
+                last == '.' || last == '\'' || last == '"' || last == '!' || last == '?';
+            out[S_SHORT_LINES] += y - x <= SHORT_LINE_CHARS;
+        }
+        if (b < n)
+            out[S_NEWLINES]++;
+        a = b + 1;
+    }
+    out[S_LINES] = nl;
+    if (range_duplicates(s, lines, nl, &out[S_DUP_LINES], &out[S_DUP_LINE_CHARS]) < 0)
+        goto done;
+
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (s[k] == '#')
+            out[S_HASHES]++;
+        else if (s[k] == 0x2026)
+            out[S_ELLIPSES]++;
+        else if (s[k] == '.' && k + 2 < n && s[k + 1] == '.' && s[k + 2] == '.') {
+            out[S_ELLIPSES]++;
+            k += 2;
+        }
+    }
+    status = 0;
+done:
+    PyMem_Free(ids);
+    PyMem_Free(lens);
+    PyMem_Free(starts);
+    PyMem_Free(whash);
+    PyMem_Free(paras);
+    PyMem_Free(lines);
+    PyMem_Free(slots);
+    return status;
+}
+
+static PyObject *
+summarize(PyObject *self, PyObject *text)
+{
+    Py_ssize_t n;
+    ch_t *s = ucs4_of(text, &n);
+    if (s == NULL)
+        return NULL;
+    Py_ssize_t out[S_FIELDS];
+    int status = summarize_chars(s, n, out);
+    PyMem_Free(s);
+    if (status < 0)
+        return NULL;
+    PyObject *result = PyTuple_New(S_FIELDS);
+    if (result == NULL)
+        return NULL;
+    for (int k = 0; k < S_FIELDS; k++) {
+        PyObject *v = PyLong_FromSsize_t(out[k]);
+        if (v == NULL) {
+            Py_DECREF(result);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(result, k, v);
+    }
+    return result;
+}
+
+/* ---------------------------------------------------------------- C4 lines */
+
+static const char *POLICY[] = {"terms of use", "privacy policy", "cookie policy",
+                               "uses cookies", "use of cookies", "use cookies"};
+#define N_POLICY 6
+
+static int
+folded_contains(const unsigned char *f, Py_ssize_t a, Py_ssize_t b, const char *phrase)
+{
+    size_t len = strlen(phrase);
+    return b - a >= (Py_ssize_t)len && memmem(f + a, (size_t)(b - a), phrase, len) != NULL;
+}
+
+static inline int
+is_closer(ch_t c)
+{
+    return c == '"' || c == '\'' || c == 0x201D || c == 0x2019 || c == ')' || c == ']';
+}
+
+/* Matches of [.!?]+["'”’)\]]*[^\S\n]+ in s[a:b] (a line without newlines). */
+static Py_ssize_t
+sentence_ends(const ch_t *s, Py_ssize_t a, Py_ssize_t b)
+{
+    Py_ssize_t found = 0, i = a;
+    while (i < b) {
+        ch_t c = s[i];
+        if (c != '.' && c != '!' && c != '?') {
+            i++;
+            continue;
+        }
+        while (i < b && (s[i] == '.' || s[i] == '!' || s[i] == '?'))
+            i++;
+        while (i < b && is_closer(s[i]))
+            i++;
+        if (i < b && s[i] != '\n' && is_space(s[i])) {
+            found++;
+            while (i < b && s[i] != '\n' && is_space(s[i]))
+                i++;
+        }
+    }
+    return found;
+}
+
+static PyObject *
+c4_lines(PyObject *self, PyObject *text)
+{
+    Py_ssize_t n;
+    ch_t *s = ucs4_of(text, &n);
+    if (s == NULL)
+        return NULL;
+    PyObject *result = NULL, *dropped = NULL, *kept_text = NULL;
+    unsigned char *f = PyMem_Malloc((size_t)n + 1);
+    range_t *kept = PyMem_Malloc(sizeof(range_t) * (size_t)(n / 2 + 2));
+    if (f == NULL || kept == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < n; k++)
+        f[k] = fold(s[k]);
+    int any_js = folded_contains(f, 0, n, "javascript");
+    int lorem = folded_contains(f, 0, n, "lorem ipsum");
+    int any_policy[N_POLICY];
+    int policy_possible = 0;
+    for (int p = 0; p < N_POLICY; p++)
+        policy_possible |= any_policy[p] = folded_contains(f, 0, n, POLICY[p]);
+    dropped = PyList_New(0);
+    if (dropped == NULL)
+        goto done;
+    Py_ssize_t lines = 0, no_punct = 0, short_lines = 0, js = 0, policy = 0, nkept = 0;
+    Py_ssize_t kept_chars = 0, sentences = 0;
+    Py_ssize_t a = 0;
+    while (a <= n) {
+        Py_ssize_t b = a;
+        while (b < n && s[b] != '\n')
+            b++;
+        Py_ssize_t x = a, y = b;
+        while (x < y && is_space(s[x]))
+            x++;
+        while (y > x && is_space(s[y - 1]))
+            y--;
+        a = b + 1;
+        if (x == y)
+            continue;
+        lines++;
+        ch_t last = s[y - 1];
+        int ellipsis = y - x >= 3 && last == '.' && s[y - 2] == '.' && s[y - 3] == '.';
+        int terminal = last == '.' || last == '?' || last == '!' || last == '"';
+        int drop = !terminal || ellipsis;
+        no_punct += drop;
+        Py_ssize_t words = 0;
+        for (Py_ssize_t k = x; k < y && words < 3;) {
+            while (k < y && is_space(s[k]))
+                k++;
+            if (k < y)
+                words++;
+            while (k < y && !is_space(s[k]))
+                k++;
+        }
+        if (words < 3) {
+            short_lines++;
+            drop = 1;
+        }
+        if (any_js && folded_contains(f, x, y, "javascript")) {
+            js++;
+            drop = 1;
+        }
+        if (policy_possible) {
+            for (int p = 0; p < N_POLICY; p++) {
+                if (any_policy[p] && folded_contains(f, x, y, POLICY[p])) {
+                    policy++;
+                    drop = 1;
+                    break;
+                }
+            }
+        }
+        if (drop) {
+            PyObject *span = Py_BuildValue("(nn)", x, y);
+            if (span == NULL || PyList_Append(dropped, span) < 0) {
+                Py_XDECREF(span);
+                goto done;
+            }
+            Py_DECREF(span);
+        }
+        else {
+            kept[nkept].start = x;
+            kept[nkept++].len = y - x;
+            kept_chars += y - x;
+            sentences += 1 + sentence_ends(s, x, y);
+        }
+    }
+    if (nkept) {
+        Py_ssize_t size = kept_chars + nkept - 1, at = 0;
+        ch_t *buf = PyMem_Malloc(sizeof(ch_t) * (size_t)size);
+        if (buf == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (Py_ssize_t k = 0; k < nkept; k++) {
+            if (k)
+                buf[at++] = '\n';
+            memcpy(buf + at, s + kept[k].start, sizeof(ch_t) * (size_t)kept[k].len);
+            at += kept[k].len;
+        }
+        kept_text = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, size);
+        PyMem_Free(buf);
+    }
+    else {
+        kept_text = PyUnicode_FromStringAndSize("", 0);
+    }
+    if (kept_text == NULL)
+        goto done;
+    result = Py_BuildValue("(nnnnnOOnN)", lines, no_punct, short_lines, js, policy, dropped,
+                           kept_text, sentences, PyBool_FromLong(lorem));
+done:
+    Py_XDECREF(dropped);
+    Py_XDECREF(kept_text);
+    PyMem_Free(f);
+    PyMem_Free(kept);
+    PyMem_Free(s);
+    return result;
+}
+
+/* ---------------------------------------------------------------- word tokens */
+
+static uint64_t
+token_hash_of(const ch_t *s, Py_ssize_t n)
+{
+    return hash_chars(s, n);
+}
+
+static PyObject *
+token_hash(PyObject *self, PyObject *text)
+{
+    Py_ssize_t n;
+    ch_t *s = ucs4_of(text, &n);
+    if (s == NULL)
+        return NULL;
+    uint64_t h = token_hash_of(s, n);
+    PyMem_Free(s);
+    return PyLong_FromUnsignedLongLong(h);
+}
+
+/* The distinct \w+ runs of `text` whose token_hash has its bit set in `bits`. */
+static PyObject *
+tokens_in(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    Py_buffer bits;
+    if (!PyArg_ParseTuple(args, "Uy*:tokens_in", &text, &bits))
+        return NULL;
+    PyObject *found = NULL;
+    Py_ssize_t n;
+    ch_t *s = NULL;
+    uint64_t nbits = (uint64_t)bits.len * 8;
+    if (nbits == 0 || (nbits & (nbits - 1)) != 0) {
+        PyErr_SetString(PyExc_ValueError, "tokens_in: bits must be a power-of-two size");
+        goto done;
+    }
+    s = ucs4_of(text, &n);
+    if (s == NULL)
+        goto done;
+    found = PySet_New(NULL);
+    if (found == NULL)
+        goto done;
+    const unsigned char *table = bits.buf;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (!is_word(s[i])) {
+            i++;
+            continue;
+        }
+        Py_ssize_t a = i;
+        while (i < n && is_word(s[i]))
+            i++;
+        uint64_t h = token_hash_of(s + a, i - a) & (nbits - 1);
+        if (table[h >> 3] & (1u << (h & 7))) {
+            PyObject *token = PyUnicode_Substring(text, a, i);
+            if (token == NULL || PySet_Add(found, token) < 0) {
+                Py_XDECREF(token);
+                Py_CLEAR(found);
+                goto done;
+            }
+            Py_DECREF(token);
+        }
+    }
+done:
+    PyMem_Free(s);
+    PyBuffer_Release(&bits);
+    return found;
+}
+
+/* ---------------------------------------------------------------- writing values */
+
+static PyObject *ROUND_NAME, *DIGITS;
+
+/* attrs[keys[i]] = [[0, size, values[i]]] for each value not None; floats rounded to 5
+ * digits unless 0.0 or 1.0. Returns -1, or the index of the first value that is neither an
+ * int nor a finite float (nothing is written for it or after it). */
+static PyObject *
+put_values(PyObject *self, PyObject *args)
+{
+    PyObject *attrs, *keys, *values, *size;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!:put_values", &PyDict_Type, &attrs, &PyTuple_Type, &keys,
+                          &PyLong_Type, &size, &PyTuple_Type, &values))
+        return NULL;
+    Py_ssize_t count = PyTuple_GET_SIZE(keys);
+    if (PyTuple_GET_SIZE(values) != count)
+        return PyLong_FromSsize_t(PyTuple_GET_SIZE(values) < count ? PyTuple_GET_SIZE(values)
+                                                                   : count);
+    PyObject *zero = PyLong_FromLong(0);
+    if (zero == NULL)
+        return NULL;
+    Py_ssize_t bad = -1;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *v = PyTuple_GET_ITEM(values, i);
+        PyObject *score;
+        if (v == Py_None)
+            continue;
+        if (PyLong_CheckExact(v)) {
+            score = Py_NewRef(v);
+        }
+        else if (PyFloat_CheckExact(v)) {
+            double d = PyFloat_AS_DOUBLE(v);
+            if (!isfinite(d)) {
+                bad = i;
+                break;
+            }
+            if (d == 0.0 || d == 1.0)
+                score = Py_NewRef(v);
+            else
+                score = PyObject_CallMethodOneArg(v, ROUND_NAME, DIGITS);
+            if (score == NULL)
+                goto error;
+        }
+        else {
+            bad = i;
+            break;
+        }
+        PyObject *span = PyList_New(3);
+        if (span == NULL) {
+            Py_DECREF(score);
+            goto error;
+        }
+        PyList_SET_ITEM(span, 0, Py_NewRef(zero));
+        PyList_SET_ITEM(span, 1, Py_NewRef(size));
+        PyList_SET_ITEM(span, 2, score);
+        PyObject *spans = PyList_New(1);
+        if (spans == NULL) {
+            Py_DECREF(span);
+            goto error;
+        }
+        PyList_SET_ITEM(spans, 0, span);
+        int status = PyDict_SetItem(attrs, PyTuple_GET_ITEM(keys, i), spans);
+        Py_DECREF(spans);
+        if (status < 0)
+            goto error;
+    }
+    Py_DECREF(zero);
+    return PyLong_FromSsize_t(bad);
+error:
+    Py_DECREF(zero);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- module */
+
+static PyMethodDef methods[] = {
+    {"summarize", summarize, METH_O, "Return the document statistics tuple of a text."},
+    {"c4_lines", c4_lines, METH_O, "Return the C4 line statistics of a text."},
+    {"token_hash", token_hash, METH_O, "Return the 64-bit hash tokens_in uses for a token."},
+    {"tokens_in", tokens_in, METH_VARARGS,
+     "Return the distinct word tokens whose hash bit is set in a bit table."},
+    {"put_values", put_values, METH_VARARGS,
+     "Write document-level values as [[0, size, value]] spans into an attribute dict."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_textstats",
+    "Compiled text statistics for dolmakit's rule taggers (pure-Python reference: "
+    "dolmakit.taggers.rules).",
+    -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__textstats(void)
+{
+    fill_tables();
+    ROUND_NAME = PyUnicode_InternFromString("__round__");
+    DIGITS = PyLong_FromLong(5);
+    if (ROUND_NAME == NULL || DIGITS == NULL)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddIntConstant(m, "FIELDS", S_FIELDS) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,24 @@
+"""Compiled text statistics for the rule taggers (pure-Python reference: taggers/rules)."""
+
+FIELDS: int
+
+def summarize(text: str, /) -> tuple[int, ...]:
+    """Return the fields of `dolmakit.taggers.rules.text.Summary` for a text."""
+
+def c4_lines(text: str, /) -> tuple[int, int, int, int, int, list[tuple[int, int]], str, int, bool]:
+    """Return the fields of `dolmakit.taggers.rules.text.C4Lines` for a text."""
+
+def token_hash(token: str, /) -> int:
+    """Return the 64-bit hash that `tokens_in` looks up for a token."""
+
+def tokens_in(text: str, bits: bytes, /) -> set[str]:
+    """Return the distinct word tokens of a text whose hash bit is set in `bits`."""
+
+def put_values(
+    attrs: dict[str, list[list[float]]],
+    keys: tuple[str, ...],
+    size: int,
+    values: tuple[float | None, ...],
+    /,
+) -> int:
+    """Set attrs[key] = [[0, size, value]] per value not None; return -1 or a bad index."""
