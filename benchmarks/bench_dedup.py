@@ -134,18 +134,39 @@ def main() -> None:
     parser.add_argument("--verify", default="exact")
     parser.add_argument("--label", default="")
     parser.add_argument("--threshold", type=float, default=0.8)
+    parser.add_argument("--bands", type=int, default=None, help="with --rows: LSH shape")
+    parser.add_argument("--rows", type=int, default=None)
+    parser.add_argument("--chaining", default="keep", help="keep, remove or recenter")
+    parser.add_argument(
+        "--no-release",
+        action="store_true",
+        help="keep the driver's index pages mapped (the behaviour before release=True), to compare",
+    )
     args = parser.parse_args()
     shutil.rmtree(args.corpus / "attributes" / "bench_minhash", ignore_errors=True)
     stage_module._cluster = _traced_cluster(stage_module._cluster)  # type: ignore[attr-defined]
     stage_module.components = _traced_components(stage_module.components)  # type: ignore[attr-defined]
     stage_module.similarities = _traced_similarities(stage_module.similarities)  # type: ignore[attr-defined]
+    if args.no_release:
+        original_store = stage_module.SignatureStore  # type: ignore[attr-defined]
+
+        def unreleased(shards: Any, release: bool = False) -> Any:
+            return original_store(shards, release=False)
+
+        stage_module.SignatureStore = unreleased  # type: ignore[attr-defined]
     _warm_up_pyarrow()
     load = os.getloadavg()[0]
     start = time.perf_counter()
     summary = dedup_minhash(
         [args.corpus / "documents"],
         "bench_minhash",
-        MinHashConfig(verify=args.verify, threshold=args.threshold),  # type: ignore[arg-type]
+        MinHashConfig(
+            verify=args.verify,  # type: ignore[arg-type]
+            threshold=args.threshold,
+            bands=args.bands,
+            rows=args.rows,
+            chaining=args.chaining,  # type: ignore[arg-type]
+        ),
         backend=make_backend(args.backend, args.workers),
         progress=False,
     )

@@ -18,6 +18,11 @@ Usage::
    k documents k - 1 removals are right. precision = right removals / removals, recall =
    right removals / sum(k - 1). Copies with heavy edits (e.g. 35 % truncation) fall below a
    Jaccard of 0.8 and the dev corpus has duplicates of its own, so neither tool can reach 1.0.
+   Each run's removed ids and clusters stay in `--work` (`dolmakit-<threshold><options>/`,
+   `dt-<tokenizer>/`) for `bench_dedup_truth.py`, which scores them on exact Jaccard.
+4. Wall time and CPU seconds of every process of each run (datatrove's terminated pool workers
+   are counted through a child subreaper). `--dolmakit-options` passes more options to
+   bench_dedup.py (e.g. "--chaining remove").
 
 Prints one JSON line per measurement.
 """
@@ -27,6 +32,9 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
+import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -151,15 +159,48 @@ def score(removed: set[str], root: dict[str, str], sizes: Counter[str]) -> dict[
     }
 
 
+def _children_cpu() -> float:
+    """User + system CPU seconds of every waited-for child process (and theirs) so far."""
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return kids.ru_utime + kids.ru_stime
+
+
+def _run_counted(command: list[str]) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run a command; return its result and the CPU seconds of it and all its descendants.
+
+    datatrove's worker pools are terminated without being waited for, so their CPU time never
+    reaches RUSAGE_CHILDREN through their parent. This process becomes a child subreaper
+    (Linux prctl PR_SET_CHILD_SUBREAPER): orphaned descendants are re-parented to it, and it
+    waits for them here, which adds their CPU time to its own RUSAGE_CHILDREN.
+    """
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    before = _children_cpu()
+    out = subprocess.run(command, check=True, capture_output=True, text=True)
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+    return out, _children_cpu() - before
+
+
 def end_to_end(
-    corpus: Path, workers: int, tokenizers: list[str], work: Path, thresholds: list[float]
+    corpus: Path,
+    workers: int,
+    tokenizers: list[str],
+    work: Path,
+    thresholds: list[float],
+    extra: str = "",
 ) -> None:
     """Run both tools end to end and print time and precision/recall."""
     root, sizes = _truth(corpus)
     for threshold in thresholds:
         out = subprocess.run(
             [sys.executable, str(ROOT / "benchmarks/bench_dedup.py"), str(corpus),
-             "--workers", str(workers), "--label", "dolmakit", "--threshold", str(threshold)],
+             "--workers", str(workers), "--label", "dolmakit", "--threshold", str(threshold),
+             *extra.split()],
             check=True, capture_output=True, text=True,
         )  # fmt: skip
         row = json.loads(out.stdout.strip().splitlines()[-1])
@@ -171,22 +212,36 @@ def end_to_end(
             for line in _lines(path)
             if line["attributes"].get(key)
         }
-        print(json.dumps({"measure": "end_to_end", "tool": f"dolmakit (threshold {threshold})",
-                          "seconds": row["seconds"], "documents": row["documents"],
+        # Keep what the exact-Jaccard scorer (bench_dedup_truth.py) needs from this run.
+        saved = work / f"dolmakit-{threshold}{extra.replace(' ', '').replace('--', '-')}"
+        saved.mkdir(parents=True, exist_ok=True)
+        report = corpus / "attributes/bench_minhash/.dolmakit"
+        shutil.copy(report / "clusters.parquet", saved / "clusters.parquet")
+        shutil.copy(report / "summary.json", saved / "summary.json")
+        (saved / "removed_ids.txt").write_text("".join(f"{i}\n" for i in sorted(removed)))
+        print(json.dumps({"measure": "end_to_end",
+                          "tool": f"dolmakit (threshold {threshold} {extra})".replace(" )", ")"),
+                          "seconds": row["seconds"], "cpu_seconds": row["cpu_seconds"],
+                          "load_average_at_start": row["load_average_at_start"],
+                          "peak_rss_parent_mb": row["peak_rss_parent_mb"],
+                          "parent_rss_file_mb_after_similarities":
+                              row["parent_rss_file_mb_after_similarities"],
+                          "documents": row["documents"], "saved": str(saved),
                           **score(removed, root, sizes)}))  # fmt: skip
     python = ensure_venv("datatrove")
     for tokenizer in tokenizers:
-        out = subprocess.run(
+        load = os.getloadavg()[0]
+        out, cpu = _run_counted(
             [str(python), str(ROOT / "benchmarks/peer_scripts/datatrove_minhash.py"),
              "--input", str(corpus / "documents"), "--output", str(work / f"dt-{tokenizer}"),
              "--workers", str(workers), "--tokenizer", tokenizer,
              "--buckets", str(BANDS), "--rows", str(ROWS), "--ngram", str(NGRAM)],
-            check=True, capture_output=True, text=True,
         )  # fmt: skip
         dt = json.loads(out.stdout.strip().splitlines()[-1])
         ids = set(Path(dt["removed_ids"]).read_text().split())
         print(json.dumps({"measure": "end_to_end", "tool": f"datatrove ({tokenizer})",
                           "seconds": dt["seconds"], "stage_seconds": dt["stage_seconds"],
+                          "cpu_seconds": round(cpu, 1), "load_average_at_start": round(load, 1),
                           "documents": dt["documents"], **score(ids, root, sizes)}))  # fmt: skip
 
 
@@ -199,6 +254,7 @@ def main() -> None:
     parser.add_argument("--tokenizers", default="spacy,split")
     parser.add_argument("--work", type=Path, default=Path("/tmp/dolmakit-dedup-peers"))
     parser.add_argument("--thresholds", default="0.8,0.7", help="dolmakit thresholds to run")
+    parser.add_argument("--dolmakit-options", default="", help="more bench_dedup.py options")
     parser.add_argument("--skip-signatures", action="store_true")
     parser.add_argument("--skip-end-to-end", action="store_true")
     args = parser.parse_args()
@@ -207,7 +263,9 @@ def main() -> None:
         signature_throughput(args.corpus, args.sample, args.workers, tokenizers)
     if not args.skip_end_to_end:
         thresholds = [float(t) for t in args.thresholds.split(",") if t]
-        end_to_end(args.corpus, args.workers, tokenizers, args.work, thresholds)
+        end_to_end(
+            args.corpus, args.workers, tokenizers, args.work, thresholds, args.dolmakit_options
+        )
 
 
 if __name__ == "__main__":

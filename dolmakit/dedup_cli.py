@@ -89,10 +89,11 @@ def exact(
 )
 @click.option(
     "--chaining",
-    type=click.Choice(["keep", "remove"]),
+    type=click.Choice(["keep", "remove", "recenter"]),
     default="keep",
     show_default=True,
-    help="Members less similar than the threshold to their keeper: keep them or remove them.",
+    help="Members less similar than the threshold to their keeper: keep them, remove them, "
+    "or recenter (the best of them is kept too and removes those within the threshold of it).",
 )
 @click.option(
     "--source-priority",

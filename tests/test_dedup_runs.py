@@ -226,6 +226,38 @@ def test_chaining_guard(tmp_path: Path) -> None:
     assert summary.removed == 2
 
 
+def test_chaining_recenter(tmp_path: Path) -> None:
+    # A~B~C as in make_chain, plus C2, a copy of C: C and C2 are far from the keeper A but
+    # are duplicates of each other. keep: both stay; remove: both go; recenter: C (ranked
+    # first among them) becomes a second keeper and C2, within the threshold of it, goes.
+    _, (a, b, c) = make_chain(tmp_path)
+    assert hand_jaccard(a, c) < 0.7 <= hand_jaccard(b, c)
+    ds = tmp_path / "recenter"
+    write_lines(
+        ds / "documents" / "c.jsonl",
+        [doc("A", a, "s1"), doc("B", b, "s2"), doc("C", c, "s3"), doc("C2", c, "s4")],
+    )
+    keep = KeepRule(source_priority=("s1", "s2", "s3", "s4"))
+    removed = {}
+    for mode in ("keep", "remove", "recenter"):
+        config = MinHashConfig(threshold=0.7, bands=32, rows=2, keep=keep, chaining=mode)
+        summary = dedup_minhash([ds / "documents"], mode, config, progress=False)
+        attrs = attrs_of(ds, mode)
+        removed[mode] = sorted(i for i in attrs if f"{mode}__minhash__duplicate" in attrs[i])
+        assert summary.clusters == 1 and summary.chained_clusters == 1
+    assert removed == {"keep": ["B"], "remove": ["B", "C", "C2"], "recenter": ["B", "C2"]}
+    assert summary.extra["recentered_keepers"] == 1
+    attrs = attrs_of(ds, "recenter")
+    assert attrs["C"]["recenter__minhash__similarity"][0][2] == 1.0  # a keeper
+    assert attrs["C2"]["recenter__minhash__similarity"][0][2] == 1.0  # its copy of C
+    assert attrs["B"]["recenter__minhash__similarity"][0][2] == pytest.approx(
+        hand_jaccard(a, b), abs=1e-5
+    )
+    rows = pq.read_table(summary.report_dir / "clusters.parquet").to_pylist()
+    assert sorted(r["id"] for r in rows if r["keeper"]) == ["A", "C"]
+    assert sorted(r["id"] for r in rows if r["removed"]) == ["B", "C2"]
+
+
 def test_exact_verification_drops_false_candidates(tmp_path: Path) -> None:
     base = (LOREM * 2)[:60]
     a = " ".join(base)

@@ -16,11 +16,12 @@ any backend), it counts the pairs without holding all of them in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from dolmakit import storage
+from dolmakit.arrays import load_npz
 from dolmakit.dedup.index import ROW_BITS, ShardEntry, SignatureStore, partition_name, save_arrays
 from dolmakit.dedup.lsh import bucket_pairs, unique_pairs
 from dolmakit.dedup.minhash import estimate_jaccard
@@ -78,8 +79,8 @@ class PartitionEdges:
     def __call__(self, part: int) -> tuple[int, int]:
         keys, members = [], []
         for number, shard in enumerate(self.shards):
-            path = Path(shard.dir) / partition_name(part)
-            with np.load(path) as data:
+            path = storage.location(shard.dir) / partition_name(part)
+            with load_npz(path) as data:
                 keys.append(data["keys"])
                 members.append((np.uint64(number) << ROW_BITS) | data["rows"].astype(np.uint64))
         pairs = bucket_pairs(
@@ -93,7 +94,10 @@ class PartitionEdges:
         sims = similarities(pairs, store, mode)
         keep = np.ones(len(pairs), dtype=bool) if self.verify == "none" else sims >= self.threshold
         save_arrays(
-            Path(self.work_dir) / edges_name(part), pairs=pairs, similarity=sims, verified=keep
+            storage.location(self.work_dir) / edges_name(part),
+            pairs=pairs,
+            similarity=sims,
+            verified=keep,
         )
         return len(pairs), int(keep.sum())
 
@@ -122,7 +126,7 @@ class DistinctPairs:
     def __call__(self, bucket: int) -> tuple[int, int]:
         candidates, verified = [], []
         for path in self.files:
-            with np.load(path) as data:
+            with load_npz(path) as data:
                 pairs = data["pairs"].reshape(-1, 2).astype(np.uint64, copy=False)
                 ok = data["verified"]
             mine = pair_bucket(pairs, self.buckets) == bucket

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from dolmakit.atomic import atomic_path
+from dolmakit import storage
+from dolmakit.arrays import parquet_writer
 from dolmakit.dedup.index import ShardEntry, load_ids
 
 # pyarrow's default row group length: what `pyarrow.parquet.write_table` uses.
@@ -84,7 +85,7 @@ def _ids(shards: Sequence[ShardEntry], shard: I64, row: I64) -> Any:
     bounds = np.flatnonzero(np.concatenate(([True], sorted_shards[1:] != sorted_shards[:-1])))
     pieces = []
     for lo, hi in zip(bounds, np.append(bounds[1:], len(order)), strict=True):
-        ids = load_ids(Path(shards[int(sorted_shards[lo])].dir))
+        ids = load_ids(storage.location(shards[int(sorted_shards[lo])].dir))
         pieces.append(pa.array(ids, pa.string()).take(pa.array(row[order[lo:hi]])))
     gathered = pa.concat_arrays(pieces)
     inverse = np.empty(len(order), dtype=np.int64)
@@ -95,13 +96,12 @@ def _ids(shards: Sequence[ShardEntry], shard: I64, row: I64) -> Any:
 def write_member_clusters(path: Path, shards: Sequence[ShardEntry], cols: MemberColumns) -> None:
     """Write clusters.parquet: one row per member; path, id and source per row group."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     schema = _schema()
     paths = pa.array([s.path for s in shards], pa.string())
     names = pa.array(list(cols.source_names), pa.string())
     n = len(cols.cluster)
-    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+    with parquet_writer(path, schema, compression="zstd") as writer:
         # An empty run still writes one (empty) table, as `pyarrow.parquet.write_table` does.
         for start in range(0, max(n, 1), ROW_GROUP_ROWS):
             part = slice(start, min(start + ROW_GROUP_ROWS, n))

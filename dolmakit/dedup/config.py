@@ -9,9 +9,9 @@ from dolmakit.dedup.lsh import optimal_bands
 from dolmakit.errors import ConfigError
 
 Verify = Literal["exact", "estimate", "none"]
-Chaining = Literal["keep", "remove"]
+Chaining = Literal["keep", "remove", "recenter"]
 VERIFY_MODES = ("exact", "estimate", "none")
-CHAINING_MODES = ("keep", "remove")
+CHAINING_MODES = ("keep", "remove", "recenter")
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,9 @@ class MinHashConfig:
     candidate pair's Jaccard on the shingle hashes, 'estimate' on the signatures, 'none'
     trusts LSH. `chaining`: 'keep' keeps cluster members whose similarity to the keeper is
     below `threshold` (they joined through a chain), 'remove' removes them with the rest of
-    their cluster.
+    their cluster, 'recenter' makes the best-ranked of them a further keeper and removes those
+    within `threshold` of it, round after round (every removed member is within `threshold`
+    of a kept one).
     """
 
     ngram: int = 5

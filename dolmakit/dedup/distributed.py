@@ -24,6 +24,7 @@ boolean per task per round. With `LocalExecutor` the same code runs in-process (
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from dolmakit.arrays import load_npz
 from dolmakit.dedup.clustering import components
 from dolmakit.errors import DolmakitError
 
@@ -70,20 +72,26 @@ class LocalExecutor:
 
 
 class RayExecutor:
-    """Run every task as a Ray task (retried if its worker dies); arguments may be refs."""
+    """Run every task as a Ray task (retried if its worker dies); arguments may be refs.
+
+    Tasks run with the driver's dolmakit and S3 settings (as the Ray backend's tasks do), so
+    edge files on s3:// are read with the driver's endpoint and credentials.
+    """
 
     def __init__(self, max_retries: int = 3) -> None:
-        from dolmakit.ray_backend import import_ray
+        from dolmakit.ray_backend import ENV_PREFIX, import_ray
+        from dolmakit.storage import S3_ENV
 
         self._ray = import_ray()
         self._max_retries = max_retries
+        self._env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX) or k in S3_ENV}
 
     def submit(self, fn: Callable[..., Any], args: Sequence[Any], num_returns: int) -> list[Any]:
         """Submit `fn(*args)` as a Ray task."""
         if num_returns == 1:  # Ray returns a single value as one object, not a list of one
-            return [_remote(self._ray, _only, self._max_retries).remote(fn, *args)]
-        remote = _remote(self._ray, fn, self._max_retries)
-        return list(remote.options(num_returns=num_returns).remote(*args))
+            return [_remote(self._ray, _only, self._max_retries).remote(self._env, fn, *args)]
+        remote = _remote(self._ray, _in_env, self._max_retries)
+        return list(remote.options(num_returns=num_returns).remote(self._env, fn, *args))
 
     def get(self, ref: Any) -> Any:
         """Fetch one result."""
@@ -95,8 +103,13 @@ def _remote(ray: Any, fn: Callable[..., Any], max_retries: int) -> Any:
     return ray.remote(max_retries=max_retries)(fn)
 
 
-def _only(fn: Callable[..., list[Any]], *args: Any) -> Any:
-    (value,) = fn(*args)
+def _in_env(env: dict[str, str], fn: Callable[..., list[Any]], *args: Any) -> list[Any]:
+    os.environ.update(env)
+    return fn(*args)
+
+
+def _only(env: dict[str, str], fn: Callable[..., list[Any]], *args: Any) -> Any:
+    (value,) = _in_env(env, fn, *args)
     return value
 
 
@@ -156,7 +169,7 @@ def _empty_pairs() -> U64:
 def _load(block: U64 | str | Path) -> U64:
     """Return an edge block; from a file, only its `verified` pairs if it marks them."""
     if isinstance(block, str | Path):
-        with np.load(block) as data:
+        with load_npz(block) as data:
             pairs: U64 = data["pairs"].reshape(-1, 2)
             if "verified" in data.files:
                 pairs = pairs[data["verified"]]

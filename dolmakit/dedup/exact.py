@@ -9,7 +9,6 @@ parallel) sorts each partition and keeps the first member of every group in cano
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from dolmakit import storage
+from dolmakit.arrays import load_npz
 from dolmakit.attributes import AttributeWriter, attribute_key
 from dolmakit.backends import Backend, SerialBackend
 from dolmakit.dedup.config import ExactConfig
@@ -170,7 +171,7 @@ class PartitionGroups:
     def __call__(self, part: int) -> int:
         keys, members, paras = [], [], []
         for number, folder in enumerate(self.shard_dirs):
-            with np.load(Path(folder) / f"keys-{part:04d}.npz") as data:
+            with load_npz(storage.location(folder) / f"keys-{part:04d}.npz") as data:
                 keys.append(data["keys"])
                 members.append((np.uint64(number) << ROW_BITS) | data["rows"].astype(np.uint64))
                 paras.append(data["paras"].astype(np.int64))
@@ -185,7 +186,7 @@ class PartitionGroups:
         in_group = sizes[group] >= 2 if len(key) else np.zeros(0, dtype=bool)
         first = np.asarray(starts, dtype=np.int64)[group] if len(key) else np.zeros(0, np.int64)
         save_arrays(
-            Path(self.work_dir) / f"groups-{part:04d}.npz",
+            storage.location(self.work_dir) / f"groups-{part:04d}.npz",
             member=member[in_group],
             para=para[in_group],
             keeper=member[first[in_group]],
@@ -214,7 +215,7 @@ def dedup_exact(
     files = expand_inputs(inputs)
     for path in files:
         split_dataset_path(path)
-    report = Path(report_dir) if report_dir else default_report_dir(files[0], run)
+    report = storage.location(report_dir) if report_dir else default_report_dir(files[0], run)
     report = report.resolve()
     backend = backend or SerialBackend()
     work = report / "work"
@@ -287,9 +288,9 @@ def dedup_exact(
     }
     write_clusters(report / "clusters.parquet", columns)
     summary.write()
-    shutil.rmtree(work / "decisions", ignore_errors=True)
+    storage.delete_tree(work / "decisions")
     for part in range(config.partitions):
-        (work / f"groups-{part:04d}.npz").unlink(missing_ok=True)
+        storage.delete(work / f"groups-{part:04d}.npz")
     return summary
 
 
@@ -301,7 +302,7 @@ def _decide(
         k: [] for k in ("member", "para", "keeper", "keeper_para", "size")
     }
     for part in range(config.partitions):
-        with np.load(work / f"groups-{part:04d}.npz") as data:
+        with load_npz(work / f"groups-{part:04d}.npz") as data:
             for k in parts:
                 parts[k].append(data[k])
     cols = {k: np.concatenate(v) for k, v in parts.items()}
@@ -374,9 +375,9 @@ def _paragraph_span(numbers: dict[str, Any], row: int, para: int) -> tuple[int, 
 def _write_attributes(job: ShardJob, rejects: Rejects) -> ShardResult:
     """Write one shard's attribute file from its stored ids and the run's decisions."""
     shard_dir, decisions_file, run, mode = job.options
-    ids, sources = load_meta(Path(shard_dir))
-    numbers = load_numbers(Path(shard_dir))
-    with np.load(decisions_file) as data:
+    ids, sources = load_meta(storage.location(shard_dir))
+    numbers = load_numbers(storage.location(shard_dir))
+    with load_npz(decisions_file) as data:
         rows, paras, size, removed = data["rows"], data["paras"], data["size"], data["removed"]
     spans: dict[int, list[list[float]]] = {}
     sizes: dict[int, int] = {}

@@ -18,6 +18,7 @@ An index of an earlier run is reused by an incremental run: its shards come firs
 from __future__ import annotations
 
 import hashlib
+import mmap
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,7 +28,9 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from dolmakit.atomic import atomic_path, write_bytes_atomic
+from dolmakit import storage
+from dolmakit.arrays import load_npy, load_npz, save_npy, save_npz
+from dolmakit.atomic import write_bytes_atomic
 from dolmakit.errors import ConfigError
 
 U32 = npt.NDArray[np.uint32]
@@ -60,15 +63,13 @@ class ShardEntry:
 
 
 def save_array(path: Path, array: npt.NDArray[Any]) -> None:
-    """Write one .npy array atomically."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as out:
-        np.save(out, array)
+    """Write one .npy array atomically (locally or on s3://)."""
+    save_npy(path, array)
 
 
 def save_arrays(path: Path, **arrays: npt.NDArray[Any]) -> None:
-    """Write an uncompressed .npz of named arrays atomically."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as out:
-        np.savez(out, **arrays)  # type: ignore[arg-type]
+    """Write an uncompressed .npz of named arrays atomically (locally or on s3://)."""
+    save_npz(path, **arrays)
 
 
 def save_meta(path: Path, ids: list[str], sources: list[str | None]) -> None:
@@ -103,7 +104,7 @@ def load_sources(shard_dir: Path) -> list[str | None]:
 
 def load_numbers(shard_dir: Path) -> dict[str, npt.NDArray[Any]]:
     """Return the per-document numeric columns of a shard."""
-    with np.load(shard_dir / "numbers.npz") as data:
+    with load_npz(shard_dir / "numbers.npz") as data:
         return {name: data[name] for name in data.files}
 
 
@@ -127,17 +128,44 @@ def read_index(index_dir: Path, fields: dict[str, Any]) -> list[ShardEntry]:
     return [ShardEntry(**s) for s in body["shards"]]
 
 
-class SignatureStore:
-    """Read rows of signatures and shingle sets of many shards by global document number."""
+def _drop_pages(array: npt.NDArray[Any]) -> None:
+    """Take a memory-mapped array's pages out of this process's resident set (MADV_DONTNEED).
 
-    def __init__(self, shards: list[ShardEntry]) -> None:
+    The file is read-only and mapped shared, so nothing is lost: the pages stay in the page
+    cache and a later read maps them back. Arrays that are not memory maps are left alone.
+    """
+    mapping = getattr(array, "_mmap", None)
+    if isinstance(mapping, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        mapping.madvise(mmap.MADV_DONTNEED)
+
+
+class SignatureStore:
+    """Read rows of signatures and shingle sets of many shards by global document number.
+
+    Arrays are memory-mapped (an s3:// index's are read whole, once per shard, and cached);
+    what a read returns is always a copy. With `release=True` every
+    read ends by dropping the mapped pages it touched from the resident set, so the process's
+    RSS counts what it holds (the copies), not the clean index pages it read on the way; for
+    the long-lived driver (peak RSS was mostly such pages, docs/benchmarks-dedup.md).
+    """
+
+    def __init__(self, shards: list[ShardEntry], *, release: bool = False) -> None:
         self.shards = shards
+        self.release = release
         self._sigs: dict[int, U32] = {}
         self._shingles: dict[int, tuple[U32, npt.NDArray[np.int64]]] = {}
 
+    def _released(self) -> None:
+        if self.release:
+            for sig in self._sigs.values():
+                _drop_pages(sig)
+            for values, _ in self._shingles.values():
+                _drop_pages(values)
+
     def _sig(self, shard: int) -> U32:
         if shard not in self._sigs:
-            self._sigs[shard] = np.load(Path(self.shards[shard].dir) / "sig.npy", mmap_mode="r")
+            folder = storage.location(self.shards[shard].dir)
+            self._sigs[shard] = load_npy(folder / "sig.npy", mmap=True)
         return self._sigs[shard]
 
     def signatures(self, numbers: U64) -> U32:
@@ -149,14 +177,15 @@ class SignatureStore:
         for shard in np.unique(shard_of):
             mask = shard_of == shard
             out[mask] = self._sig(int(shard))[rows[mask]]
+        self._released()
         return out
 
     def _shingle_arrays(self, shard: int) -> tuple[U32, npt.NDArray[np.int64]]:
         if shard not in self._shingles:
-            folder = Path(self.shards[shard].dir)
+            folder = storage.location(self.shards[shard].dir)
             self._shingles[shard] = (
-                np.load(folder / "shingles.npy", mmap_mode="r"),
-                np.load(folder / "offsets.npy"),
+                load_npy(folder / "shingles.npy", mmap=True),
+                load_npy(folder / "offsets.npy"),
             )
         return self._shingles[shard]
 
@@ -193,13 +222,16 @@ class SignatureStore:
             source = ragged_ranges(starts[mask], sizes[mask])
             target = ragged_ranges(out_offsets[:-1][mask], sizes[mask])
             values[target] = self._shingle_arrays(shard)[0][source]
+        self._released()
         return values, out_offsets
 
     def shingles(self, number: int) -> U32:
         """Return the sorted distinct shingle hashes of one document."""
         shard, row = number >> 32, number & 0xFFFFFFFF
         values, offsets = self._shingle_arrays(shard)
-        return np.asarray(values[offsets[row] : offsets[row + 1]])
+        out = np.array(values[offsets[row] : offsets[row + 1]])
+        self._released()
+        return out
 
 
 def ragged_ranges(

@@ -8,7 +8,8 @@ from typing import Any
 
 import msgspec
 
-from dolmakit.atomic import atomic_path, write_bytes_atomic
+from dolmakit.arrays import write_table
+from dolmakit.atomic import write_bytes_atomic
 from dolmakit.runner import RunSummary
 
 CLUSTER_COLUMNS = (
@@ -102,7 +103,6 @@ class DedupSummary:
 def write_clusters(path: Path, columns: dict[str, list[Any]]) -> None:
     """Write clusters.parquet: one row per cluster member (document or paragraph)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     types = {
         "cluster": pa.int64(),
@@ -119,5 +119,4 @@ def write_clusters(path: Path, columns: dict[str, list[Any]]) -> None:
     }
     schema = pa.schema([pa.field(name, types[name]) for name in CLUSTER_COLUMNS if name in columns])
     table = pa.Table.from_pydict({n: columns[n] for n in schema.names}, schema=schema)
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+    write_table(table, path, compression="zstd")

@@ -15,7 +15,6 @@ records and rejects), `work/` (edges and per-shard decisions), `clusters.parquet
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from dolmakit import storage
+from dolmakit.arrays import load_npz
 from dolmakit.attributes import AttributeWriter, attribute_key
 from dolmakit.backends import Backend, SerialBackend
 from dolmakit.dedup.candidates import DistinctPairs, PartitionEdges, edges_name, similarities
@@ -82,14 +83,14 @@ def dedup_minhash(
     files = expand_inputs(inputs)
     for path in files:
         split_dataset_path(path)
-    report = Path(report_dir) if report_dir else default_report_dir(files[0], run)
+    report = storage.location(report_dir) if report_dir else default_report_dir(files[0], run)
     report = report.resolve()
     backend = backend or SerialBackend()
     index_dir = report / "index"
     fields = config.signature_fields()
     old: list[ShardEntry] = []
     if index is not None:
-        old = read_index(_index_folder(Path(index)), fields)
+        old = read_index(_index_folder(storage.location(index)), fields)
         seen = {e.path for e in old}
         again = [str(f) for f in files if str(f) in seen]
         if again:
@@ -112,7 +113,7 @@ def dedup_minhash(
     shards = old + new
     write_index(index_dir, fields, shards)
     work = report / "work"
-    shutil.rmtree(work, ignore_errors=True)
+    storage.delete_tree(work)
     work.mkdir(parents=True)
     step = PartitionEdges(tuple(shards), str(work), config.verify, config.threshold, len(old))
     for _ in backend.map(step, list(range(config.partitions))):
@@ -135,7 +136,7 @@ def dedup_minhash(
     write_jobs = [
         ShardJob(
             entry.key,
-            Path(entry.path),
+            storage.location(entry.path),
             (attribute_path(entry.path, run),),
             (entry.dir, str(work / "decisions" / f"{entry.key}.npz"), key_prefix),
         )
@@ -152,7 +153,7 @@ def dedup_minhash(
         progress=progress,
     )
     summary.write()
-    shutil.rmtree(work, ignore_errors=True)
+    storage.delete_tree(work)
     return summary
 
 
@@ -197,7 +198,7 @@ def _cluster(
     bounds = np.searchsorted(shard_of, np.arange(len(shards) + 1))
     for shard in np.flatnonzero(np.diff(bounds)).tolist():
         where = slice(int(bounds[shard]), int(bounds[shard + 1]))
-        folder = Path(shards[shard].dir)
+        folder = storage.location(shards[shard].dir)
         numbers = load_numbers(folder)
         at = rows[where]
         length[where] = numbers["length"][at]
@@ -232,18 +233,23 @@ def _cluster(
     is_keeper = member == keeper_pos
     sim = np.ones(n, dtype=np.float64)
     others = ~is_keeper
-    store = SignatureStore(shards)
+    store = SignatureStore(shards, release=True)
     mode = "exact" if config.verify == "exact" else "estimate"
     sim[others] = similarities(
         np.stack([nodes[member[others]], nodes[keeper_pos[others]]], axis=1), store, mode
     )
-    del keeper_pos, store
+    del keeper_pos
     far = others & (sim < config.threshold)
     removable = others & ~indexed[member]
     removed = removable & ((~far) if config.chaining == "keep" else np.ones(n, dtype=bool))
     chained = np.zeros(len(starts), dtype=bool)
     np.logical_or.at(chained, group, far)
-    del far, removable, others
+    if config.chaining == "recenter":
+        centers, matched = _recenter(far, group, nodes[member], sim, store, mode, config.threshold)
+        is_keeper |= centers
+        removed = removable & ~(far & ~matched)
+        summary.extra["recentered_keepers"] = int(centers.sum())
+    del far, removable, others, store
     summary.clusters = len(starts)
     summary.in_clusters = n
     summary.removed = int(removed.sum())
@@ -270,6 +276,50 @@ def _cluster(
     return removed_by_source
 
 
+def _recenter(
+    far: npt.NDArray[np.bool_],
+    group: npt.NDArray[np.int64],
+    numbers: U64,
+    sim: npt.NDArray[np.float64],
+    store: SignatureStore,
+    mode: str,
+    threshold: float,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Greedy further keepers among the members far from their keeper; return (centers, matched).
+
+    Arrays are per member in rank order within each cluster (`group`: cluster of each member).
+    Each round, every cluster's best-ranked member still pending (far from every keeper so
+    far) becomes a keeper; the cluster's other pending members are compared with it, and those
+    within `threshold` are matched (removable) and take that similarity. Every round turns at
+    least one pending member per cluster into a keeper, so it ends; it depends only on ranks
+    and similarities, so it is deterministic. `sim` is updated in place; keepers get 1.0.
+    """
+    pending = far.copy()
+    centers = np.zeros(len(far), dtype=bool)
+    matched = np.zeros(len(far), dtype=bool)
+    while pending.any():
+        where = np.flatnonzero(pending)
+        clusters, first = np.unique(group[where], return_index=True)
+        new = where[first]
+        centers[new] = True
+        pending[new] = False
+        sim[new] = 1.0
+        rest = np.flatnonzero(pending)
+        if not len(rest):
+            break
+        center_of = np.full(int(group.max()) + 1, -1, dtype=np.int64)
+        center_of[clusters] = new
+        mate = center_of[group[rest]]
+        pairs = np.stack([numbers[rest], numbers[mate]], axis=1)
+        values = similarities(pairs, store, mode)
+        close = values >= threshold
+        hit = rest[close]
+        matched[hit] = True
+        pending[hit] = False
+        sim[hit] = values[close]
+    return centers, matched
+
+
 def _verified_edges(files: Sequence[str]) -> U64:
     """Return the distinct verified pairs of all edge files, merged one file at a time.
 
@@ -279,7 +329,7 @@ def _verified_edges(files: Sequence[str]) -> U64:
     """
     edges: U64 = np.empty((0, 2), dtype=np.uint64)
     for path in files:
-        with np.load(path) as data:
+        with load_npz(path) as data:
             block = data["pairs"].reshape(-1, 2)[data["verified"]].astype(np.uint64, copy=False)
         if len(block):
             edges = unique_pairs(np.concatenate([edges, block]))
@@ -327,9 +377,9 @@ def _save_decisions(
 def _write_attributes(job: ShardJob, rejects: Rejects) -> ShardResult:
     """Write one shard's attribute file from its stored ids and the run's decisions."""
     shard_dir, decisions_file, (run, method) = job.options
-    ids, sources = load_meta(Path(shard_dir))
-    length = load_numbers(Path(shard_dir))["length"]
-    with np.load(decisions_file) as data:
+    ids, sources = load_meta(storage.location(shard_dir))
+    length = load_numbers(storage.location(shard_dir))["length"]
+    with load_npz(decisions_file) as data:
         rows, size, sim, removed = (
             data["rows"], data["size"], data["similarity"], data["removed"]
         )  # fmt: skip

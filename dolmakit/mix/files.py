@@ -1,8 +1,8 @@
-"""Write and read the mixer's files (arrays, Parquet tables, spill runs) locally or on s3://.
+"""Read the mixer's spill runs and list its shards, locally or on s3://.
 
-Every function takes a location (`dolmakit.storage`): local files go through the same calls
-as before (numpy and pyarrow on the path, the builtin `open`), so local bytes do not change;
-objects go through `storage` streams. Writes are atomic: a reader never sees a partial file.
+The array and Parquet helpers the mixer uses live in `dolmakit.arrays` (shared with dedup)
+and are re-exported here. Every function takes a location (`dolmakit.storage`): local files
+are opened with the builtin `open`; objects are fetched in ranged requests.
 """
 
 from __future__ import annotations
@@ -14,60 +14,22 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import numpy as np
-
 from dolmakit import storage
-from dolmakit.atomic import atomic_open, atomic_path
+from dolmakit.arrays import load_npz, parquet_rows, read_table, save_npz, write_table
 from dolmakit.errors import StorageError
 from dolmakit.storage import RemotePath
 
+__all__ = [
+    "load_npz",
+    "open_blocks",
+    "parquet_rows",
+    "read_table",
+    "save_npz",
+    "shard_files",
+    "write_table",
+]
 RUN_BUFFER = 1 << 16
 FETCH_THREADS = 8
-
-
-def save_npz(path: Path, **arrays: Any) -> None:
-    """Write arrays to an uncompressed `.npz` file atomically (`np.savez`)."""
-    if isinstance(path, RemotePath):
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        with atomic_open(path) as out:
-            out.write(buffer.getvalue())
-        return
-    with atomic_path(path) as tmp, open(tmp, "wb") as out:
-        np.savez(out, **arrays)
-
-
-def load_npz(path: Path) -> Any:
-    """Open an `.npz` file (`np.load`); an object is read whole into memory first."""
-    if isinstance(path, RemotePath):
-        return np.load(io.BytesIO(path.read_bytes()))
-    return np.load(path)
-
-
-def write_table(table: Any, path: Path, **options: Any) -> None:
-    """Write a pyarrow table as Parquet atomically (`pq.write_table` with `options`)."""
-    import pyarrow.parquet as pq
-
-    with atomic_path(path) as tmp:
-        if isinstance(tmp, RemotePath):
-            with storage.open_arrow_output(tmp) as out:
-                pq.write_table(table, out, **options)
-        else:
-            pq.write_table(table, tmp, **options)
-
-
-def read_table(path: Path, **options: Any) -> Any:
-    """Read a Parquet file or object into a pyarrow table (`pq.read_table` with `options`)."""
-    import pyarrow.parquet as pq
-
-    return pq.read_table(storage.open_random(path), **options)
-
-
-def parquet_rows(path: Path) -> int:
-    """Return the number of rows a Parquet file's footer records."""
-    import pyarrow.parquet as pq
-
-    return int(pq.ParquetFile(storage.open_random(path)).metadata.num_rows)
 
 
 def open_blocks(blocks: Sequence[tuple[Path, int, int, int]]) -> list[BinaryIO]:
