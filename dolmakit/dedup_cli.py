@@ -90,7 +90,7 @@ def exact(
 @click.option(
     "--chaining",
     type=click.Choice(["keep", "remove", "recenter"]),
-    default="keep",
+    default="recenter",
     show_default=True,
     help="Members less similar than the threshold to their keeper: keep them, remove them, "
     "or recenter (the best of them is kept too and removes those within the threshold of it).",

@@ -211,7 +211,7 @@ def test_chaining_guard(tmp_path: Path) -> None:
     assert hand_jaccard(a, b) >= 0.7 and hand_jaccard(b, c) >= 0.7
     assert hand_jaccard(a, c) < 0.7
     keep = KeepRule(source_priority=("s1", "s2", "s3"))
-    config = MinHashConfig(threshold=0.7, bands=32, rows=2, keep=keep)
+    config = MinHashConfig(threshold=0.7, bands=32, rows=2, keep=keep, chaining="keep")
     summary = dedup_minhash([ds / "documents"], "k", config, progress=False)
     attrs = attrs_of(ds, "k")
     assert "k__minhash__duplicate" in attrs["B"]

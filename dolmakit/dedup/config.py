@@ -64,7 +64,7 @@ class MinHashConfig:
     bands: int | None = None
     rows: int | None = None
     verify: Verify = "exact"
-    chaining: Chaining = "keep"
+    chaining: Chaining = "recenter"
     partitions: int = 16
     recall_weight: float | None = None
     keep: KeepRule = field(default_factory=KeepRule)
