@@ -7,11 +7,11 @@ audit: verify v2 against its manifest, diff v1 and v2, and render v2's data card
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from dolmakit import storage
 from dolmakit.backends import Backend, make_backend
 from dolmakit.errors import DolmakitError
 from dolmakit.paths import expand_inputs
@@ -77,7 +77,17 @@ def _claim(out: Path) -> None:
                 " choose a new folder (the demo replaces data/ and mixes/ inside it)"
             )
     out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text("made by `dolmakit demo`; rerunning the demo replaces this folder\n")
+    note = b"made by `dolmakit demo`; rerunning the demo replaces this folder\n"
+    (out / MARKER).write_bytes(note)
+
+
+def _copy_corpus(documents: Path) -> None:
+    """Copy the demo corpus's files under `documents`, a local folder or an object prefix."""
+    source = demo_corpus()
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        target = documents / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
 
 
 def run_demo(
@@ -95,16 +105,15 @@ def run_demo(
     from dolmakit.mix import build_mix
     from dolmakit.tagging import tag
 
-    out = Path(out_dir).resolve()
+    out = storage.location(out_dir).resolve()
     specs = demo_mixes(mixes_dir)
     report = DemoReport(out)
     data = out / "data"
     documents = data / "documents"
     _claim(out)
     for stale in (data, out / "mixes"):
-        if stale.exists():
-            shutil.rmtree(stale)
-    shutil.copytree(demo_corpus(), documents)
+        storage.delete_tree(stale)
+    _copy_corpus(documents)
     files = expand_inputs([documents])
     count = sum(1 for f in files for _ in read_documents(f))
     sources = sorted({f.parent.name for f in files})

@@ -140,3 +140,24 @@ def test_demo_takes_new_empty_or_earlier_demo_folders(tmp_path: Path) -> None:
     assert (tmp_path / "new" / MARKER).is_file() and (tmp_path / "empty" / MARKER).is_file()
     (tmp_path / "new" / "data").mkdir()
     _claim(tmp_path / "new")  # an earlier demo's folder, with its marker, is taken again
+
+
+def test_demo_on_object_storage_writes_the_local_bytes(
+    demo: tuple[Path, str], s3_bucket: Any
+) -> None:
+    local, output = demo
+    remote = s3_bucket / "demo"
+    result = CliRunner().invoke(cli, ["-q", "demo", str(remote), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert result.output.replace(str(remote), "ROOT") == output.replace(str(local), "ROOT")
+    mix = local / "mixes" / "demo" / "v2"
+    shards = sorted(p.name for p in mix.glob("shard-*"))
+    assert (
+        shards
+        and sorted(
+            p.name for p in (remote / "mixes/demo/v2").iterdir() if p.name.startswith("shard-")
+        )
+        == shards
+    )
+    for name in shards:
+        assert (remote / "mixes/demo/v2" / name).read_bytes() == (mix / name).read_bytes(), name
