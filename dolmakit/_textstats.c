@@ -6,6 +6,9 @@
  * \s), letters are Py_UNICODE_ISALPHA (str.isalpha), word characters (re's \w) are
  * Py_UNICODE_ISALNUM or '_'. Texts are copied to UCS-4 once per call.
  *
+ * `pii_candidates` serves the pii tagger; its reference is dolmakit.taggers.pii_scan
+ * (tests/test_pii_scan.py).
+ *
  * Case-insensitive matching of the ASCII phrases (stop words, "javascript", policy phrases,
  * "lorem ipsum") stands for `phrase in text.lower()`: the only characters outside ASCII whose
  * str.lower() contains an ASCII character are U+212A KELVIN SIGN (-> "k") and U+0130 (->
@@ -833,6 +836,166 @@ error:
 
 /* ---------------------------------------------------------------- module */
 
+/* ---------------------------------------------------------------- pii candidates */
+
+/* Where the pii tagger's patterns can match; pure-Python reference and exact definitions:
+ * dolmakit.taggers.pii_scan.reference_candidates. Digits are re's \d (Py_UNICODE_ISDECIMAL).
+ * Reads the str in its own storage kind (no copy). */
+
+static inline int
+is_decimal(ch_t c)
+{
+    return c < 128 ? (c >= '0' && c <= '9') : Py_UNICODE_ISDECIMAL(c) != 0;
+}
+
+static inline int
+is_hex(ch_t c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* Digits (up to `cap`) of the run \d(?:[ -]?\d)* that starts at the digit at `p`. */
+static Py_ssize_t
+chunk_digits(int kind, const void *data, Py_ssize_t n, Py_ssize_t p, Py_ssize_t cap)
+{
+    Py_ssize_t digits = 0;
+    while (p < n && digits < cap) {
+        ch_t c = PyUnicode_READ(kind, data, p);
+        if (is_decimal(c)) {
+            digits++;
+            p++;
+        } else if ((c == ' ' || c == '-') && p + 1 < n &&
+                   is_decimal(PyUnicode_READ(kind, data, p + 1))) {
+            p++;
+        } else {
+            break;
+        }
+    }
+    return digits;
+}
+
+/* 1 if \d{1,3}(?:\.\d{1,3}){3} matches at `p` (a dotted quad may start there). */
+static int
+dotted_quad_at(int kind, const void *data, Py_ssize_t n, Py_ssize_t p)
+{
+    for (int group = 0; group < 4; group++) {
+        Py_ssize_t run = 0;
+        while (p < n && run < 4 && is_decimal(PyUnicode_READ(kind, data, p))) {
+            run++;
+            p++;
+        }
+        if (run == 0)
+            return 0;
+        if (group == 3)
+            return 1;
+        if (run > 3 || p >= n || PyUnicode_READ(kind, data, p) != '.')
+            return 0;
+        p++;
+    }
+    return 0;
+}
+
+/* Length of the run of ASCII hex digits at `p`, counted up to 5. */
+static Py_ssize_t
+hex_run(int kind, const void *data, Py_ssize_t n, Py_ssize_t p)
+{
+    Py_ssize_t run = 0;
+    while (p + run < n && run < 5 && is_hex(PyUnicode_READ(kind, data, p + run)))
+        run++;
+    return run;
+}
+
+/* 1 if [0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}: matches at `p`. */
+static int
+colon_pair_at(int kind, const void *data, Py_ssize_t n, Py_ssize_t p)
+{
+    for (int colon = 0; colon < 2; colon++) {
+        Py_ssize_t run = hex_run(kind, data, n, p);
+        p += run;
+        if (run > 4 || p >= n || PyUnicode_READ(kind, data, p) != ':')
+            return 0;
+        p++;
+    }
+    return 1;
+}
+
+static int
+append_index(PyObject *list, Py_ssize_t i)
+{
+    PyObject *v = PyLong_FromSsize_t(i);
+    if (v == NULL)
+        return -1;
+    int rc = PyList_Append(list, v);
+    Py_DECREF(v);
+    return rc;
+}
+
+static PyObject *
+pii_candidates(PyObject *self, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "expected a str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *iban = PyList_New(0), *card = PyList_New(0), *ssn = PyList_New(0);
+    PyObject *ipv4 = PyList_New(0), *ipv6 = PyList_New(0);
+    if (iban == NULL || card == NULL || ssn == NULL || ipv4 == NULL || ipv6 == NULL)
+        goto fail;
+    int phone = 0;
+    /* Phone: ring[q & 31] = the greatest digit position <= q in q's run of [\d\s().-]. */
+    Py_ssize_t ring[32], last_digit = -1, run_start = 0;
+    ch_t prev = 0;
+    for (Py_ssize_t p = 0; p < n; prev = PyUnicode_READ(kind, data, p), p++) {
+        ch_t c = PyUnicode_READ(kind, data, p);
+        int prev_word = p > 0 && is_word(prev);
+        if ((c == ':' || is_hex(c)) && !prev_word && !(p > 0 && (prev == ':' || prev == '.')) &&
+            colon_pair_at(kind, data, n, p) && append_index(ipv6, p) < 0)
+            goto fail;
+        if (is_decimal(c)) {
+            if (!phone && p >= 6) {
+                Py_ssize_t i = ring[(p - 6) & 31];
+                if (i >= run_start && i >= p - 19)
+                    phone = 1;
+            }
+            last_digit = p;
+            if (!prev_word && !(p > 0 && (prev == '.' || prev == '-'))) {
+                Py_ssize_t digits = chunk_digits(kind, data, n, p, 13);
+                if (digits >= 9 && append_index(ssn, p) < 0)
+                    goto fail;
+                if (digits >= 13 && !(p > 0 && (prev == ',' || prev == '+')) &&
+                    append_index(card, p) < 0)
+                    goto fail;
+            }
+            if (!prev_word && !(p > 0 && prev == '.') && dotted_quad_at(kind, data, n, p) &&
+                append_index(ipv4, p) < 0)
+                goto fail;
+        } else {
+            if (!(is_space(c) || c == '(' || c == ')' || c == '.' || c == '-')) {
+                run_start = p + 1;
+                last_digit = -1;
+            }
+            if (c >= 'A' && c <= 'Z' && !prev_word && p + 3 < n) {
+                ch_t c1 = PyUnicode_READ(kind, data, p + 1);
+                if (c1 >= 'A' && c1 <= 'Z' && is_decimal(PyUnicode_READ(kind, data, p + 2)) &&
+                    is_decimal(PyUnicode_READ(kind, data, p + 3)) && append_index(iban, p) < 0)
+                    goto fail;
+            }
+        }
+        ring[p & 31] = last_digit;
+    }
+    return Py_BuildValue("(NNNNNO)", iban, card, ssn, ipv4, ipv6, phone ? Py_True : Py_False);
+fail:
+    Py_XDECREF(iban);
+    Py_XDECREF(card);
+    Py_XDECREF(ssn);
+    Py_XDECREF(ipv4);
+    Py_XDECREF(ipv6);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"summarize", summarize, METH_O, "Return the document statistics tuple of a text."},
     {"c4_lines", c4_lines, METH_O, "Return the C4 line statistics of a text."},
@@ -841,6 +1004,8 @@ static PyMethodDef methods[] = {
      "Return the distinct word tokens whose hash bit is set in a bit table."},
     {"put_values", put_values, METH_VARARGS,
      "Write document-level values as [[0, size, value]] spans into an attribute dict."},
+    {"pii_candidates", pii_candidates, METH_O,
+     "Return where the pii tagger's patterns can match in a text."},
     {NULL, NULL, 0, NULL},
 };
 

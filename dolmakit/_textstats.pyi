@@ -22,3 +22,8 @@ def put_values(
     /,
 ) -> int:
     """Set attrs[key] = [[0, size, value]] per value not None; return -1 or a bad index."""
+
+def pii_candidates(
+    text: str, /
+) -> tuple[list[int], list[int], list[int], list[int], list[int], bool]:
+    """Return the fields of `dolmakit.taggers.pii_scan.Candidates` for a text."""

@@ -7,6 +7,10 @@ country's length and the ISO 13616 mod-97 checksum (`python-stdnum`), SSNs with 
 Social Security Administration never issues. Where two kinds claim overlapping text the
 earlier kind in `KINDS` wins (an IBAN's digits are not also a phone number).
 
+The digit-bearing patterns are tried only where `dolmakit.taggers.pii_scan` finds they can
+start (one pass over the text, compiled when `dolmakit._textstats` is built); the spans are
+exactly those of scanning the whole text with each pattern.
+
 Span scores: 1.0, except IP addresses that are not globally routable (private, loopback,
 link-local, documentation, reserved), which score 0.5. Every document also gets
 `<kind>_count` = the number of spans of that kind (0 included).
@@ -23,6 +27,7 @@ from typing import Any, ClassVar
 from dolmakit.document import Document, Span
 from dolmakit.errors import DolmakitError
 from dolmakit.taggers.base import register
+from dolmakit.taggers.pii_scan import Candidates, candidate_finder, matches_at
 
 KINDS = ("email", "iban", "credit_card", "us_ssn", "ipv6", "ipv4", "phone")
 PRIVATE_IP_SCORE = 0.5
@@ -49,8 +54,8 @@ _NOT_AN_ADDRESS = re.compile(
     r"(?i)(\bv|\bversions?|\bver\.?|\brelease|\bbuild|\bupdate|\bkernel|\bsection|\bchapter"
     r"|§|\boid|\bfirmware|\bpatch|\brev\.?|\brevision)\s*:?\s*$"
 )
-# Any run of 7+ digits with phone punctuation: only documents with one run the phone matcher.
-_PHONE_CANDIDATE = re.compile(r"\+?\(?\d[\d\s().-]{5,18}\d")
+# Only documents with a run of 7+ digits and phone punctuation (`Candidates.phone`: the
+# pattern \+?\(?\d[\d\s().-]{5,18}\d matches somewhere) run the phone matcher.
 
 
 def luhn_valid(digits: str) -> bool:
@@ -128,7 +133,8 @@ class PiiTagger:
         self._iban_valid: Callable[[str], bool] = functools.partial(
             iban.is_valid, check_country=False
         )
-        self._finders: dict[str, Callable[[str], list[Span]]] = {
+        self._candidates = candidate_finder()
+        self._finders: dict[str, Callable[[str, Candidates], list[Span]]] = {
             "email": self._emails,
             "iban": self._ibans,
             "credit_card": self._cards,
@@ -137,6 +143,7 @@ class PiiTagger:
             "ipv4": self._ipv4,
             "phone": self._phones,
         }
+        self._plan = [(kind, f"{kind}_count", self._finders[kind]) for kind in self.kinds]
 
     def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
         """Return the PII spans and per-kind counts of each document."""
@@ -146,19 +153,23 @@ class PiiTagger:
         """Return {kind: spans, kind_count: [[0, len, n]]} for one text."""
         taken: list[tuple[int, int]] = []
         out: dict[str, list[Span]] = {}
-        for kind in self.kinds:
-            spans = [
-                s
-                for s in self._finders[kind](text)
-                if not any(s.start < end and start < s.end for start, end in taken)
-            ]
-            taken.extend((s.start, s.end) for s in spans)
+        candidates = self._candidates(text)
+        size = len(text)
+        for kind, count_key, finder in self._plan:
+            spans = finder(text, candidates)
+            if spans and taken:
+                spans = [
+                    s
+                    for s in spans
+                    if not any(s.start < end and start < s.end for start, end in taken)
+                ]
             if spans:
+                taken.extend((s.start, s.end) for s in spans)
                 out[kind] = spans
-            out[f"{kind}_count"] = [Span(0, len(text), float(len(spans)))]
+            out[count_key] = [Span(0, size, float(len(spans)))]
         return out
 
-    def _emails(self, text: str) -> list[Span]:
+    def _emails(self, text: str, candidates: Candidates) -> list[Span]:
         if "@" not in text:
             return []
         spans = []
@@ -169,9 +180,9 @@ class PiiTagger:
             spans.append(Span(m.start(), m.end(), 1.0))
         return spans
 
-    def _ibans(self, text: str) -> list[Span]:
+    def _ibans(self, text: str, candidates: Candidates) -> list[Span]:
         spans = []
-        for m in _IBAN.finditer(text):
+        for m in matches_at(_IBAN, text, candidates.iban):
             candidate = m.group(1)
             # The pattern may run into a following word ("... 5122 OID"): drop trailing groups.
             while len(candidate) >= 15:
@@ -183,9 +194,9 @@ class PiiTagger:
                 candidate = candidate.rsplit(" ", 1)[0]
         return spans
 
-    def _cards(self, text: str) -> list[Span]:
+    def _cards(self, text: str, candidates: Candidates) -> list[Span]:
         spans = []
-        for m in _CARD.finditer(text):
+        for m in matches_at(_CARD, text, candidates.card):
             raw = m.group(1)
             if " " in raw and "-" in raw:
                 continue  # mixed separators: a list of numbers, not one card number
@@ -194,9 +205,9 @@ class PiiTagger:
                 spans.append(Span(m.start(1), m.end(1), 1.0))
         return spans
 
-    def _ssns(self, text: str) -> list[Span]:
+    def _ssns(self, text: str, candidates: Candidates) -> list[Span]:
         spans = []
-        for m in _SSN.finditer(text):
+        for m in matches_at(_SSN, text, candidates.ssn):
             if not ssn_valid(m.group(1), m.group(3), m.group(4)):
                 continue
             # Without hyphens nine digits are too common; require the word SSN close before.
@@ -207,9 +218,9 @@ class PiiTagger:
             spans.append(Span(m.start(), m.end(), 1.0))
         return spans
 
-    def _ipv4(self, text: str) -> list[Span]:
+    def _ipv4(self, text: str, candidates: Candidates) -> list[Span]:
         spans = []
-        for m in _IPV4.finditer(text):
+        for m in matches_at(_IPV4, text, candidates.ipv4):
             try:
                 address = ipaddress.IPv4Address(m.group(1))
             except ValueError:
@@ -219,11 +230,11 @@ class PiiTagger:
             spans.append(Span(m.start(1), m.end(1), ip_score(address)))
         return spans
 
-    def _ipv6(self, text: str) -> list[Span]:
-        if "::" not in text and text.count(":") < 7:
+    def _ipv6(self, text: str, candidates: Candidates) -> list[Span]:
+        if not candidates.ipv6 or ("::" not in text and text.count(":") < 7):
             return []
         spans = []
-        for m in _IPV6.finditer(text):
+        for m in matches_at(_IPV6, text, candidates.ipv6):
             candidate = m.group(1)
             hex_digits = sum(c in "0123456789abcdefABCDEF" for c in candidate)
             groups = [g for g in candidate.split(":") if g]
@@ -237,8 +248,8 @@ class PiiTagger:
             spans.append(Span(m.start(1), m.end(1), ip_score(address)))
         return spans
 
-    def _phones(self, text: str) -> list[Span]:
-        if not _PHONE_CANDIDATE.search(text):
+    def _phones(self, text: str, candidates: Candidates) -> list[Span]:
+        if not candidates.phone:
             return []
         pn = self._phonenumbers
         matcher = pn.PhoneNumberMatcher(text, self.region, leniency=pn.Leniency.STRICT_GROUPING)
