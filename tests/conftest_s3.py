@@ -54,13 +54,17 @@ def s3_environment(endpoint: str) -> dict[str, str]:
 @pytest.fixture
 def s3_bucket(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> RemotePath:
     """Create an empty bucket on the loopback server; return it as `s3://<bucket>`."""
-    import pyarrow.fs as pafs
-
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     for name, value in s3_environment(s3_server).items():
         monkeypatch.setenv(name, value)
-    name = f"test-{next(_buckets)}"
+    return make_bucket(s3_server, f"test-{next(_buckets)}")
+
+
+def make_bucket(s3_server: str, name: str) -> RemotePath:
+    """Create bucket `name` on the loopback server; return it as `s3://<name>`."""
+    import pyarrow.fs as pafs
+
     fs = pafs.S3FileSystem(
         endpoint_override=s3_server.partition("://")[2],
         scheme="http",

@@ -24,7 +24,7 @@ from dolmakit.mix import build_mix
 from dolmakit.storage import RemotePath
 from tests.conftest import write_lines
 from tests.conftest_ray import ray_cluster
-from tests.conftest_s3 import s3_environment, tree_bytes, upload_tree
+from tests.conftest_s3 import make_bucket, s3_environment, tree_bytes, upload_tree
 
 __all__ = ["ray_cluster"]  # the session fixture, imported so that pytest finds it
 
@@ -63,8 +63,6 @@ def manifest(root: Path) -> dict:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, s3_server: str) -> Iterator[Built]:
     """Build the local mixes, upload the data, and build v1 and v2 again with s3:// paths."""
-    import pyarrow.fs as pafs
-
     root = tmp_path_factory.mktemp("s3-mix")
     local = build_mixes(root)
     with pytest.MonkeyPatch.context() as patch:
@@ -72,16 +70,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, s3_server: str) -> Iterator[
             patch.delenv(name, raising=False)
         for name, value in s3_environment(s3_server).items():
             patch.setenv(name, value)
-        fs = pafs.S3FileSystem(
-            endpoint_override=s3_server.partition("://")[2],
-            scheme="http",
-            region="us-east-1",
-            access_key="testing",
-            secret_key="testing",
-            allow_bucket_creation=True,
-        )
-        fs.create_dir("mix-audit")
-        bucket = RemotePath("/mix-audit")
+        bucket = make_bucket(s3_server, "mix-audit")
         for path in sorted(local.data.rglob("*")):  # the dedup run's index is not needed
             rel = path.relative_to(local.data).as_posix()
             if path.is_file() and ("/.dolmakit/" not in rel or rel.endswith("clusters.parquet")):
