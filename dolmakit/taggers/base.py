@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -74,6 +75,20 @@ class ValueTagger(Tagger, Protocol):
     def tag_values(self, docs: Sequence[Document]) -> list[tuple[dict[str, list[Span]], Values]]:
         """Return the span attributes and the document-level values of each document."""
         ...
+
+
+class DocumentValues(ABC):
+    """Base of ValueTaggers: `tag_batch` is derived from `tag_values`, so the two never differ."""
+
+    value_types: ClassVar[tuple[str, ...]]
+
+    @abstractmethod
+    def tag_values(self, docs: Sequence[Document]) -> list[tuple[dict[str, list[Span]], Values]]:
+        """Return the span attributes and the document-level values of each document."""
+
+    def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
+        """Return each document's attributes as spans (the values as `[0, len(text)]` spans)."""
+        return batch_from_values(docs, self.value_types, self.tag_values(docs))
 
 
 def batch_from_values(

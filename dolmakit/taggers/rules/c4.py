@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from dolmakit.document import Document, Span
 from dolmakit.errors import DolmakitError
-from dolmakit.taggers.base import Values, batch_from_values, register
+from dolmakit.taggers.base import DocumentValues, Values, register
 from dolmakit.taggers.rules.lengths import NO_SPANS
 from dolmakit.taggers.rules.reference import POLICY_PHRASES  # noqa: F401 (documented here)
 from dolmakit.taggers.rules.text import ratio, stats_of
@@ -23,7 +23,7 @@ MIN_SENTENCES = 5
 
 
 @register
-class C4Tagger:
+class C4Tagger(DocumentValues):
     """Tag the lines C4 would drop and the page-level C4 statistics of each document."""
 
     name: ClassVar[str] = "c4"
@@ -56,10 +56,6 @@ class C4Tagger:
                 f" lists exist for {', '.join(available_languages())}"
             )
         self.words = words
-
-    def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
-        """Return the C4 spans and statistics of each document."""
-        return batch_from_values(docs, self.value_types, self.tag_values(docs))
 
     def tag_values(self, docs: Sequence[Document]) -> list[tuple[dict[str, list[Span]], Values]]:
         """Return the dropped-line spans and the C4 statistics of each document."""

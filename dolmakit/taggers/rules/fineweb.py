@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from dolmakit.document import Document, Span
-from dolmakit.taggers.base import Values, batch_from_values, register
+from dolmakit.taggers.base import DocumentValues, Values, register
 from dolmakit.taggers.rules.lengths import NO_SPANS
 from dolmakit.taggers.rules.text import ratio, stats_of
 
@@ -23,7 +23,7 @@ MAX_NEWLINE_WORD_RATIO = 0.3
 
 
 @register
-class FineWebTagger:
+class FineWebTagger(DocumentValues):
     """Tag the FineWeb quality statistics of each document and whether it passes them."""
 
     name: ClassVar[str] = "fineweb"
@@ -41,10 +41,6 @@ class FineWebTagger:
         "FineWeb quality rules: lines ending in punctuation, short lines (<= 30 chars), "
         "characters in duplicated lines, newlines per word (list-like); pass=1 if kept."
     )
-
-    def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
-        """Return the FineWeb statistics of each document."""
-        return batch_from_values(docs, self.value_types, self.tag_values(docs))
 
     def tag_values(self, docs: Sequence[Document]) -> list[tuple[dict[str, list[Span]], Values]]:
         """Return the FineWeb statistics of each document as values."""

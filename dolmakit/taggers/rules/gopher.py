@@ -12,7 +12,7 @@ from operator import le
 from typing import ClassVar
 
 from dolmakit.document import Document, Span
-from dolmakit.taggers.base import Values, batch_from_values, register
+from dolmakit.taggers.base import DocumentValues, Values, register
 from dolmakit.taggers.rules.lengths import NO_SPANS
 from dolmakit.taggers.rules.reference import (  # noqa: F401 (re-exported)
     BULLETS,
@@ -49,7 +49,7 @@ LIMITS = (
 
 
 @register
-class GopherQualityTagger:
+class GopherQualityTagger(DocumentValues):
     """Tag the Gopher quality statistics of each document and whether it passes them."""
 
     name: ClassVar[str] = "gopher_quality"
@@ -71,10 +71,6 @@ class GopherQualityTagger:
         "Gopher (MassiveText) quality rules: word count, mean word length, #/ellipsis ratios, "
         "bullet/ellipsis lines, alphabetic words, stop words; pass=1 under the paper's thresholds."
     )
-
-    def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
-        """Return the quality statistics of each document."""
-        return batch_from_values(docs, self.value_types, self.tag_values(docs))
 
     def tag_values(self, docs: Sequence[Document]) -> list[tuple[dict[str, list[Span]], Values]]:
         """Return the quality statistics of each document as values (`attributes` order)."""
@@ -115,7 +111,7 @@ class GopherQualityTagger:
 
 
 @register
-class GopherRepetitionTagger:
+class GopherRepetitionTagger(DocumentValues):
     """Tag the Gopher repetition statistics of each document and whether it passes them."""
 
     name: ClassVar[str] = "gopher_repetition"
@@ -135,10 +131,6 @@ class GopherRepetitionTagger:
         "Gopher repetition rules: duplicate lines/paragraphs (by count and characters), top "
         "2-4-gram and duplicate 5-10-gram character fractions; pass=1 under the paper's thresholds."
     )
-
-    def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
-        """Return the repetition statistics of each document."""
-        return batch_from_values(docs, self.value_types, self.tag_values(docs))
 
     def tag_values(self, docs: Sequence[Document]) -> list[tuple[dict[str, list[Span]], Values]]:
         """Return the repetition statistics of each document as values (`attributes` order)."""

@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from dolmakit.document import Document, Span
-from dolmakit.taggers.base import Values, batch_from_values, register
+from dolmakit.taggers.base import DocumentValues, Values, register
 from dolmakit.taggers.rules.text import NATIVE, stats_of
 
 NO_SPANS: dict[str, list[Span]] = {}
 
 
 @register
-class LengthsTagger:
+class LengthsTagger(DocumentValues):
     """Count the units of each document; every value is a document-level span."""
 
     name: ClassVar[str] = "lengths"
@@ -24,10 +24,6 @@ class LengthsTagger:
     description: ClassVar[str] = (
         "Characters, UTF-8 bytes, whitespace-separated words, non-blank lines and paragraphs."
     )
-
-    def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
-        """Return the five counts of each document."""
-        return batch_from_values(docs, self.value_types, self.tag_values(docs))
 
     def tag_values(self, docs: Sequence[Document]) -> list[tuple[dict[str, list[Span]], Values]]:
         """Return the five counts of each document as values."""
