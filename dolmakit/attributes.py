@@ -18,7 +18,7 @@ import msgspec
 from dolmakit.document import Document
 from dolmakit.errors import InputError
 from dolmakit.paths import attribute_path
-from dolmakit.reader import DEFAULT_MAX_LINE_BYTES, iter_lines, read_documents
+from dolmakit.reader import DEFAULT_MAX_LINE_BYTES, iter_lines, line_problem, read_documents
 from dolmakit.rejects import Rejects
 from dolmakit.writer import JsonlWriter
 
@@ -57,8 +57,9 @@ def read_attribute_lines(path: str | Path) -> Iterator[tuple[int, str, Attribute
                 raise InputError(name, lineno, "attribute line too long")
             try:
                 obj = _decoder.decode(line)
-            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-                raise InputError(name, lineno, f"invalid JSON in attribute file: {exc}") from None
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+                problem = line_problem(line, lineno, exc)
+                raise InputError(name, lineno, f"attribute file: {problem}") from None
             if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
                 raise InputError(name, lineno, "attribute line has no string 'id'")
             attrs = obj.get("attributes") or {}

@@ -65,6 +65,7 @@ def document_from_dict(obj: Any) -> Document:
     # Fast path: the usual document, every field of its expected type and no unknown fields.
     if (
         type(doc_id) is str
+        and doc_id
         and type(text) is str
         and (source is None or type(source) is str)
         and (added is None or type(added) is str)
@@ -77,6 +78,8 @@ def document_from_dict(obj: Any) -> Document:
         raise ValueError("missing field 'id'")
     if not isinstance(doc_id, str):
         raise ValueError(f"field 'id' must be a string, got {type(doc_id).__name__}")
+    if not doc_id:
+        raise ValueError("field 'id' must not be empty")
     if text is None:
         raise ValueError("missing field 'text'")
     if not isinstance(text, str):

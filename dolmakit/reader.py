@@ -113,17 +113,34 @@ def _parse_line(
         return None
     try:
         obj = _decoder.decode(line)
-    except UnicodeDecodeError as exc:
-        rejects.add(name, lineno, f"invalid UTF-8: byte {exc.start}")
-        return None
-    except msgspec.DecodeError as exc:
-        rejects.add(name, lineno, f"invalid JSON: {exc}")
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        rejects.add(name, lineno, line_problem(line, lineno, exc))
         return None
     try:
         return document_from_dict(obj)
     except ValueError as exc:
         rejects.add(name, lineno, f"invalid document: {exc}")
         return None
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def line_problem(line: bytes, lineno: int, exc: BaseException) -> str:
+    """Name why a line did not decode, in our own words (never a JSON library's wording).
+
+    Only called on the error path, so checking the bytes again costs nothing on good input.
+    """
+    if line.startswith(UTF8_BOM):
+        where = "at the start of the file" if lineno == 1 else "at the start of the line"
+        return f"UTF-8 byte order mark {where}: JSON Lines files must not begin with one"
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return f"invalid UTF-8: byte {bad.start} (0x{line[bad.start]:02x})"
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply: more levels than the decoder allows"
+    return f"invalid JSON: {exc}"
 
 
 JSON_COLUMNS_KEY = b"dolmakit.json_columns"

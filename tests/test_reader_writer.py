@@ -84,7 +84,13 @@ def test_last_line_without_newline_is_read(tmp_path: Path) -> None:
 
 BAD_LINES = [
     (b"{not json", "invalid JSON"),
-    (b'{"id": "a", "text": "\xff\xfe"}', "invalid UTF-8"),
+    (b'{"id": "a", "text": "\xff\xfe"}', "invalid UTF-8: byte 21 (0xff)"),
+    (b'\xef\xbb\xbf{"id": "a", "text": "x"}', "UTF-8 byte order mark"),
+    (b'{"id": "", "text": "x"}', "invalid document: field 'id' must not be empty"),
+    (
+        b'{"id": "a", "text": "x", "metadata": {"m": ' + b"[" * 5000 + b"]" * 5000 + b"}}",
+        "JSON nested too deeply",
+    ),
     (b'{"text": "no id"}', "invalid document: missing field 'id'"),
     (b'{"id": "a"}', "invalid document: missing field 'text'"),
     (b'{"id": 7, "text": "x"}', "invalid document: field 'id' must be a string, got int"),
