@@ -33,12 +33,12 @@ from pathlib import Path
 from typing import Any
 
 import dolmakit
-from dolmakit.backends import Backend, ProcessBackend, SerialBackend, make_backend
-from dolmakit.compression import iter_chunks
 from dolmakit.convert import convert
-from dolmakit.paths import expand_inputs
-from dolmakit.reader import read_documents
-from dolmakit.units import parse_size
+from dolmakit.io.compression import iter_chunks
+from dolmakit.io.paths import expand_inputs
+from dolmakit.io.reader import read_documents
+from dolmakit.io.units import parse_size
+from dolmakit.run.backends import Backend, ProcessBackend, SerialBackend, make_backend
 
 TAGGERS = "lengths,gopher_quality,gopher_repetition,fineweb"
 RUN = "bench"
@@ -88,7 +88,7 @@ def run_convert(ds: Path, backend: Backend) -> Path:
 
 
 def run_tag(ds: Path, backend: Backend) -> Path:
-    from dolmakit.tagging import tag
+    from dolmakit.taggers.stage import tag
 
     shutil.rmtree(ds / "attributes", ignore_errors=True)
     tag([ds / "documents"], RUN, TAGGERS, backend=backend, resume=False, progress=False)

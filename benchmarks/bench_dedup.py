@@ -30,9 +30,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dolmakit.backends import make_backend  # noqa: E402
 from dolmakit.dedup import MinHashConfig, dedup_minhash  # noqa: E402
 from dolmakit.dedup import stage as stage_module  # noqa: E402
+from dolmakit.run.backends import make_backend  # noqa: E402
 
 CLUSTER_PEAK: dict[str, int] = {}
 

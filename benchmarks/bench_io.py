@@ -31,8 +31,8 @@ import orjson
 import zstandard
 
 import dolmakit
-from dolmakit.backends import SerialBackend
 from dolmakit.convert import convert
+from dolmakit.run.backends import SerialBackend
 
 
 def corpus_files(root: Path) -> list[Path]:

@@ -82,8 +82,8 @@ def prepare_attributes(corpus: Path, workers: int, logs: Path) -> dict[str, floa
                 glob, taggers, run, processes=workers, log_path=logs / f"dolma-tag-{run}.log"
             )
     if not (corpus / "attributes" / TOKENS_RUN / ".dolmakit" / "run.json").is_file():
-        from dolmakit.backends import make_backend
-        from dolmakit.tagging import tag
+        from dolmakit.run.backends import make_backend
+        from dolmakit.taggers.stage import tag
 
         start = time.perf_counter()
         tag(

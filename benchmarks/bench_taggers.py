@@ -72,8 +72,8 @@ PAIRS: dict[str, tuple[str, str, tuple[str | TaggerSpec, ...], tuple[str, ...]]]
 
 def corpus_size(documents: Path) -> tuple[int, int]:
     """Return (documents, UTF-8 bytes of text) of every document file under `documents`."""
-    from dolmakit.paths import expand_inputs
-    from dolmakit.reader import read_documents
+    from dolmakit.io.paths import expand_inputs
+    from dolmakit.io.reader import read_documents
 
     docs = nbytes = 0
     for path in expand_inputs([documents]):
@@ -87,8 +87,8 @@ def time_dolmakit(
     documents: Path, run: str, taggers: tuple[str | TaggerSpec, ...], workers: int
 ) -> float:
     """Tag with dolmakit on a process pool (no resume); return wall seconds."""
-    from dolmakit.backends import ProcessBackend
-    from dolmakit.tagging import tag
+    from dolmakit.run.backends import ProcessBackend
+    from dolmakit.taggers.stage import tag
 
     shutil.rmtree(documents.parent / "attributes" / run, ignore_errors=True)
     start = time.perf_counter()

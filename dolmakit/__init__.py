@@ -4,21 +4,21 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from dolmakit.attributes import (
+from dolmakit.convert import convert
+from dolmakit.document import Document, Span
+from dolmakit.errors import ConfigError, DolmakitError, InputError
+from dolmakit.io.attributes import (
     AttributeWriter,
     attribute_key,
     read_attribute_lines,
     read_with_attributes,
 )
-from dolmakit.backends import Backend, ProcessBackend, SerialBackend, make_backend
-from dolmakit.convert import convert
-from dolmakit.document import Document, Span
-from dolmakit.errors import ConfigError, DolmakitError, InputError
-from dolmakit.paths import attribute_path, expand_inputs, split_dataset_path
-from dolmakit.reader import read_documents
-from dolmakit.rejects import Rejects
-from dolmakit.runner import RunSummary, ShardJob, ShardResult, run_shards
-from dolmakit.writer import DocumentWriter, JsonlWriter
+from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
+from dolmakit.io.reader import read_documents
+from dolmakit.io.rejects import Rejects
+from dolmakit.io.writer import DocumentWriter, JsonlWriter
+from dolmakit.run.backends import Backend, ProcessBackend, SerialBackend, make_backend
+from dolmakit.run.runner import RunSummary, ShardJob, ShardResult, run_shards
 
 __all__ = [
     "AttributeWriter",

@@ -1,3 +1,3 @@
-from dolmakit.cli import main
+from dolmakit.cli.main import main
 
 main()

@@ -8,15 +8,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from dolmakit import storage
-from dolmakit.backends import Backend
 from dolmakit.errors import DolmakitError
-from dolmakit.paths import DOCUMENT_SUFFIXES, expand_inputs
-from dolmakit.progress import Tally
-from dolmakit.reader import read_documents
-from dolmakit.rejects import OnError, Rejects
-from dolmakit.runner import RunSummary, ShardJob, ShardResult, run_shards
-from dolmakit.writer import DocumentWriter
+from dolmakit.io import storage
+from dolmakit.io.paths import DOCUMENT_SUFFIXES, expand_inputs
+from dolmakit.io.reader import read_documents
+from dolmakit.io.rejects import OnError, Rejects
+from dolmakit.io.writer import DocumentWriter
+from dolmakit.run.backends import Backend
+from dolmakit.run.progress import Tally
+from dolmakit.run.runner import RunSummary, ShardJob, ShardResult, run_shards
 
 FORMATS = ("jsonl.zst", "jsonl.gz", "jsonl", "parquet")
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from dolmakit import storage
-from dolmakit.backends import Backend, make_backend
 from dolmakit.errors import DolmakitError
-from dolmakit.paths import expand_inputs
-from dolmakit.reader import read_documents
+from dolmakit.io import storage
+from dolmakit.io.paths import expand_inputs
+from dolmakit.io.reader import read_documents
+from dolmakit.run.backends import Backend, make_backend
 
 DEMO_TAGGERS = (
     "lengths",
@@ -103,7 +103,7 @@ def run_demo(
     from dolmakit.audit.verify import verify_mix
     from dolmakit.dedup import ExactConfig, KeepRule, MinHashConfig, dedup_exact, dedup_minhash
     from dolmakit.mix import build_mix
-    from dolmakit.tagging import tag
+    from dolmakit.taggers.stage import tag
 
     out = storage.location(out_dir).resolve()
     specs = demo_mixes(mixes_dir)

@@ -24,8 +24,8 @@ import re
 from pathlib import Path
 
 from dolmakit.document import Document
-from dolmakit.reader import read_documents
-from dolmakit.writer import DocumentWriter
+from dolmakit.io.reader import read_documents
+from dolmakit.io.writer import DocumentWriter
 
 LANGS = ("en", "de", "fr", "es", "ja", "ru")
 DOCS_PER_LANG = 60

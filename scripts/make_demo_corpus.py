@@ -12,8 +12,8 @@ import shutil
 from pathlib import Path
 
 from dolmakit.document import Document
-from dolmakit.reader import read_documents
-from dolmakit.writer import DocumentWriter
+from dolmakit.io.reader import read_documents
+from dolmakit.io.writer import DocumentWriter
 
 # (source, language, number of documents taken from the start of its first files)
 TAKE = [

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from dolmakit.storage import RemotePath
+from dolmakit.io.storage import RemotePath
 
 _buckets = itertools.count()
 
@@ -97,6 +97,6 @@ def upload_tree(local: Path, remote: RemotePath) -> None:
 
 def tree_bytes(root: Path) -> dict[str, Any]:
     """Return {relative path: bytes} of every file below a local folder or an S3 prefix."""
-    from dolmakit.storage import list_files
+    from dolmakit.io.storage import list_files
 
     return {str(p.relative_to(root)): p.read_bytes() for p in list_files(root)}

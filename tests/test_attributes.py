@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from dolmakit import AttributeWriter, Document, InputError, attribute_key, attribute_path
-from dolmakit.attributes import read_with_attributes
 from dolmakit.errors import DolmakitError
-from dolmakit.paths import attribute_runs, expand_inputs, split_dataset_path
+from dolmakit.io.attributes import read_with_attributes
+from dolmakit.io.paths import attribute_runs, expand_inputs, split_dataset_path
 from tests.conftest import make_docs, write_lines
 
 

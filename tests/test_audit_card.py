@@ -19,7 +19,7 @@ from dolmakit.audit.card import (
 )
 from dolmakit.audit.rebuild import first_difference
 from dolmakit.audit.sources import is_dedup_clause
-from dolmakit.cli import cli
+from dolmakit.cli.main import cli
 
 
 def sample_card() -> CardData:

@@ -12,7 +12,7 @@ from test_audit_trace import shard_rows, unit
 
 from dolmakit.audit.diff import diff_mixes
 from dolmakit.audit.sources import mix_sources
-from dolmakit.cli import cli
+from dolmakit.cli.main import cli
 
 WEB = "documents/web/part-0.jsonl.zst"
 

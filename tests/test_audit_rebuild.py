@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from test_audit_helpers import Mixes, build_mixes, copy_mix
 
 from dolmakit.audit.rebuild import rebuild_mix
-from dolmakit.cli import cli
+from dolmakit.cli.main import cli
 from dolmakit.mix import build_from_spec_dict, content_hash
 
 

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from test_audit_helpers import SEED, WEB_DOCS, WEB_RATE, Mixes, build_mixes, lang_en
 
 from dolmakit.audit.trace import trace, where
-from dolmakit.cli import cli
-from dolmakit.reader import read_documents
+from dolmakit.cli.main import cli
+from dolmakit.io.reader import read_documents
 
 WEB = "documents/web/part-0.jsonl.zst"
 BOOKS = "documents/books/part-0.jsonl.zst"
@@ -195,7 +195,7 @@ def test_unknown_references(mixes: Mixes) -> None:
 def test_where_unreadable_input_line(tmp_path: Path) -> None:
     from test_mix_helpers import write_spec
 
-    from dolmakit.compression import open_write
+    from dolmakit.io.compression import open_write
     from dolmakit.mix import build_mix
 
     data = tmp_path / "data"

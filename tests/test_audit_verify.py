@@ -11,9 +11,9 @@ from click.testing import CliRunner, Result
 from test_audit_helpers import Mixes, build_mixes, copy_mix
 
 from dolmakit.audit.verify import verify_mix
-from dolmakit.cli import cli
-from dolmakit.compression import open_write
-from dolmakit.reader import read_documents
+from dolmakit.cli.main import cli
+from dolmakit.io.compression import open_write
+from dolmakit.io.reader import read_documents
 
 
 @pytest.fixture(scope="module")

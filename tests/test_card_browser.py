@@ -218,7 +218,7 @@ def test_the_checker_sees_blank_charts_and_console_errors(tmp_path: Path) -> Non
 
 
 def test_stats_report_charts_render(tmp_path: Path) -> None:
-    from dolmakit.stats import compute_stats, write_html
+    from dolmakit.audit.stats import compute_stats, write_html
     from tests.conftest import write_lines
 
     docs = [{"id": f"d{i}", "text": "x" * (i + 1), "source": "web"} for i in range(6)]

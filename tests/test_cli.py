@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import dolmakit
-from dolmakit.cli import cli
+from dolmakit.cli.main import cli
 from tests.conftest import ROOT, make_docs, write_lines
 
 

@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 from conftest import DEMO_CORPUS, write_lines
 
-from dolmakit.attributes import read_attribute_lines, read_with_attributes
-from dolmakit.backends import make_backend
-from dolmakit.cli import cli
+from dolmakit.cli.main import cli
 from dolmakit.dedup import ExactConfig, KeepRule, MinHashConfig, dedup_exact, dedup_minhash
 from dolmakit.dedup.normalize import normalize_text
 from dolmakit.errors import ConfigError, DolmakitError
-from dolmakit.reader import read_documents
+from dolmakit.io.attributes import read_attribute_lines, read_with_attributes
+from dolmakit.io.reader import read_documents
+from dolmakit.run.backends import make_backend
 
 LOREM_TEXT = (
     "the quick brown fox jumps over the lazy dog while seven wizards quietly hex "

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from dolmakit import read_documents
 from dolmakit.audit.trace import trace, where
-from dolmakit.cli import cli
+from dolmakit.cli.main import cli
 
 pytest.importorskip("fasttext")
 
@@ -48,7 +48,7 @@ def attributes(out: Path, run: str, rel: str) -> list[dict[str, Any]]:
 
 
 def _lines(path: Path) -> list[str]:
-    from dolmakit.compression import iter_chunks
+    from dolmakit.io.compression import iter_chunks
 
     return b"".join(iter_chunks(path)).decode().splitlines()
 

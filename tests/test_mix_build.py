@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 from test_mix_helpers import make_source, read_output, words, write_spec
 
-from dolmakit.backends import ProcessBackend, SerialBackend
-from dolmakit.cli import cli
+from dolmakit.cli.main import cli
 from dolmakit.errors import DolmakitError
 from dolmakit.mix import build_mix, content_hash, decide, read_manifest
+from dolmakit.run.backends import ProcessBackend, SerialBackend
 
 
 def small_dataset(root: Path, n_web: int = 40, n_books: int = 12) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from dolmakit.compression import open_write
+from dolmakit.io.compression import open_write
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -48,7 +48,7 @@ def write_spec(path: Path, spec: dict[str, Any]) -> Path:
 
 def read_output(mix_dir: Path) -> list[dict[str, Any]]:
     """Read every output document of a mix, in shard order."""
-    from dolmakit.reader import read_documents
+    from dolmakit.io.reader import read_documents
 
     out = []
     for shard in sorted(mix_dir.glob("shard-*")):

@@ -10,9 +10,9 @@ import pytest
 from test_mix_helpers import make_source, read_output, words, write_spec
 
 import dolmakit.mix.shards as shards
-from dolmakit.backends import ProcessBackend, SerialBackend
 from dolmakit.errors import ConfigError, DolmakitError
 from dolmakit.mix import build_mix, read_manifest
+from dolmakit.run.backends import ProcessBackend, SerialBackend
 
 
 def dataset(root: Path, factor: float = 1.0, missing: int = -1, bad: int = -1) -> None:

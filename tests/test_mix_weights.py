@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_mix_helpers import make_source, write_jsonl, write_spec
 
+from dolmakit.io.paths import expand_inputs
+from dolmakit.io.reader import read_documents
 from dolmakit.mix import build_mix
 from dolmakit.mix.sampling import threshold
-from dolmakit.paths import expand_inputs
-from dolmakit.reader import read_documents
 
 ROOT = Path(__file__).resolve().parent.parent
 

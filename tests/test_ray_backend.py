@@ -16,13 +16,13 @@ import pytest
 from click.testing import CliRunner
 
 from dolmakit import convert
-from dolmakit.backends import ProcessBackend, SerialBackend, make_backend
-from dolmakit.cli import cli
+from dolmakit.cli.main import cli
 from dolmakit.errors import DolmakitError, InputError
-from dolmakit.progress import advance
-from dolmakit.rejects import Rejects
-from dolmakit.runner import ShardJob, ShardResult, run_shards
-from dolmakit.writer import JsonlWriter
+from dolmakit.io.rejects import Rejects
+from dolmakit.io.writer import JsonlWriter
+from dolmakit.run.backends import ProcessBackend, SerialBackend, make_backend
+from dolmakit.run.progress import advance
+from dolmakit.run.runner import ShardJob, ShardResult, run_shards
 from tests.conftest import make_docs, make_kill_corpus, write_lines
 from tests.conftest_ray import gcs_address, ray_cluster
 from tests.test_runner import make_shards, tree_digest

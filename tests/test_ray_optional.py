@@ -19,7 +19,7 @@ BLOCK_RAY = textwrap.dedent(
 
     sys.meta_path.insert(0, BlockRay())
     import dolmakit
-    from dolmakit.cli import main
+    from dolmakit.cli.main import main
 
     sys.argv = ["dolmakit", *sys.argv[1:]]
     try:

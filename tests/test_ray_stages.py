@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from dolmakit.backends import ProcessBackend, make_backend
+from dolmakit.run.backends import ProcessBackend, make_backend
 from tests.conftest import DEMO_CORPUS
 from tests.conftest_ray import ray_cluster
 from tests.test_runner import tree_digest
@@ -46,7 +46,7 @@ def on_both_backends(tmp_path: Path, run) -> tuple[Path, Path]:
 
 
 def test_tag_on_ray_gives_the_bytes_of_the_process_pool(tmp_path: Path, ray_cluster) -> None:
-    tagging = importlib.import_module("dolmakit.tagging")
+    tagging = importlib.import_module("dolmakit.taggers.stage")
 
     def run(ds: Path, backend) -> None:
         summary = tagging.tag(
@@ -167,7 +167,7 @@ output:
 def test_mix_on_ray_gives_the_bytes_of_the_process_pool(tmp_path: Path, ray_cluster) -> None:
     import json
 
-    tagging = importlib.import_module("dolmakit.tagging")
+    tagging = importlib.import_module("dolmakit.taggers.stage")
     dedup = importlib.import_module("dolmakit.dedup")
     mix_build = importlib.import_module("dolmakit.mix.build")
     ds = demo_dataset(tmp_path / "ds")

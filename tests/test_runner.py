@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dolmakit import convert
-from dolmakit.backends import ProcessBackend, SerialBackend
+from dolmakit.run.backends import ProcessBackend, SerialBackend
 from tests.conftest import SHARED_CORPUS, make_docs, make_kill_corpus, write_lines
 
 

@@ -11,15 +11,15 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dolmakit import storage
-from dolmakit.atomic import atomic_open, write_bytes_atomic
-from dolmakit.cli import cli
-from dolmakit.compression import iter_chunks
+from dolmakit.cli.main import cli
 from dolmakit.errors import DolmakitError, StorageError
-from dolmakit.paths import attribute_path, expand_inputs, split_dataset_path
-from dolmakit.reader import read_documents
-from dolmakit.storage import RemotePath, location, match_components
-from dolmakit.writer import DocumentWriter, JsonlWriter
+from dolmakit.io import storage
+from dolmakit.io.atomic import atomic_open, write_bytes_atomic
+from dolmakit.io.compression import iter_chunks
+from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
+from dolmakit.io.reader import read_documents
+from dolmakit.io.storage import RemotePath, location, match_components
+from dolmakit.io.writer import DocumentWriter, JsonlWriter
 from tests.conftest import make_docs, write_lines
 from tests.conftest_s3 import set_moto_auth, tree_bytes, upload_tree
 

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from dolmakit.arrays import read_table
-from dolmakit.cli import cli
-from dolmakit.storage import RemotePath
+from dolmakit.cli.main import cli
+from dolmakit.io.arrays import read_table
+from dolmakit.io.storage import RemotePath
 from tests.conftest import write_lines
 from tests.conftest_ray import ray_cluster
 from tests.conftest_s3 import tree_bytes, upload_tree

@@ -17,11 +17,11 @@ from click.testing import CliRunner, Result
 from test_audit_helpers import Mixes, build_mixes, spec
 from test_mix_helpers import write_spec
 
-from dolmakit.backends import make_backend
-from dolmakit.cli import cli
+from dolmakit.cli.main import cli
 from dolmakit.errors import ConfigError
+from dolmakit.io.storage import RemotePath
 from dolmakit.mix import build_mix
-from dolmakit.storage import RemotePath
+from dolmakit.run.backends import make_backend
 from tests.conftest import write_lines
 from tests.conftest_ray import ray_cluster
 from tests.conftest_s3 import make_bucket, s3_environment, tree_bytes, upload_tree

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dolmakit import storage
-from dolmakit.backends import make_backend
-from dolmakit.cli import cli
+from dolmakit.cli.main import cli
 from dolmakit.errors import InputError
-from dolmakit.storage import RemotePath
-from dolmakit.tagging import tag
-from dolmakit.train_classifier import load_classes
+from dolmakit.io import storage
+from dolmakit.io.storage import RemotePath
+from dolmakit.run.backends import make_backend
+from dolmakit.taggers.stage import tag
+from dolmakit.taggers.train import load_classes
 from tests.conftest import DEMO_CORPUS, make_docs, write_lines
 from tests.conftest_ray import ray_cluster
 from tests.conftest_s3 import tree_bytes, upload_tree

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dolmakit.cli import cli
+from dolmakit.audit.stats import ALL_SOURCES, StatsConfig, compute_stats, format_report, sparkline
+from dolmakit.cli.main import cli
 from dolmakit.errors import DolmakitError, InputError
-from dolmakit.stats import ALL_SOURCES, StatsConfig, compute_stats, format_report, sparkline
 from tests.conftest import write_lines
 
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dolmakit.backends import SerialBackend
-from dolmakit.cli import cli
+from dolmakit.cli.main import cli
 from dolmakit.document import Document
 from dolmakit.errors import DolmakitError, InputError
-from dolmakit.reader import read_documents
+from dolmakit.io.reader import read_documents
+from dolmakit.run.backends import SerialBackend
 from dolmakit.taggers.base import available_taggers, load_tagger
-from dolmakit.train_classifier import (
+from dolmakit.taggers.train import (
     Example,
     TrainConfig,
     evaluate,
@@ -233,7 +233,7 @@ def test_train_classifier_usage_errors(tmp_path: Path) -> None:
 def test_golden_attribute_file(tmp_path: Path) -> None:
     """tokens, pii and toxicity through `dolmakit tag` give exactly the stored bytes."""
     pytest.importorskip("profanity_check")
-    from dolmakit.tagging import tag
+    from dolmakit.taggers.stage import tag
 
     docs = tmp_path / "ds" / "documents" / "sample.jsonl"
     docs.parent.mkdir(parents=True)

@@ -8,9 +8,9 @@ import pytest
 
 from dolmakit.document import Document
 from dolmakit.errors import DolmakitError
-from dolmakit.models import LID_MODEL_ENV, lid_model_path
-from dolmakit.reader import read_documents
+from dolmakit.io.reader import read_documents
 from dolmakit.taggers.base import load_tagger
+from dolmakit.taggers.models import LID_MODEL_ENV, lid_model_path
 from dolmakit.taggers.segments import paragraph_spans
 
 TESTSET = Path(__file__).parent / "data" / "lid" / "handbook.jsonl.gz"

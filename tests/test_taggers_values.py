@@ -13,12 +13,12 @@ from typing import ClassVar
 
 import pytest
 
-from dolmakit.backends import SerialBackend
 from dolmakit.document import Document, Span
+from dolmakit.io.writer import JsonlWriter
+from dolmakit.run.backends import SerialBackend
 from dolmakit.taggers import base
 from dolmakit.taggers.base import Values, ValueTagger, batch_from_values, load_tagger
-from dolmakit.tagging import TaggerError, tag
-from dolmakit.writer import JsonlWriter
+from dolmakit.taggers.stage import TaggerError, tag
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "taggers"
 RULES = ("lengths", "gopher_quality", "gopher_repetition", "c4", "fineweb")
@@ -110,7 +110,7 @@ def test_value_path_writes_what_the_span_path_writes(
         tagger = real_load(name, params)
         return _SpansOnly(tagger) if isinstance(tagger, ValueTagger) else tagger
 
-    monkeypatch.setattr("dolmakit.tagging.load_tagger", spans_only)
+    monkeypatch.setattr("dolmakit.taggers.stage.load_tagger", spans_only)
     tag([documents], "slow", names, backend=SerialBackend(), progress=False)
     fast = (tmp_path / "attributes" / "fast" / "x.jsonl").read_bytes()
     slow = (tmp_path / "attributes" / "slow" / "x.jsonl").read_bytes()

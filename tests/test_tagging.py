@@ -12,14 +12,14 @@ import pytest
 import zstandard
 from click.testing import CliRunner
 
-from dolmakit.attributes import read_attribute_lines, read_with_attributes
-from dolmakit.backends import ProcessBackend, SerialBackend
-from dolmakit.cli import cli
+from dolmakit.cli.main import cli
 from dolmakit.document import Document, Span
 from dolmakit.errors import ConfigError, InputError
+from dolmakit.io.attributes import read_attribute_lines, read_with_attributes
+from dolmakit.run.backends import ProcessBackend, SerialBackend
 from dolmakit.taggers import base
 from dolmakit.taggers.recipes import load_recipe
-from dolmakit.tagging import TaggerError, tag
+from dolmakit.taggers.stage import TaggerError, tag
 from tests.conftest import make_docs, write_lines
 
 ROOT = Path(__file__).resolve().parent.parent

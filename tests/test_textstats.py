@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from dolmakit.taggers.rules import reference
 from dolmakit.taggers.rules.text import NATIVE, PURE_PYTHON_ENV, C4Lines, Summary
 from dolmakit.taggers.rules.wordlists import WordList, load_word_list
-from dolmakit.tagging import put_values
+from dolmakit.taggers.stage import put_values
 
 DEV_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev" / "documents"
 GOLDEN = Path(__file__).resolve().parent / "golden" / "taggers"
@@ -200,8 +200,8 @@ def test_put_values_by_hand() -> None:
 
 def dev_texts(limit_per_file: int) -> list[str]:
     """Return the first documents of every dev-corpus file (all sources and languages)."""
-    from dolmakit.paths import expand_inputs
-    from dolmakit.reader import read_documents
+    from dolmakit.io.paths import expand_inputs
+    from dolmakit.io.reader import read_documents
 
     out: list[str] = []
     for path in expand_inputs([DEV_CORPUS]):
@@ -225,14 +225,14 @@ def test_pure_python_run_writes_the_same_bytes(tmp_path: Path) -> None:
     # DOLMAKIT_PURE_PYTHON=1), over the golden documents with every rule tagger.
     import shutil
 
-    from dolmakit.tagging import tag
+    from dolmakit.taggers.stage import tag
 
     documents = tmp_path / "data" / "documents"
     shutil.copytree(GOLDEN / "documents", documents)
     recipe = str(GOLDEN / "rules.yaml")
     tag([documents], "compiled", recipe, progress=False)
     code = (
-        "import sys; from dolmakit.tagging import tag; "
+        "import sys; from dolmakit.taggers.stage import tag; "
         "tag([sys.argv[1]], 'pure', sys.argv[2], progress=False)"
     )
     env = {**os.environ, PURE_PYTHON_ENV: "1"}

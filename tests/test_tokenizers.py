@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dolmakit.errors import DolmakitError
-from dolmakit.reader import read_documents
+from dolmakit.io.reader import read_documents
 from dolmakit.tokenizers import (
     BPE_ENCODINGS,
     TOKENIZER_NAMES,

@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from dolmakit.dedup.shingles import shingle_hashes  # noqa: E402
-from dolmakit.paths import expand_inputs  # noqa: E402
-from dolmakit.reader import read_documents  # noqa: E402
-from dolmakit.writer import JsonlWriter  # noqa: E402
+from dolmakit.io.paths import expand_inputs  # noqa: E402
+from dolmakit.io.reader import read_documents  # noqa: E402
+from dolmakit.io.writer import JsonlWriter  # noqa: E402
 
 DEV_CORPUS = ROOT.parent / "shared" / "corpus" / "dev" / "documents"
 SOURCES = ("python-doc", "debian-handbook/en-0000.jsonl.zst", "gnu-standards", "debian-reference")

@@ -31,10 +31,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from dolmakit.backends import make_backend  # noqa: E402
 from dolmakit.dedup import MinHashConfig, dedup_minhash  # noqa: E402
 from dolmakit.dedup.index import SignatureStore, read_index  # noqa: E402
 from dolmakit.dedup.lsh import band_keys, collision_probability  # noqa: E402
+from dolmakit.run.backends import make_backend  # noqa: E402
 
 BINS = np.round(np.arange(0.3, 1.0001, 0.05), 2)
 

@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from dolmakit.attributes import read_with_attributes
 from dolmakit.audit.card import CardData, ScoreHistogram, SourceSummary
 from dolmakit.audit.manifest import MixManifest
 from dolmakit.audit.sources import is_dedup_clause, source_rows
 from dolmakit.errors import DolmakitError, InputError
-from dolmakit.reader import iter_lines
-from dolmakit.rejects import Rejects
+from dolmakit.io.attributes import read_with_attributes
+from dolmakit.io.reader import iter_lines
+from dolmakit.io.rejects import Rejects
 
 HISTOGRAM_BINS = 20
 MAX_HISTOGRAMS = 8
@@ -95,7 +95,7 @@ def _shard_rows(manifest: MixManifest) -> Iterator[tuple[int, int, dict[str, Any
     for number, shard in enumerate(manifest.shards):
         path = manifest.mix_dir / shard.path
         if path.name.endswith(".parquet"):
-            from dolmakit.reader import read_documents
+            from dolmakit.io.reader import read_documents
 
             for row, doc in read_documents(path, Rejects(on_error="fail")):
                 yield number, row, doc.to_dict()
@@ -234,13 +234,13 @@ def render_card(
     score_keys: Sequence[str] = (),
 ) -> tuple[Path, Path]:
     """Write card.md and card.html for a mix (into the mix folder, or `out`); return both paths."""
-    from dolmakit.atomic import write_bytes_atomic
     from dolmakit.audit.card import render_html, render_markdown
     from dolmakit.audit.manifest import load_manifest
+    from dolmakit.io.atomic import write_bytes_atomic
 
     manifest = load_manifest(mix_dir, data_root)
     data = card_data(manifest, score_keys=score_keys)
-    from dolmakit import storage
+    from dolmakit.io import storage
 
     folder = storage.location(out) if out is not None else manifest.mix_dir
     md_path, html_path = folder / "card.md", folder / "card.html"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dolmakit import storage
+from dolmakit.io import storage
 
 CLUSTERS_FILE = Path(".dolmakit") / "clusters.parquet"
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import msgspec
 
-from dolmakit import storage
 from dolmakit.errors import DolmakitError, InputError
+from dolmakit.io import storage
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "dolmakit.mix.manifest/1"

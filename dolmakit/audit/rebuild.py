@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dolmakit import storage
 from dolmakit.audit.manifest import MANIFEST_NAME, NOT_CONTENT, MixManifest, load_manifest
-from dolmakit.backends import Backend
 from dolmakit.errors import DolmakitError
+from dolmakit.io import storage
+from dolmakit.run.backends import Backend
 
 CHUNK = 1 << 20
 

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dolmakit import storage
-from dolmakit.attributes import Attributes, read_with_attributes
 from dolmakit.audit.manifest import MixManifest, load_manifest
 from dolmakit.audit.sources import is_dedup_clause
-from dolmakit.digest import file_sha256
 from dolmakit.errors import DolmakitError
-from dolmakit.rejects import Rejects
+from dolmakit.io import storage
+from dolmakit.io.attributes import Attributes, read_with_attributes
+from dolmakit.io.digest import file_sha256
+from dolmakit.io.rejects import Rejects
 
 _REF = re.compile(r"^(?P<file>.+):(?P<line>[0-9]+)$")
 

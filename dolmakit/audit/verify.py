@@ -11,16 +11,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dolmakit import storage
 from dolmakit.audit.manifest import (
     MANIFEST_NAME,
     FileRecord,
     MixManifest,
     load_manifest,
 )
-from dolmakit.backends import Backend, SerialBackend
-from dolmakit.digest import file_sha256
-from dolmakit.reader import iter_lines
+from dolmakit.io import storage
+from dolmakit.io.digest import file_sha256
+from dolmakit.io.reader import iter_lines
+from dolmakit.run.backends import Backend, SerialBackend
 
 HASH_CHUNK = 1 << 20
 # Files a mix folder may hold besides those the manifest hashes.
@@ -181,8 +181,8 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
     if path.name.endswith(".parquet"):
         import msgspec
 
-        from dolmakit.reader import read_documents
-        from dolmakit.rejects import Rejects
+        from dolmakit.io.reader import read_documents
+        from dolmakit.io.rejects import Rejects
 
         for lineno, doc in read_documents(path, Rejects(on_error="fail")):
             yield lineno, msgspec.json.encode(doc.to_dict())

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dolmakit import storage
-from dolmakit.arrays import load_npz
 from dolmakit.dedup.index import ROW_BITS, ShardEntry, SignatureStore, partition_name, save_arrays
 from dolmakit.dedup.lsh import bucket_pairs, unique_pairs
 from dolmakit.dedup.minhash import estimate_jaccard
 from dolmakit.dedup.shingles import jaccard_many
+from dolmakit.io import storage
+from dolmakit.io.arrays import load_npz
 
 U64 = npt.NDArray[np.uint64]
 F64 = npt.NDArray[np.float64]

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from dolmakit import storage
-from dolmakit.arrays import parquet_writer
 from dolmakit.dedup.index import ShardEntry, load_ids
+from dolmakit.io import storage
+from dolmakit.io.arrays import parquet_writer
 
 # pyarrow's default row group length: what `pyarrow.parquet.write_table` uses.
 ROW_GROUP_ROWS = 1024 * 1024

@@ -32,9 +32,9 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from dolmakit.arrays import load_npz
 from dolmakit.dedup.clustering import components
 from dolmakit.errors import DolmakitError
+from dolmakit.io.arrays import load_npz
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -79,8 +79,8 @@ class RayExecutor:
     """
 
     def __init__(self, max_retries: int = 3) -> None:
-        from dolmakit.ray_backend import ENV_PREFIX, import_ray
-        from dolmakit.storage import S3_ENV
+        from dolmakit.io.storage import S3_ENV
+        from dolmakit.run.ray_backend import ENV_PREFIX, import_ray
 
         self._ray = import_ray()
         self._max_retries = max_retries

@@ -19,10 +19,6 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from dolmakit import storage
-from dolmakit.arrays import load_npz
-from dolmakit.attributes import AttributeWriter, attribute_key
-from dolmakit.backends import Backend, SerialBackend
 from dolmakit.dedup.config import ExactConfig
 from dolmakit.dedup.index import (
     ROW_BITS,
@@ -37,11 +33,15 @@ from dolmakit.dedup.normalize import light_normalize
 from dolmakit.dedup.report import DedupSummary, write_clusters
 from dolmakit.dedup.stage import default_report_dir
 from dolmakit.document import Document
-from dolmakit.paths import attribute_path, expand_inputs, split_dataset_path
-from dolmakit.progress import Tally
-from dolmakit.reader import read_documents
-from dolmakit.rejects import OnError, Rejects
-from dolmakit.runner import ShardJob, ShardResult, run_shards
+from dolmakit.io import storage
+from dolmakit.io.arrays import load_npz
+from dolmakit.io.attributes import AttributeWriter, attribute_key
+from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
+from dolmakit.io.reader import read_documents
+from dolmakit.io.rejects import OnError, Rejects
+from dolmakit.run.backends import Backend, SerialBackend
+from dolmakit.run.progress import Tally
+from dolmakit.run.runner import ShardJob, ShardResult, run_shards
 
 U64 = npt.NDArray[np.uint64]
 NO_SOURCE = ""

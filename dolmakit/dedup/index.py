@@ -28,10 +28,10 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from dolmakit import storage
-from dolmakit.arrays import load_npy, load_npz, save_npy, save_npz
-from dolmakit.atomic import write_bytes_atomic
 from dolmakit.errors import ConfigError
+from dolmakit.io import storage
+from dolmakit.io.arrays import load_npy, load_npz, save_npy, save_npz
+from dolmakit.io.atomic import write_bytes_atomic
 
 U32 = npt.NDArray[np.uint32]
 U64 = npt.NDArray[np.uint64]

@@ -8,9 +8,9 @@ from typing import Any
 
 import msgspec
 
-from dolmakit.arrays import write_table
-from dolmakit.atomic import write_bytes_atomic
-from dolmakit.runner import RunSummary
+from dolmakit.io.arrays import write_table
+from dolmakit.io.atomic import write_bytes_atomic
+from dolmakit.run.runner import RunSummary
 
 CLUSTER_COLUMNS = (
     "cluster",

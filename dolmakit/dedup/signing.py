@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from dolmakit.attributes import read_with_attributes
 from dolmakit.dedup.config import MinHashConfig
 from dolmakit.dedup.index import (
     partition_name,
@@ -28,10 +27,11 @@ from dolmakit.dedup.lsh import band_keys
 from dolmakit.dedup.minhash import permutations, signatures_flat
 from dolmakit.dedup.shingles import batch_shingle_hashes
 from dolmakit.document import Document
-from dolmakit.progress import Tally
-from dolmakit.reader import read_documents
-from dolmakit.rejects import Rejects
-from dolmakit.runner import ShardJob, ShardResult
+from dolmakit.io.attributes import read_with_attributes
+from dolmakit.io.reader import read_documents
+from dolmakit.io.rejects import Rejects
+from dolmakit.run.progress import Tally
+from dolmakit.run.runner import ShardJob, ShardResult
 
 U32 = npt.NDArray[np.uint32]
 BATCH = 1024

@@ -22,10 +22,6 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from dolmakit import storage
-from dolmakit.arrays import load_npz
-from dolmakit.attributes import AttributeWriter, attribute_key
-from dolmakit.backends import Backend, SerialBackend
 from dolmakit.dedup.candidates import DistinctPairs, PartitionEdges, edges_name, similarities
 from dolmakit.dedup.cluster_table import MemberColumns, write_member_clusters
 from dolmakit.dedup.clustering import components
@@ -47,9 +43,13 @@ from dolmakit.dedup.lsh import unique_pairs
 from dolmakit.dedup.report import DedupSummary
 from dolmakit.dedup.signing import sign_shard, signature_job
 from dolmakit.errors import ConfigError
-from dolmakit.paths import attribute_path, expand_inputs, split_dataset_path
-from dolmakit.rejects import OnError, Rejects
-from dolmakit.runner import ShardJob, ShardResult, run_shards
+from dolmakit.io import storage
+from dolmakit.io.arrays import load_npz
+from dolmakit.io.attributes import AttributeWriter, attribute_key
+from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
+from dolmakit.io.rejects import OnError, Rejects
+from dolmakit.run.backends import Backend, SerialBackend
+from dolmakit.run.runner import ShardJob, ShardResult, run_shards
 
 U64 = npt.NDArray[np.uint64]
 F64 = npt.NDArray[np.float64]

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from dolmakit import storage
-from dolmakit.backends import Backend, SerialBackend
-from dolmakit.digest import file_sha256
 from dolmakit.errors import ConfigError, DolmakitError
+from dolmakit.io import storage
+from dolmakit.io.digest import file_sha256
+from dolmakit.io.rejects import OnError
 from dolmakit.mix.files import shard_files
 from dolmakit.mix.inputs import InputFile, resolve_inputs
 from dolmakit.mix.manifest import MANIFEST_NAME, read_manifest, write_manifest
@@ -26,8 +26,8 @@ from dolmakit.mix.sampling import BUCKETS
 from dolmakit.mix.shards import ShardInfo, merge_runs
 from dolmakit.mix.spec import MixSpec, load_spec
 from dolmakit.mix.stage import JobConfig, load_pass1, pass1, pass2
-from dolmakit.rejects import OnError
-from dolmakit.runner import RunSummary, ShardJob, run_shards
+from dolmakit.run.backends import Backend, SerialBackend
+from dolmakit.run.runner import RunSummary, ShardJob, run_shards
 
 WORK_DIR = ".work"
 
@@ -222,8 +222,8 @@ def _check_tokenizer(spec: MixSpec, inputs: list[InputFile]) -> None:
     for i, source in enumerate(spec.sources):
         if source.tokens is None:
             continue
+        from dolmakit.io.paths import split_dataset_path
         from dolmakit.mix.evaluate import resolve
-        from dolmakit.paths import split_dataset_path
 
         datasets = {split_dataset_path(f.path)[0] for f in inputs if f.source_index == i}
         for key in resolve(source.tokens, source.attributes).keys:
@@ -544,7 +544,7 @@ def _copy_rejects(summary: RunSummary, mix_dir: Path, manifest: dict[str, Any], 
     """Copy pass 1's rejected lines into the mix, with input paths relative to the data root."""
     import msgspec
 
-    from dolmakit.atomic import atomic_open
+    from dolmakit.io.atomic import atomic_open
     from dolmakit.mix.inputs import relative
 
     target = mix_dir / "rejects.jsonl"

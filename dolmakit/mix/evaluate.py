@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dolmakit.attributes import Attributes
 from dolmakit.document import Document
 from dolmakit.errors import ConfigError, DolmakitError
+from dolmakit.io.attributes import Attributes
 from dolmakit.mix.filters import (
     BoolOp,
     Call,

@@ -1,7 +1,7 @@
 """Read the mixer's spill runs and list its shards, locally or on s3://.
 
-The array and Parquet helpers the mixer uses live in `dolmakit.arrays` (shared with dedup)
-and are re-exported here. Every function takes a location (`dolmakit.storage`): local files
+The array and Parquet helpers the mixer uses live in `dolmakit.io.arrays` (shared with dedup)
+and are re-exported here. Every function takes a location (`dolmakit.io.storage`): local files
 are opened with the builtin `open`; objects are fetched in ranged requests.
 """
 
@@ -14,10 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from dolmakit import storage
-from dolmakit.arrays import load_npz, parquet_rows, read_table, save_npz, write_table
 from dolmakit.errors import StorageError
-from dolmakit.storage import RemotePath
+from dolmakit.io import storage
+from dolmakit.io.arrays import load_npz, parquet_rows, read_table, save_npz, write_table
+from dolmakit.io.storage import RemotePath
 
 __all__ = [
     "load_npz",

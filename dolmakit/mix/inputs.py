@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from dolmakit import storage
 from dolmakit.errors import DolmakitError
+from dolmakit.io import storage
+from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
 from dolmakit.mix.spec import MixSpec
-from dolmakit.paths import attribute_path, expand_inputs, split_dataset_path
 
 
 @dataclass(frozen=True)

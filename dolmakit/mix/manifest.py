@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dolmakit import storage
-from dolmakit.atomic import write_bytes_atomic
 from dolmakit.errors import DolmakitError
+from dolmakit.io import storage
+from dolmakit.io.atomic import write_bytes_atomic
 
 FORMAT = "dolmakit.mix.manifest/1"
 MANIFEST_NAME = "manifest.json"

@@ -20,14 +20,14 @@ from typing import Any, BinaryIO
 import msgspec
 import numpy as np
 
-from dolmakit import storage
-from dolmakit.atomic import atomic_open, atomic_path, remove_stale_temporaries
-from dolmakit.backends import Backend
-from dolmakit.digest import file_sha256
 from dolmakit.document import document_from_dict
+from dolmakit.io import storage
+from dolmakit.io.atomic import atomic_open, atomic_path, remove_stale_temporaries
+from dolmakit.io.digest import file_sha256
+from dolmakit.io.storage import RemotePath
+from dolmakit.io.writer import DocumentWriter
 from dolmakit.mix.files import load_npz, open_blocks, save_npz, shard_files, write_table
-from dolmakit.storage import RemotePath
-from dolmakit.writer import DocumentWriter
+from dolmakit.run.backends import Backend
 
 META_FIELDS = ("key", "line", "repeat", "tokens", "length")
 
@@ -98,7 +98,7 @@ class PartTask:
 
 def write_part(task: PartTask) -> None:
     """Write one part of a shard (a whole Parquet shard) from the spill runs."""
-    from dolmakit.compression import open_write
+    from dolmakit.io.compression import open_write
 
     slots = np.frombuffer(task.slots, dtype=np.int32).tolist()
     files: list[BinaryIO] = []

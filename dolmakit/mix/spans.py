@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dolmakit.attributes import Attributes
 from dolmakit.errors import DolmakitError
+from dolmakit.io.attributes import Attributes
 from dolmakit.mix.evaluate import resolve
 
 

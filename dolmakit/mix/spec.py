@@ -17,11 +17,11 @@ from typing import Any
 import yaml
 
 from dolmakit.errors import ConfigError, DolmakitError
+from dolmakit.io.units import parse_size
 from dolmakit.mix.evaluate import compile_filter
 from dolmakit.mix.filters import FilterSyntaxError
 from dolmakit.mix.jsonpath import translate_dolma
 from dolmakit.mix.spans import SpanRule
-from dolmakit.units import parse_size
 
 FORMATS = ("jsonl.zst", "jsonl.gz", "jsonl", "parquet")
 DEFAULT_MAX_REPEATS = 4

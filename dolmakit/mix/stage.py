@@ -19,10 +19,11 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from dolmakit.attributes import Attributes, read_with_attributes
-from dolmakit.digest import file_sha256
 from dolmakit.document import Document, document_from_dict
 from dolmakit.errors import DolmakitError, InputError
+from dolmakit.io.attributes import Attributes, read_with_attributes
+from dolmakit.io.digest import file_sha256
+from dolmakit.io.rejects import Rejects
 from dolmakit.mix.evaluate import (
     CompiledFilter,
     Reference,
@@ -34,9 +35,8 @@ from dolmakit.mix.files import load_npz, save_npz, write_table
 from dolmakit.mix.sampling import bucket, order_key, unit
 from dolmakit.mix.shards import write_run
 from dolmakit.mix.spans import SpanReplacer, SpanRule
-from dolmakit.progress import Tally
-from dolmakit.rejects import Rejects
-from dolmakit.runner import ShardJob, ShardResult
+from dolmakit.run.progress import Tally
+from dolmakit.run.runner import ShardJob, ShardResult
 
 TOKEN_BATCH = 256
 
@@ -221,7 +221,7 @@ def pass1(job: ShardJob, rejects: Rejects) -> ShardResult:
 
 
 def _attribute_paths(job: ShardJob) -> list[Path]:
-    from dolmakit.paths import attribute_path
+    from dolmakit.io.paths import attribute_path
 
     return [attribute_path(job.input, run) for run in job.options.runs]
 
@@ -257,7 +257,7 @@ _encoder = msgspec.json.Encoder()
 
 def _kept_documents(path: Path, wanted: dict[int, int]) -> Iterator[tuple[int, int, Document]]:
     """Yield (line, document index, document) for the lines in `wanted`, parsing only those."""
-    from dolmakit.reader import iter_lines, read_documents
+    from dolmakit.io.reader import iter_lines, read_documents
 
     if path.name.endswith(".parquet"):
         for line, doc in read_documents(path):

@@ -17,9 +17,9 @@ from typing import Any, ClassVar
 
 from dolmakit.document import Document, Span
 from dolmakit.errors import DolmakitError
-from dolmakit.models import load_fasttext_model
 from dolmakit.taggers.base import register
-from dolmakit.train_classifier import CARD_FILE, prepare_text
+from dolmakit.taggers.models import load_fasttext_model
+from dolmakit.taggers.train import CARD_FILE, prepare_text
 
 _LABEL = "__label__"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")

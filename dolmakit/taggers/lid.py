@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 
 from dolmakit.document import Document, Span
 from dolmakit.errors import DolmakitError
-from dolmakit.models import lid_model_path, load_fasttext_model
 from dolmakit.taggers.base import register
+from dolmakit.taggers.models import lid_model_path, load_fasttext_model
 from dolmakit.taggers.segments import paragraph_spans
 
 DOC_PREFIX = "lang_"

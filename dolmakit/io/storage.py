@@ -24,7 +24,7 @@ Invariants:
   else AWS; region and credentials follow the standard AWS environment and files. One
   filesystem object is cached per process and setting.
 - Objects are read and written with `compression=None`: the zstd and gzip readers of
-  `dolmakit.compression` see the raw frames and keep their truncation checks.
+  `dolmakit.io.compression` see the raw frames and keep their truncation checks.
 """
 
 from __future__ import annotations
@@ -240,7 +240,7 @@ def open_random(path: str | os.PathLike[str]) -> Any:
 
 
 def open_write(path: str | os.PathLike[str]) -> BinaryIO:
-    """Open a file or object for writing raw bytes (not atomic: see dolmakit.atomic).
+    """Open a file or object for writing raw bytes (not atomic: see dolmakit.io.atomic).
 
     An object appears when the stream is closed (S3 multipart upload), also after an error.
     """

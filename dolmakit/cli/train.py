@@ -68,8 +68,8 @@ def train_classifier_command(
         --class docs='data/documents/python-doc/*' --class fortune='data/documents/fortunes/*'
       dolmakit train-classifier toxic --labelled jigsaw.jsonl --quantize
     """
-    from dolmakit.storage import is_remote
-    from dolmakit.train_classifier import (
+    from dolmakit.io.storage import is_remote
+    from dolmakit.taggers.train import (
         TrainConfig,
         load_classes,
         load_labelled_jsonl,

@@ -12,8 +12,8 @@ from typing import IO, Literal
 
 import msgspec
 
-from dolmakit import storage
 from dolmakit.errors import InputError
+from dolmakit.io import storage
 
 OnError = Literal["skip", "fail"]
 _encoder = msgspec.json.Encoder()

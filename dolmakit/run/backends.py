@@ -13,7 +13,7 @@ from concurrent import futures
 from typing import Any, Protocol, TypeVar
 
 from dolmakit.errors import DolmakitError
-from dolmakit.progress import LocalCounter, install_counter
+from dolmakit.run.progress import LocalCounter, install_counter
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -116,7 +116,7 @@ def make_backend(name: str = "processes", workers: int | None = None, **options:
         return ProcessBackend(workers)
     if name == "ray":
         try:
-            from dolmakit.ray_backend import RayBackend
+            from dolmakit.run.ray_backend import RayBackend
         except ImportError as exc:
             raise DolmakitError(
                 "the Ray backend needs Ray: pip install 'dolmakit[ray]'"

@@ -9,16 +9,16 @@ from typing import Any
 import click
 
 from dolmakit import __version__
-from dolmakit.cli_options import (
+from dolmakit.cli.options import (
     DolmakitGroup,
     backend_from,
     report,
     runner_options,
 )
 from dolmakit.errors import DolmakitError
-from dolmakit.reader import MAX_LINE_ENV
-from dolmakit.storage import location
-from dolmakit.units import parse_size
+from dolmakit.io.reader import MAX_LINE_ENV
+from dolmakit.io.storage import location
+from dolmakit.io.units import parse_size
 
 
 @click.group(cls=DolmakitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,7 +67,7 @@ def inspect(
     """
     import msgspec
 
-    from dolmakit.inspect import inspect_documents, render
+    from dolmakit.io.inspect import inspect_documents, render
 
     run_list = [r for r in runs.split(",") if r] if runs is not None else None
     for item in inspect_documents(paths, ids=ids, limit=limit or None, runs=run_list):
@@ -159,20 +159,20 @@ def demo(obj: dict[str, Any], out_dir: str, workers: int | None, mixes_dir: str 
 
 
 # Stage commands register here, one line each (their code lives in dolmakit/*_cli.py).
-from dolmakit.train_cli import train_classifier_command  # noqa: E402
+from dolmakit.cli.train import train_classifier_command  # noqa: E402
 
 cli.add_command(train_classifier_command)
-from dolmakit.mix_cli import mix  # noqa: E402
+from dolmakit.cli.mix import mix  # noqa: E402
 
 cli.add_command(mix)
-from dolmakit.dedup_cli import dedup_group  # noqa: E402
+from dolmakit.cli.dedup import dedup_group  # noqa: E402
 
 cli.add_command(dedup_group)
-from dolmakit.tag_cli import COMMANDS as TAG_COMMANDS  # noqa: E402
+from dolmakit.cli.tag import COMMANDS as TAG_COMMANDS  # noqa: E402
 
 for _command in TAG_COMMANDS:
     cli.add_command(_command)
-from dolmakit.audit_cli import audit, stats  # noqa: E402
+from dolmakit.cli.audit import audit, stats  # noqa: E402
 
 cli.add_command(audit)
 cli.add_command(stats)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from dolmakit.cli_options import backend_from, report, runner_options
+from dolmakit.cli.options import backend_from, report, runner_options
 
 
 @click.command("tag")
@@ -49,7 +49,7 @@ def tag(
       dolmakit tag data/documents --run quality --taggers lengths,gopher_quality,c4
       dolmakit tag data/documents --run web --recipe taggers/web.yaml
     """
-    from dolmakit.tagging import tag as run_tag
+    from dolmakit.taggers.stage import tag as run_tag
 
     if (tagger_names is None) == (recipe is None):
         raise click.UsageError("give exactly one of --taggers and --recipe")
@@ -101,6 +101,6 @@ def taggers(as_json: bool) -> None:
             click.echo(indent + line)
 
 
-# Annotated so that type checking of dolmakit/cli.py (which imports this module) needs no
+# Annotated so that type checking of dolmakit/cli/main.py (which imports this module) needs no
 # inference through the import cycle.
 COMMANDS: tuple[click.Command, ...] = (tag, taggers)

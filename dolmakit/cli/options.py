@@ -1,6 +1,6 @@
 """Options shared by the commands that run over shards, and the error-printing group.
 
-Stage command modules (`*_cli.py`) import these from here, not from `dolmakit.cli`, which
+Stage command modules (`*_cli.py`) import these from here, not from `dolmakit.cli.main`, which
 imports the stage modules to register them: that way no module import depends on the order.
 """
 
@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 
 import click
 
-from dolmakit.backends import BACKENDS, Backend, make_backend
 from dolmakit.errors import DolmakitError
-from dolmakit.runner import RunSummary
+from dolmakit.run.backends import BACKENDS, Backend, make_backend
+from dolmakit.run.runner import RunSummary
 
 F = TypeVar("F", bound=Callable[..., Any])
 RAY_ADDRESS_KEY = "dolmakit.ray_address"

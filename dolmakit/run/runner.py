@@ -5,7 +5,7 @@ completion record (`<record_dir>/<key>.done.json`) naming the input's size and m
 and ETag for `s3://` objects), the stage configuration hash and every output with its size.
 A rerun skips a shard whose record still matches and redoes the rest, so a run killed at any
 instant and rerun ends with the same bytes as an uninterrupted one. Inputs, outputs and the
-record folder may each be local or in object storage (dolmakit.storage).
+record folder may each be local or in object storage (dolmakit.io.storage).
 """
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ from typing import Any
 
 import msgspec
 
-from dolmakit import storage
-from dolmakit.atomic import (
+from dolmakit.io import storage
+from dolmakit.io.atomic import (
     atomic_open,
     remove_stale_temporaries,
     temporary_name,
     write_bytes_atomic,
 )
-from dolmakit.backends import Backend, SerialBackend
-from dolmakit.progress import Progress
-from dolmakit.rejects import OnError, Rejects
+from dolmakit.io.rejects import OnError, Rejects
+from dolmakit.run.backends import Backend, SerialBackend
+from dolmakit.run.progress import Progress
 
 
 @dataclass(frozen=True)

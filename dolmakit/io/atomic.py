@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from dolmakit import storage
-from dolmakit.storage import RemotePath
+from dolmakit.io import storage
+from dolmakit.io.storage import RemotePath
 
 TMP_MARK = ".tmp-"
 

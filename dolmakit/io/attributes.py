@@ -17,10 +17,10 @@ import msgspec
 
 from dolmakit.document import Document
 from dolmakit.errors import InputError
-from dolmakit.paths import attribute_path
-from dolmakit.reader import DEFAULT_MAX_LINE_BYTES, iter_lines, line_problem, read_documents
-from dolmakit.rejects import Rejects
-from dolmakit.writer import JsonlWriter
+from dolmakit.io.paths import attribute_path
+from dolmakit.io.reader import DEFAULT_MAX_LINE_BYTES, iter_lines, line_problem, read_documents
+from dolmakit.io.rejects import Rejects
+from dolmakit.io.writer import JsonlWriter
 
 Attributes = dict[str, list[list[float]]]
 _NAME_RE = re.compile(r"[^A-Za-z0-9_]")

@@ -2,7 +2,7 @@
 
 Readers yield decompressed chunks and raise `EOFError` when a compressed file ends inside a
 frame or member: zstandard's and gzip's stream readers otherwise end a truncated file quietly.
-Files may be local or objects (`s3://`); `dolmakit.storage` hands over their raw bytes.
+Files may be local or objects (`s3://`); `dolmakit.io.storage` hands over their raw bytes.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 import zstandard
 
-from dolmakit import storage
+from dolmakit.io import storage
 
 ZSTD_LEVEL = 3
 GZIP_LEVEL = 6

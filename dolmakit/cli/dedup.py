@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from dolmakit.cli_options import backend_from, runner_options
+from dolmakit.cli.options import backend_from, runner_options
 
 
 def _echo_summary(lines: list[str]) -> None:

@@ -1,6 +1,6 @@
 """Write and read numpy arrays (`.npy`, `.npz`) and Parquet tables locally or on s3://.
 
-Every function takes a location (`dolmakit.storage`): local files go through the same calls
+Every function takes a location (`dolmakit.io.storage`): local files go through the same calls
 as before (numpy and pyarrow on the path or an open file), so local bytes do not change;
 objects go through `storage` streams, whole objects being read into memory (there is no
 memory map of an object). Writes are atomic: a reader never sees a partial file.
@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from dolmakit import storage
-from dolmakit.atomic import atomic_open, atomic_path
-from dolmakit.storage import RemotePath
+from dolmakit.io import storage
+from dolmakit.io.atomic import atomic_open, atomic_path
+from dolmakit.io.storage import RemotePath
 
 
 def save_npy(path: str | Path, array: npt.NDArray[Any]) -> None:

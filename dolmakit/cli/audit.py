@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from dolmakit.cli_options import backend_from, backend_options
+from dolmakit.cli.options import backend_from, backend_options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,8 +42,14 @@ def stats(
     Example:
       dolmakit stats data/attributes/tags --attribute 'tags__quality*' --html stats.html
     """
-    from dolmakit.backends import make_backend
-    from dolmakit.stats import StatsConfig, compute_stats, format_report, write_html, write_png
+    from dolmakit.audit.stats import (
+        StatsConfig,
+        compute_stats,
+        format_report,
+        write_html,
+        write_png,
+    )
+    from dolmakit.run.backends import make_backend
 
     report = compute_stats(
         target,
@@ -252,7 +258,7 @@ def rebuild(mix_dir: str, data_root: str | None, workers: int, keep: str | None)
       dolmakit audit rebuild demo-out/mixes/demo/v2 --data-root demo-out/data
     """
     from dolmakit.audit.rebuild import rebuild_mix
-    from dolmakit.backends import make_backend
+    from dolmakit.run.backends import make_backend
 
     result = rebuild_mix(
         mix_dir, data_root=data_root, backend=make_backend("processes", workers), keep=keep

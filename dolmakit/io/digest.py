@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from dolmakit import storage
+from dolmakit.io import storage
 
 _CHUNK = 1 << 20
 

@@ -1,7 +1,7 @@
 """Write documents (and any JSON lines) to JSONL (plain, .gz, .zst) or Parquet, atomically.
 
 The file appears under its final name only after `close()`; an exception or a kill leaves
-no partial file behind under that name. Paths may be local or `s3://` (dolmakit.storage).
+no partial file behind under that name. Paths may be local or `s3://` (dolmakit.io.storage).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any, BinaryIO, Self
 
 import msgspec
 
-from dolmakit import storage
-from dolmakit.atomic import temporary_name
-from dolmakit.compression import open_write
 from dolmakit.document import Document
-from dolmakit.reader import JSON_COLUMNS_KEY
+from dolmakit.io import storage
+from dolmakit.io.atomic import temporary_name
+from dolmakit.io.compression import open_write
+from dolmakit.io.reader import JSON_COLUMNS_KEY
 
 PARQUET_ROWS_PER_GROUP = 4096
 _encoder = msgspec.json.Encoder()

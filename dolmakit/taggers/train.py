@@ -35,11 +35,11 @@ from typing import Any
 
 import msgspec
 
-from dolmakit.digest import file_sha256
 from dolmakit.errors import DolmakitError, InputError
-from dolmakit.models import import_fasttext
-from dolmakit.paths import expand_inputs
-from dolmakit.reader import iter_lines, read_documents
+from dolmakit.io.digest import file_sha256
+from dolmakit.io.paths import expand_inputs
+from dolmakit.io.reader import iter_lines, read_documents
+from dolmakit.taggers.models import import_fasttext
 
 LABEL_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 CARD_FILE = "model_card.json"

@@ -15,10 +15,10 @@ from typing import Any
 import msgspec
 import zstandard
 
-from dolmakit import storage
-from dolmakit.compression import iter_chunks
 from dolmakit.document import Document, document_from_dict
-from dolmakit.rejects import Rejects
+from dolmakit.io import storage
+from dolmakit.io.compression import iter_chunks
+from dolmakit.io.rejects import Rejects
 
 DEFAULT_MAX_LINE_BYTES = 64 << 20
 MAX_LINE_ENV = "DOLMAKIT_MAX_LINE_BYTES"

@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from dolmakit import storage
-from dolmakit.attributes import read_with_attributes
-from dolmakit.backends import Backend, SerialBackend
 from dolmakit.errors import DolmakitError
-from dolmakit.paths import attribute_runs, expand_inputs, split_dataset_path
-from dolmakit.progress import Tally
-from dolmakit.rejects import Rejects
+from dolmakit.io import storage
+from dolmakit.io.attributes import read_with_attributes
+from dolmakit.io.paths import attribute_runs, expand_inputs, split_dataset_path
+from dolmakit.io.rejects import Rejects
+from dolmakit.run.backends import Backend, SerialBackend
+from dolmakit.run.progress import Tally
 
 ALL_SOURCES = "(all)"
 NO_SOURCE = "(none)"
@@ -327,8 +327,8 @@ def stats_charts(report: StatsReport) -> dict[str, Any]:
 
 def write_png(report: StatsReport, folder: str | Path) -> list[Path]:
     """Write one PNG histogram per key into `folder`; return the paths."""
-    from dolmakit.atomic import write_bytes_atomic
     from dolmakit.audit import charts
+    from dolmakit.io.atomic import write_bytes_atomic
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
@@ -342,9 +342,9 @@ def write_png(report: StatsReport, folder: str | Path) -> list[Path]:
 
 def write_html(report: StatsReport, path: str | Path) -> Path:
     """Write one self-contained HTML page: per key, its table and histogram (inline SVG)."""
-    from dolmakit.atomic import write_bytes_atomic
     from dolmakit.audit import charts
     from dolmakit.audit.html import esc, page, table
+    from dolmakit.io.atomic import write_bytes_atomic
 
     sections = [
         "<p>Dataset <code>"

@@ -23,16 +23,16 @@ from typing import Any, cast
 
 import msgspec
 
-from dolmakit.atomic import write_bytes_atomic
-from dolmakit.attributes import Attributes, AttributeWriter, attribute_key
-from dolmakit.backends import Backend
 from dolmakit.document import Document, Span
 from dolmakit.errors import ConfigError, DolmakitError
-from dolmakit.paths import attribute_path, expand_inputs, split_dataset_path
-from dolmakit.progress import Tally
-from dolmakit.reader import read_documents
-from dolmakit.rejects import OnError, Rejects
-from dolmakit.runner import RunSummary, ShardJob, ShardResult, run_shards
+from dolmakit.io.atomic import write_bytes_atomic
+from dolmakit.io.attributes import Attributes, AttributeWriter, attribute_key
+from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
+from dolmakit.io.reader import read_documents
+from dolmakit.io.rejects import OnError, Rejects
+from dolmakit.run.backends import Backend
+from dolmakit.run.progress import Tally
+from dolmakit.run.runner import RunSummary, ShardJob, ShardResult, run_shards
 from dolmakit.taggers.base import Tagger, ValueTagger, available_taggers, load_tagger
 from dolmakit.taggers.recipes import Recipe, TaggerSpec, load_recipe, recipe_from_names
 from dolmakit.taggers.rules.text import NATIVE

@@ -11,9 +11,9 @@ import glob
 from collections.abc import Iterable
 from pathlib import Path
 
-from dolmakit import storage
 from dolmakit.errors import DolmakitError
-from dolmakit.storage import RemotePath
+from dolmakit.io import storage
+from dolmakit.io.storage import RemotePath
 
 DOCUMENT_SUFFIXES = (
     ".jsonl",

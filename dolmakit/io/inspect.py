@@ -9,12 +9,12 @@ from pathlib import Path
 
 import msgspec
 
-from dolmakit.attributes import Attributes, read_with_attributes
 from dolmakit.document import Document
 from dolmakit.errors import DolmakitError
-from dolmakit.paths import attribute_runs, expand_inputs, split_dataset_path
-from dolmakit.reader import read_documents
-from dolmakit.rejects import Rejects
+from dolmakit.io.attributes import Attributes, read_with_attributes
+from dolmakit.io.paths import attribute_runs, expand_inputs, split_dataset_path
+from dolmakit.io.reader import read_documents
+from dolmakit.io.rejects import Rejects
 
 
 @dataclass(frozen=True)

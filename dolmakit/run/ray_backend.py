@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from dolmakit.errors import DolmakitError
-from dolmakit.progress import LocalCounter, install_counter
-from dolmakit.storage import S3_ENV
+from dolmakit.io.storage import S3_ENV
+from dolmakit.run.progress import LocalCounter, install_counter
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -32,7 +32,7 @@ REPORT_INTERVAL_SECONDS = 0.5
 WAIT_SECONDS = 0.25
 REPORT_TIMEOUT_SECONDS = 10.0
 # Environment variables that configure dolmakit in workers (e.g. --max-line-bytes), and the
-# driver's S3 endpoint, region and credentials (dolmakit.storage.S3_ENV) if it has them set.
+# driver's S3 endpoint, region and credentials (dolmakit.io.storage.S3_ENV) if it has them set.
 # Workers on other machines do not inherit the driver's environment, so tasks carry them.
 ENV_PREFIX = "DOLMAKIT_"
 INSTALL_HINT = "the Ray backend needs Ray: pip install 'dolmakit[ray]'"
