@@ -1,6 +1,6 @@
 """Render a mix's data card: Markdown for repositories, one self-contained HTML page with charts.
 
-The card only presents numbers gathered elsewhere (`CardData`, built by `build_card_data` from
+The card only presents numbers gathered elsewhere (`CardData`, built by `card_data.card_data` from
 the manifest, the shards and the input attributes); the same data gives the same bytes.
 Charts are inline SVG drawn by matplotlib: the page loads nothing and runs no script.
 """

@@ -1,9 +1,10 @@
 """The pure-Python reference of the rule taggers' per-document statistics.
 
 `summarize` and `c4_lines` define what the compiled module `dolmakit._textstats` computes;
-`dolmakit.taggers.rules.native` picks one of the two, and tests/test_textstats.py checks that
-they agree. Both work on the units of `dolmakit.taggers.rules.text` (words, lines, paragraphs);
-the fields are listed in `text.Summary` and `text.C4Lines`, the formulas in docs/taggers.md.
+`dolmakit.taggers.rules.text.implementations` picks one of the two, and tests/test_textstats.py
+checks that they agree. Both work on the units of `dolmakit.taggers.rules.text` (words, lines,
+paragraphs); the fields are listed in `text.Summary` and `text.C4Lines`, the formulas in
+docs/taggers.md.
 """
 
 from __future__ import annotations
