@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from dolmakit.errors import ConfigError, DolmakitError
+from dolmakit.io.config import compose_config, read_config_text
 from dolmakit.io.units import parse_size
 from dolmakit.mix.evaluate import compile_filter
 from dolmakit.mix.filters import FilterSyntaxError
@@ -151,22 +152,20 @@ def canonical_json(obj: Any) -> bytes:
 # ---------------------------------------------------------------- YAML with line numbers
 
 
-def _scalar(node: yaml.ScalarNode) -> Any:
+def _scalar(node: yaml.ScalarNode, path: Path) -> Any:
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        line = node.start_mark.line + 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}:{line}: {node.value!r}: {problem}") from None
     finally:
         loader.dispose()
 
 
 def _compose(text: str, path: Path) -> tuple[Any, dict[str, int]]:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}{line}: invalid YAML: {problem}") from None
+    root = compose_config(text, path, "mix spec")
     if root is None:
         raise ConfigError(f"{path}: the mix spec is empty")
     lines: dict[str, int] = {}
@@ -178,7 +177,7 @@ def _convert(node: yaml.Node, where: str, lines: dict[str, int], path: Path) -> 
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            key = _scalar(key_node, path) if isinstance(key_node, yaml.ScalarNode) else None
             line = key_node.start_mark.line + 1
             if not isinstance(key, str):
                 raise ConfigError(f"{path}:{line}: {where or 'spec'}: keys must be strings")
@@ -191,7 +190,7 @@ def _convert(node: yaml.Node, where: str, lines: dict[str, int], path: Path) -> 
     if isinstance(node, yaml.SequenceNode):
         return [_convert(v, f"{where}[{i}]", lines, path) for i, v in enumerate(node.value)]
     assert isinstance(node, yaml.ScalarNode)
-    return _scalar(node)
+    return _scalar(node, path)
 
 
 # ---------------------------------------------------------------- validation
@@ -315,11 +314,7 @@ def _type(value: Any) -> str:
 def load_spec(path: str | Path) -> MixSpec:
     """Read a mix spec file and validate it; ConfigError names file, line and field."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the mix spec: {exc.strerror or exc}") from None
-    return parse_spec(text, path)
+    return parse_spec(read_config_text(path, "mix spec"), path)
 
 
 def parse_spec(text: str, path: Path) -> MixSpec:

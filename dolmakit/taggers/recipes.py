@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from dolmakit.errors import ConfigError, DolmakitError
+from dolmakit.io.config import compose_config, read_config_text
 from dolmakit.taggers.base import Tagger, available_taggers
 
 RECIPE_KEYS = ("name", "description", "taggers")
@@ -83,12 +84,10 @@ def check_spec(spec: TaggerSpec) -> str | None:
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate a recipe file; ConfigError names the file, line and field."""
     name = str(path)
+    text = read_config_text(path, "recipe")
+    root = compose_config(text, name, "recipe")
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{name}: cannot read recipe: {exc.strerror}") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        # Safe now: no aliases, tags or merge keys, and at most MAX_DEPTH levels.
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -1,0 +1,104 @@
+"""One writer at a time: an exclusive lock on the folder a stage writes into.
+
+Two runs of the same stage into the same output would share temporary names and overwrite each
+other's parts. A stage therefore holds `<folder>/.dolmakit/lock` while it runs: an advisory
+`flock` on that file, which the kernel releases when the holder exits in any way (kill -9
+included), so a lock left by a killed run is taken over without asking. The file records who
+holds it (host, pid, command, since when) so that the run which is turned away can say so.
+
+Object storage has no locks: on `s3://` outputs a stage runs unlocked (docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import msgspec
+
+from dolmakit.errors import DolmakitError
+from dolmakit.io.storage import is_remote
+
+LOCK_NAME = "lock"
+
+
+class Holder(msgspec.Struct, frozen=True):
+    """Who holds (or last held) a lock."""
+
+    host: str
+    pid: int
+    since: str
+    command: str
+
+    def describe(self) -> str:
+        """Return 'pid 123 on host h since 2026-12-02T17:00:00Z (dolmakit mix ...)'."""
+        return f"pid {self.pid} on {self.host} since {self.since} ({self.command})"
+
+
+class LockedError(DolmakitError):
+    """Another run holds the lock on an output folder."""
+
+
+def lock_path(folder: str | Path) -> Path:
+    """Return the lock file of an output folder."""
+    return Path(folder) / ".dolmakit" / LOCK_NAME
+
+
+def read_holder(path: Path) -> Holder | None:
+    """Return the holder recorded in a lock file, or None if absent or unreadable."""
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=Holder)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
+@contextmanager
+def exclusive(folder: str | Path, what: str) -> Iterator[Holder | None]:
+    """Hold the lock of `folder` for the duration; LockedError naming the holder if taken.
+
+    Yields the holder a killed earlier run left behind (its lock was taken over), or None.
+    Remote folders are not locked.
+    """
+    if is_remote(folder):
+        yield None
+        return
+    path = lock_path(folder)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise DolmakitError(
+            f"{folder}: cannot create the lock file {path}: {exc.strerror}"
+        ) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = read_holder(path)
+            who = holder.describe() if holder else "another process"
+            raise LockedError(
+                f"{folder}: another {what} is writing here: {who}. Wait for it to finish, or"
+                f" stop it; a lock left by a killed run is taken over on its own"
+            ) from None
+        previous = read_holder(path)
+        me = Holder(
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            since=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            command=" ".join(["dolmakit", *sys.argv[1:3]]) if sys.argv else "dolmakit",
+        )
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, msgspec.json.encode(me), 0)
+        try:
+            yield previous
+        finally:
+            # Leave the file (another run may already wait on it); the kernel drops the lock.
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)
