@@ -17,6 +17,7 @@ from dolmakit.audit.manifest import (
     MixManifest,
     load_manifest,
 )
+from dolmakit.audit.sign import SIGNATURE_NAME, fingerprint, load_public_key, signature_problems
 from dolmakit.io import storage
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.reader import iter_lines
@@ -24,7 +25,7 @@ from dolmakit.run.backends import Backend, SerialBackend
 
 HASH_CHUNK = 1 << 20
 # Files a mix folder may hold besides those the manifest hashes.
-UNHASHED_FILES = (MANIFEST_NAME, "rejects.jsonl", "card.md", "card.html")
+UNHASHED_FILES = (MANIFEST_NAME, SIGNATURE_NAME, "rejects.jsonl", "card.md", "card.html")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class VerifyReport:
     tokens: int = 0
     bytes: int = 0
     inputs_checked: int = 0
+    signed_by: str | None = None
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -66,6 +68,8 @@ class VerifyReport:
         )
         if self.inputs_checked:
             what += f", {self.inputs_checked} input files"
+        if self.signed_by:
+            what += f", signature of {self.signed_by}"
         if self.ok:
             return f"verified {what}: all match the manifest"
         n = len(self.problems)
@@ -199,8 +203,11 @@ def verify_mix(
     inputs: bool = False,
     data_root: str | Path | None = None,
     backend: Backend | None = None,
+    public_key: str | Path | None = None,
 ) -> VerifyReport:
     """Check every shard, the index and decisions files (and with `inputs`, every input file).
+
+    With `public_key`, the mix must also carry a valid signature by that key (audit/sign.py).
 
     Any other file in the mix folder (except the manifest, rejects.jsonl, the data card and
     hidden folders) is reported as extra.
@@ -209,6 +216,11 @@ def verify_mix(
     manifest = load_manifest(root, data_root)
     report = VerifyReport(root, manifest.name, manifest.version)
     report.problems.extend(_manifest_problems(manifest))
+    if public_key is not None:
+        bad = signature_problems(manifest, public_key)
+        report.problems.extend(Problem("signature", SIGNATURE_NAME, b) for b in bad)
+        if not bad:
+            report.signed_by = fingerprint(load_public_key(public_key))
     jobs = [_ShardCheck(root / s.path, s, manifest.tokenizer) for s in manifest.shards]
     tables = [*manifest.decisions, *([manifest.index] if manifest.index else [])]
     jobs.extend(_ShardCheck(root / t.path, t, manifest.tokenizer, False) for t in tables)
