@@ -86,3 +86,42 @@ def test_quoted_merge_and_bang_strings_are_plain_values(tmp_path: Path) -> None:
     from dolmakit.io.config import check_config_events
 
     check_config_events("a: '<<'\nb: \"!!python/name:os.system\"\nc: x & y * z\n", "c.yaml", "spec")
+
+
+def make_dataset(root: Path) -> None:
+    docs = root / "documents" / "web"
+    docs.mkdir(parents=True)
+    (docs / "a.jsonl").write_text('{"id": "a", "text": "one two three"}\n')
+
+
+SPEC = (
+    "name: m\nversion: 1\nseed: 1\ntokenizer: whitespace\n"
+    "sources:\n  - name: web\n    documents: {glob}\n    weight: 1.0\n"
+)
+
+
+def test_a_mix_inside_the_documents_it_reads_is_refused(tmp_path: Path) -> None:
+    make_dataset(tmp_path)
+    spec = write(tmp_path / "mix.yaml", SPEC.format(glob="documents/web/*.jsonl"))
+    output = tmp_path / "documents" / "mixes"
+    result = CliRunner().invoke(
+        cli, ["mix", str(spec), "--data-root", str(tmp_path), "--output", str(output)]
+    )
+    assert result.exit_code != 0
+    assert "which this mix reads documents from" in result.output
+    assert "Traceback" not in result.output
+    assert not output.exists()
+
+
+def test_an_absolute_glob_outside_the_data_root_is_named_in_a_warning(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    make_dataset(elsewhere)
+    root = tmp_path / "root"
+    root.mkdir()
+    glob = f"{elsewhere}/documents/web/*.jsonl"
+    spec = write(tmp_path / "mix.yaml", SPEC.format(glob=glob))
+    result = CliRunner().invoke(
+        cli, ["mix", str(spec), "--data-root", str(root), "--output", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{glob!r} is outside the data root {root}" in result.output

@@ -19,7 +19,12 @@ from dolmakit.io import storage
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.rejects import OnError
 from dolmakit.mix.files import shard_files
-from dolmakit.mix.inputs import InputFile, resolve_inputs
+from dolmakit.mix.inputs import (
+    InputFile,
+    check_output_outside_inputs,
+    outside_root_warnings,
+    resolve_inputs,
+)
 from dolmakit.mix.manifest import MANIFEST_NAME, read_manifest, write_manifest
 from dolmakit.mix.plan import MixPlan, plan_mix
 from dolmakit.mix.sampling import BUCKETS
@@ -133,6 +138,7 @@ def _build(
     spec_hash = spec.sha256()
     existing = _existing(mix_dir, spec_hash, force)
     inputs = resolve_inputs(spec, root)
+    check_output_outside_inputs(spec, inputs, root, mix_dir)
     if existing is not None:
         _check_unchanged(existing, inputs, mix_dir)
         return MixResult(mix_dir, existing, already_built=True, warnings=existing["warnings"])
@@ -158,6 +164,7 @@ def _build(
         progress=progress,
     )
     warnings = _check_names(spec, inputs, summary1) + _missing_tokens(spec, inputs, summary1)
+    warnings.extend(outside_root_warnings(spec, root))
     plan = _plan(spec, inputs, summary1, configs)
     warnings.extend(plan.warnings)
     jobs2 = []

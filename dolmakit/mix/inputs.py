@@ -86,3 +86,75 @@ def resolve_inputs(spec: MixSpec, data_root: Path) -> list[InputFile]:
                 )
             )
     return files
+
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def _static_prefix(pattern: Path) -> Path:
+    """Return the folder part of a glob before its first wildcard."""
+    parts: list[str] = []
+    for part in pattern.parts:
+        if _GLOB_CHARS & set(part):
+            break
+        parts.append(part)
+    prefix = Path(*parts) if parts else Path(".")
+    if len(parts) < len(pattern.parts) or prefix.is_dir():
+        return prefix
+    return prefix.parent  # a single file
+
+
+def check_output_outside_inputs(
+    spec: MixSpec, inputs: list[InputFile], root: Path, mix_dir: Path
+) -> None:
+    """Refuse a mix folder inside a folder the mix (or a later stage) reads documents from.
+
+    A mix written into a source's `documents/` folder, or under a glob's fixed folder, would be
+    read back as documents by the next `tag`, `dedup` or rebuild.
+    """
+    if storage.is_remote(mix_dir):
+        return
+    read_from: dict[Path, str] = {}
+    for s_index, source in enumerate(spec.sources):
+        for g_index, pattern in enumerate(source.documents):
+            given = storage.location(pattern)
+            full = given if given.is_absolute() else root / pattern
+            if not storage.is_remote(full):
+                read_from.setdefault(
+                    _static_prefix(full).resolve(), f"sources[{s_index}].documents[{g_index}]"
+                )
+    for item in inputs:
+        if storage.is_remote(item.path):
+            continue
+        try:
+            dataset, _ = split_dataset_path(item.path)
+        except DolmakitError:
+            continue
+        read_from.setdefault(dataset / "documents", f"sources[{item.source_index}].documents")
+    for folder, where in sorted(read_from.items(), key=lambda kv: str(kv[0])):
+        if mix_dir == folder or folder in mix_dir.parents:
+            raise spec.error(
+                where if where in spec.lines else "sources",
+                f"the mix would be written to {mix_dir}, inside {folder}, which this mix reads"
+                " documents from (and tag and dedup would read its shards as documents):"
+                " choose an output outside it",
+            )
+
+
+def outside_root_warnings(spec: MixSpec, root: Path) -> list[str]:
+    """Name every absolute documents glob that points outside the data root."""
+    warnings = []
+    resolved = root.resolve()
+    for s_index, source in enumerate(spec.sources):
+        for g_index, pattern in enumerate(source.documents):
+            given = storage.location(pattern)
+            if not given.is_absolute() or storage.is_remote(given) != storage.is_remote(root):
+                continue
+            prefix = _static_prefix(given)
+            if prefix != resolved and resolved not in prefix.parents:
+                warnings.append(
+                    f"sources[{s_index}].documents[{g_index}]: {pattern!r} is outside the data"
+                    f" root {resolved}; the paths and hashes of the files it matches are recorded"
+                    " in the manifest"
+                )
+    return warnings
