@@ -221,3 +221,37 @@ def test_where_unreadable_input_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["audit", "where", str(built.mix_dir), "notes/a.jsonl.zst:2"])
     assert result.exit_code == 0
     assert "note:     the mixer could not read this line: " in result.output
+
+
+def test_an_id_shared_by_two_input_documents_is_called_ambiguous(tmp_path: Path) -> None:
+    from test_mix_helpers import write_spec
+
+    from dolmakit.io.compression import open_write
+    from dolmakit.mix import build_mix
+
+    data = tmp_path / "data"
+    for source in ("a", "b"):
+        path = data / "documents" / source / "x.jsonl.zst"
+        path.parent.mkdir(parents=True)
+        with open_write(path) as out:
+            out.write(f'{{"id": "same", "text": "text of {source}"}}\n'.encode())
+    spec = {
+        "name": "amb",
+        "version": 1,
+        "seed": 1,
+        "tokenizer": "whitespace",
+        "sources": [
+            {"name": s, "documents": [f"documents/{s}/*.jsonl.zst"], "rate": 1} for s in "ab"
+        ],
+    }
+    built = build_mix(
+        write_spec(tmp_path / "s.yaml", spec), data_root=data, output=tmp_path / "m", progress=False
+    )
+    for found in (trace(built.mix_dir, "same"), where(built.mix_dir, "same")):
+        assert sorted(o.source for o in found) == ["a", "b"]
+        assert all(o.notes[0].startswith("ambiguous id: 'same' names 2 different") for o in found)
+    result = CliRunner().invoke(cli, ["audit", "trace", str(built.mix_dir), "same"])
+    assert result.exit_code == 0
+    assert "name one by SHARD:ROW" in result.output
+    (one,) = trace(built.mix_dir, "shard-00000.jsonl.zst:1")
+    assert not any(n.startswith("ambiguous") for n in one.notes)

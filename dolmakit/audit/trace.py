@@ -135,7 +135,24 @@ def trace(mix_dir: str | Path, ref: str, *, data_root: str | Path | None = None)
                 + (" (a repeat)" if row["repeat"] else " (the first copy)"),
             )
         origins[key] = origin
-    return list(origins.values())
+    found = list(origins.values())
+    if not (match and shard is not None):
+        _mark_ambiguous(ref, found, "output documents", "SHARD:ROW")
+    return found
+
+
+def _mark_ambiguous(ref: str, found: list[Origin], what: str, precise: str) -> None:
+    """Note on each origin that an id named several different input documents."""
+    if len(found) < 2:
+        return
+    places = ", ".join(f"{o.source}: {o.path}:{o.line}" for o in found[:5])
+    more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+    note = (
+        f"ambiguous id: {ref!r} names {len(found)} different {what} ({places}{more});"
+        f" name one by {precise}"
+    )
+    for origin in found:
+        origin.notes.insert(0, note)
 
 
 def _read_decisions(manifest: MixManifest, doc_id: str) -> list[dict[str, Any]]:
@@ -168,6 +185,7 @@ def where(mix_dir: str | Path, ref: str, *, data_root: str | Path | None = None)
     if not found:
         what = "neither an input FILE:LINE nor" if match else "not"
         raise DolmakitError(f"{ref}: {what} an input document id of the mix {manifest.mix_dir}")
+    _mark_ambiguous(ref, found, "input documents", "INPUT_PATH:LINE")
     return found
 
 
