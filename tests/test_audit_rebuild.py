@@ -67,9 +67,9 @@ def test_build_from_spec_dict_gives_the_same_content(mixes: Mixes, tmp_path: Pat
         progress=False,
     )
     assert rebuilt.mix_dir == (tmp_path / "out" / "toy" / "v2").resolve()
-    assert rebuilt.manifest["content_sha256"] == manifest["content_sha256"]
-    assert content_hash(rebuilt.manifest) == manifest["content_sha256"]
-    assert rebuilt.manifest["location"] == {"data_root": str(mixes.data.resolve())}
+    assert rebuilt.manifest.content_sha256 == manifest["content_sha256"]
+    assert content_hash(rebuilt.manifest) == content_hash(manifest) == manifest["content_sha256"]
+    assert rebuilt.manifest.location.data_root == str(mixes.data.resolve())
     for shard in manifest["shards"]:
         path = shard["path"]
         assert (rebuilt.mix_dir / path).read_bytes() == (mixes.v2 / path).read_bytes()

@@ -12,10 +12,9 @@ import zstandard
 from click.testing import CliRunner
 from test_mix_helpers import make_source, words, write_spec
 
-from dolmakit.audit.manifest import content_sha256
 from dolmakit.cli.main import cli
 from dolmakit.mix import build_mix
-from dolmakit.mix.spec import canonical_json
+from dolmakit.mix.manifest import content_hash, spec_hash
 from dolmakit.run.backends import SerialBackend
 
 pytest.importorskip("cryptography")
@@ -69,7 +68,7 @@ def forge(mix: Path, edit: str) -> None:
     manifest = json.loads(manifest_path.read_text())
     if edit == "licence":
         manifest["spec"]["sources"][0]["license"] = "CC0-1.0"
-        manifest["spec_sha256"] = hashlib.sha256(canonical_json(manifest["spec"])).hexdigest()
+        manifest["spec_sha256"] = spec_hash(manifest["spec"])
     elif edit == "share":
         manifest["sources"][0]["realised_share"] = 0.5
     elif edit == "shard":
@@ -81,7 +80,7 @@ def forge(mix: Path, edit: str) -> None:
         shard.write_bytes(data)
         record["sha256"] = hashlib.sha256(data).hexdigest()
         record["bytes"] = len(data)
-    manifest["content_sha256"] = content_sha256(manifest)
+    manifest["content_sha256"] = content_hash(manifest)
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 

@@ -83,38 +83,36 @@ def test_funnel_provenance_and_manifest(tmp_path):
     result = build(tmp_path)
     m = read_manifest(result.mix_dir)
     assert result.mix_dir == (tmp_path / "out" / "toy" / "v1").resolve()
-    web, books = m["sources"]
+    web, books = m.sources
     # web: lang.en = (i % 10) / 10 < 0.3 for i % 10 in {0, 1, 2}: 12 of 40 fail clause 0;
     # exact duplicates are i % 8 == 0: i in {0, 8, ..., 32}; of those, 0, 8, 16, 24, 32 -> i%10 in
     # {0, 8, 6, 4, 2}: 0 and 32 already failed clause 0, so 3 fail clause 1.
-    assert web["clauses"] == ["lang.en >= 0.3", "not exact.duplicate"]
-    assert web["funnel"]["read"] == 40
-    assert web["funnel"]["rejected_by_clause"] == [12, 3]
-    assert web["funnel"]["passed"] == 25
+    assert web.clauses == ("lang.en >= 0.3", "not exact.duplicate")
+    assert web.funnel.read == 40
+    assert web.funnel.rejected_by_clause == (12, 3)
+    assert web.funnel.passed == 25
     # without a target the mix is as large as possible without repeating a weighted source
-    assert web["rate"] == 1.0 and web["funnel"]["sampled"] == 25
-    assert books["funnel"]["tokens_available"] == sum(50 + 3 * i for i in range(12))
-    assert m["content_sha256"] == content_hash(m)
+    assert web.rate == 1.0 and web.funnel.sampled == 25
+    assert books.funnel.tokens_available == sum(50 + 3 * i for i in range(12))
+    assert m.content_sha256 == content_hash(m) == result.manifest.content_sha256
     docs = read_output(result.mix_dir)
-    assert len(docs) == m["totals"]["documents"] == sum(s["documents"] for s in m["shards"])
-    assert m["totals"]["shards"] == len(m["shards"]) > 1
+    assert len(docs) == m.totals.documents == sum(s.documents for s in m.shards)
+    assert m.totals.shards == len(m.shards) > 1
     first = docs[0]["metadata"]["provenance"]
     assert set(first) == {"source", "path", "line", "repeat"}
     assert first["path"] == f"documents/{first['source']}/part-0.jsonl.zst"
     # every shard but the last holds both sources
-    assert all(len(s["sources"]) == 2 for s in m["shards"][:-1])
+    assert all(len(s.sources) == 2 for s in m.shards[:-1])
     # index rows point at the output documents
     index = pq.read_table(result.mix_dir / "index.parquet").to_pylist()
     assert [r["id"] for r in index] == [d["id"] for d in docs]
     # decision log: one row per input document, outcomes re-computable with decide()
-    rows = [
-        r for d in m["decisions"] for r in pq.read_table(result.mix_dir / d["path"]).to_pylist()
-    ]
+    rows = [r for d in m.decisions for r in pq.read_table(result.mix_dir / d.path).to_pylist()]
     assert len(rows) == 52
     for row in rows:
-        source = next(s for s in m["sources"] if s["name"] == row["source"])
+        source = next(s for s in m.sources if s.name == row["source"])
         if row["outcome"] != "rejected":
-            assert row["repeats"] == decide(m["seed"], row["source"], row["id"], source["rate"])
+            assert row["repeats"] == decide(m.seed, row["source"], row["id"], source.rate)
 
 
 def test_weights_realised_with_upsampling_and_target(tmp_path):
@@ -123,13 +121,14 @@ def test_weights_realised_with_upsampling_and_target(tmp_path):
     spec["sources"][0]["weight"], spec["sources"][1]["weight"] = 1, 4
     result = build(tmp_path, spec)
     m = result.manifest
-    assert m["target_tokens"] == 1500
-    assert [s["declared_share"] for s in m["sources"]] == [0.2, 0.8]
-    for s in m["sources"]:
-        f = s["funnel"]
-        assert abs(f["tokens_emitted"] - f["target_tokens"]) <= 90  # within one document
-    books = m["sources"][1]
-    assert books["rate"] > 1 and books["funnel"]["repeated"] > 0
+    assert m.target_tokens == 1500
+    assert [s.declared_share for s in m.sources] == [0.2, 0.8]
+    for s in m.sources:
+        f = s.funnel
+        assert f.target_tokens is not None
+        assert abs(f.tokens_emitted - f.target_tokens) <= 90  # within one document
+    books = m.sources[1]
+    assert books.rate > 1 and books.funnel.repeated > 0
     copies = [d for d in read_output(result.mix_dir) if d["metadata"]["provenance"]["repeat"] > 0]
     assert copies and all(d["metadata"]["provenance"]["source"] == "books" for d in copies)
 
@@ -141,7 +140,7 @@ def test_weight_that_cannot_be_honoured_warns(tmp_path):
     assert any(
         w.startswith("source 'books': weight 0.5 cannot be honoured") for w in result.warnings
     )
-    assert result.manifest["sources"][1]["rate"] == 3.0
+    assert result.manifest.sources[1].rate == 3.0
 
 
 def test_span_replacement_on_multibyte_text(tmp_path):
@@ -197,9 +196,9 @@ def test_one_or_two_workers_and_reruns_give_identical_bytes(tmp_path):
     pooled = build(tmp_path, out="b", backend=ProcessBackend(2))
     again = build(tmp_path, out="c", backend=SerialBackend())
     assert _files(serial.mix_dir) == _files(pooled.mix_dir) == _files(again.mix_dir)
-    hashes = {r.manifest["content_sha256"] for r in (serial, pooled, again)}
+    hashes = {r.manifest.content_sha256 for r in (serial, pooled, again)}
     assert len(hashes) == 1
-    assert pooled.manifest["timing"]["workers"] == 2
+    assert pooled.manifest.timing.workers == 2
 
 
 def test_versions_are_never_silently_changed(tmp_path):
@@ -211,9 +210,9 @@ def test_versions_are_never_silently_changed(tmp_path):
     with pytest.raises(DolmakitError, match=r"built from another spec .* bump 'version'"):
         build(tmp_path, changed)
     draft = build(tmp_path, changed, force=True)
-    assert draft.manifest["draft"] is True and draft.manifest["seed"] == 12
+    assert draft.manifest.draft is True and draft.manifest.seed == 12
     bumped = build(tmp_path, spec_dict(seed=12, version=2))
-    assert bumped.mix_dir.name == "v2" and bumped.manifest["draft"] is False
+    assert bumped.mix_dir.name == "v2" and bumped.manifest.draft is False
 
 
 def test_cli_mix(tmp_path):
@@ -275,5 +274,5 @@ def test_sigkill_mid_build_then_rerun_gives_identical_bytes(tmp_path):
     assert _files(mix_dir) == _files(reference.mix_dir)
     assert (
         json.loads((mix_dir / "manifest.json").read_text())["content_sha256"]
-        == (reference.manifest["content_sha256"])
+        == reference.manifest.content_sha256
     )

@@ -79,35 +79,35 @@ def test_tokens_from_attribute_give_the_same_mix_as_counting(tmp_path):
     read = build(tmp_path, spec(tokens=True), "read")
     assert files(counted.mix_dir) == files(read.mix_dir)
     a, b = read_manifest(counted.mix_dir), read_manifest(read.mix_dir)
-    assert a["sources"] == b["sources"] and a["shards"] == b["shards"]
-    assert b["warnings"] == [] and b["spec"]["sources"][0]["tokens"] == "tok.tokens.count"
-    assert "tokens" not in a["spec"]["sources"][0]  # specs without it keep their hash
+    assert a.sources == b.sources and a.shards == b.shards
+    assert b.warnings == () and b.spec["sources"][0]["tokens"] == "tok.tokens.count"
+    assert "tokens" not in a.spec["sources"][0]  # specs without it keep their hash
     # b0 has 50 words; the replacement turns one word into two.
-    books = b["sources"][1]["funnel"]["tokens_available"]
+    books = b.sources[1].funnel.tokens_available
     assert books == sum(50 + 3 * i for i in range(10)) + 1
 
 
 def test_tokens_are_read_from_the_attribute_except_where_spans_changed_the_text(tmp_path):
     dataset(tmp_path, factor=2.0)
     m = build(tmp_path, spec(tokens=True), "double").manifest
-    web, books = m["sources"]
-    assert web["funnel"]["tokens_available"] == 2 * sum(20 + i % 7 for i in range(30))
+    web, books = m.sources
+    assert web.funnel.tokens_available == 2 * sum(20 + i % 7 for i in range(30))
     # b0's text was changed by a span replacement: counted (51 words), not read (100)
-    assert books["funnel"]["tokens_available"] == 2 * sum(50 + 3 * i for i in range(1, 10)) + 51
+    assert books.funnel.tokens_available == 2 * sum(50 + 3 * i for i in range(1, 10)) + 51
 
 
 def test_missing_token_values_are_counted_with_a_warning(tmp_path):
     dataset(tmp_path, factor=2.0, missing=3)
     m = build(tmp_path, spec(tokens=True), "missing").manifest
-    assert m["warnings"] == [
+    assert m.warnings == (
         "source 'books': 1 passing documents have no 'tok.tokens.count' value; their tokens "
         "were counted with whitespace",
         "source 'web': 1 passing documents have no 'tok.tokens.count' value; their tokens "
         "were counted with whitespace",
-    ]
+    )
     # web w3 (23 words) counted once, the others read at twice their count
     expected = 2 * sum(20 + i % 7 for i in range(30) if i != 3) + 23
-    assert m["sources"][0]["funnel"]["tokens_available"] == expected
+    assert m.sources[0].funnel.tokens_available == expected
 
 
 def test_a_token_value_that_is_not_a_count_is_an_error(tmp_path):
@@ -153,7 +153,7 @@ def test_shards_written_in_parts_by_two_workers_equal_serial(tmp_path, monkeypat
     serial = build(tmp_path, spec(True, fmt), "serial", backend=SerialBackend())
     pooled = build(tmp_path, spec(True, fmt), "pooled", backend=ProcessBackend(2))
     assert files(serial.mix_dir) == files(pooled.mix_dir)
-    assert serial.manifest["content_sha256"] == pooled.manifest["content_sha256"]
+    assert serial.manifest.content_sha256 == pooled.manifest.content_sha256
     # parts are independent gzip members / zstd frames: other bytes, the same documents
     first = "shard-00000." + fmt
     assert (serial.mix_dir / first).read_bytes() != (whole.mix_dir / first).read_bytes()

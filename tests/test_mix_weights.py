@@ -55,15 +55,16 @@ def test_random_specs_realise_their_targets(tmp_path_factory, sizes, target, see
         spec["target_tokens"] = target
     path = write_spec(root / "mix.yaml", spec)
     m = build_mix(path, output=root / "out", progress=False).manifest
-    for s, (_, max_words, _) in zip(m["sources"], sizes, strict=True):
-        f = s["funnel"]
-        cap = f["tokens_available"] * 3
-        want = min(f["target_tokens"], cap)
+    for s, (_, max_words, _) in zip(m.sources, sizes, strict=True):
+        f = s.funnel
+        cap = f.tokens_available * 3
+        assert f.target_tokens is not None
+        want = min(f.target_tokens, cap)
         # within one document (at most max_words tokens) of the token target
-        assert abs(f["tokens_emitted"] - want) <= max_words, s
+        assert abs(f.tokens_emitted - want) <= max_words, s
         if target is None:
-            assert s["rate"] <= 1.0
-    assert sum(s["funnel"]["tokens_emitted"] for s in m["sources"]) == m["totals"]["tokens"]
+            assert s.rate <= 1.0
+    assert sum(s.funnel.tokens_emitted for s in m.sources) == m.totals.tokens
 
 
 def _fake_attributes(data: Path) -> None:
@@ -107,9 +108,10 @@ def test_demo_mix_shares_within_one_percent(tmp_path):
     )
     m = result.manifest
     assert result.mix_dir == (tmp_path / "mixes" / "demo" / "v2").resolve()
-    assert [s["name"] for s in m["sources"]] == ["python", "handbook", "manuals", "fortunes"]
-    for s in m["sources"]:
-        assert abs(s["realised_share"] - s["declared_share"]) < 0.01, s
-    python = m["sources"][0]["funnel"]
-    assert python["rejected_by_clause"] == [0, 60]  # the mirror's 60 documents
-    assert m["totals"]["shards"] >= 2
+    assert [s.name for s in m.sources] == ["python", "handbook", "manuals", "fortunes"]
+    for s in m.sources:
+        assert s.declared_share is not None
+        assert abs(s.realised_share - s.declared_share) < 0.01, s
+    python = m.sources[0].funnel
+    assert python.rejected_by_clause == (0, 60)  # the mirror's 60 documents
+    assert m.totals.shards >= 2

@@ -259,4 +259,4 @@ def test_unreadable_lines_of_s3_inputs_are_listed_relative_to_the_data_root(
         json.loads(line) for line in (mine.mix_dir / "rejects.jsonl").read_bytes().splitlines()
     ]
     assert [(r["path"], r["line"]) for r in rejects] == [("documents/plain/part-0.jsonl", 4)]
-    assert mine.manifest["totals"]["documents"] == 6
+    assert mine.manifest.totals.documents == 6

@@ -19,43 +19,39 @@ from typing import Any
 import numpy as np
 
 from dolmakit.audit.card import CardData, ScoreHistogram, SourceSummary
-from dolmakit.audit.manifest import MixManifest
+from dolmakit.audit.folder import MixFolder, open_mix
 from dolmakit.audit.sources import is_dedup_clause, source_rows
 from dolmakit.errors import DolmakitError, InputError
 from dolmakit.io.attributes import read_with_attributes
 from dolmakit.io.reader import iter_lines
 from dolmakit.io.rejects import Rejects
+from dolmakit.mix.manifest import SourceSection
 
 HISTOGRAM_BINS = 20
 MAX_HISTOGRAMS = 8
 
 
 def card_data(
-    manifest: MixManifest, *, score_keys: Sequence[str] = (), bins: int = HISTOGRAM_BINS
+    mix: MixFolder, *, score_keys: Sequence[str] = (), bins: int = HISTOGRAM_BINS
 ) -> CardData:
-    """Return everything the card shows about the mix of `manifest`."""
+    """Return everything the card shows about the mix in `mix`."""
+    manifest = mix.manifest
     rows = source_rows(manifest)
-    raw = manifest.raw
-    totals = raw.get("totals") or {}
+    totals = manifest.totals
     facts = [
         (
             "mix",
-            f"{manifest.name} version {manifest.version}"
-            + (" (draft)" if raw.get("draft") else ""),
+            f"{manifest.name} version {manifest.version}" + (" (draft)" if manifest.draft else ""),
         ),
-        ("documents", f"{int(totals.get('documents', 0)):,}"),
-        ("tokens", f"{int(totals.get('tokens', 0)):,} ({manifest.tokenizer})"),
-        (
-            "shards",
-            f"{int(totals.get('shards', len(manifest.shards))):,}"
-            f" ({int(totals.get('bytes', 0)):,} bytes)",
-        ),
-        ("seed", str(raw.get("seed", ""))),
+        ("documents", f"{totals.documents:,}"),
+        ("tokens", f"{totals.tokens:,} ({manifest.tokenizer})"),
+        ("shards", f"{totals.shards:,} ({totals.bytes:,} bytes)"),
+        ("seed", str(manifest.seed)),
         ("spec sha256", manifest.spec_sha256),
         ("manifest content sha256", manifest.content_sha256),
-        ("built by", f"dolmakit {raw.get('dolmakit_version', '?')}"),
+        ("built by", f"dolmakit {manifest.dolmakit_version}"),
     ]
-    facts.extend(("warning", str(w)) for w in raw.get("warnings") or [])
+    facts.extend(("warning", w) for w in manifest.warnings)
     sources = tuple(
         SourceSummary(
             name=r.name,
@@ -74,26 +70,26 @@ def card_data(
         for r in rows
     )
     histograms: tuple[ScoreHistogram, ...] = ()
-    if manifest.data_root is not None:
-        histograms = tuple(_histograms(manifest, score_keys, bins))
+    if mix.data_root is not None:
+        histograms = tuple(_histograms(mix, score_keys, bins))
     else:
         facts.append(("score histograms", "not drawn: the data root was not given"))
     return CardData(
         title=f"{manifest.name} v{manifest.version}: data card",
-        description=str(raw.get("description") or ""),
+        description=manifest.description,
         facts=tuple(facts),
         sources=sources,
-        languages=_languages(manifest),
+        languages=_languages(mix),
         histograms=histograms,
     )
 
 
-def _shard_rows(manifest: MixManifest) -> Iterator[tuple[int, int, dict[str, Any]]]:
+def _shard_rows(mix: MixFolder) -> Iterator[tuple[int, int, dict[str, Any]]]:
     """Yield (shard number, row, document object) for every output document."""
     import msgspec
 
-    for number, shard in enumerate(manifest.shards):
-        path = manifest.mix_dir / shard.path
+    for number, shard in enumerate(mix.manifest.shards):
+        path = mix.folder / shard.path
         if path.name.endswith(".parquet"):
             from dolmakit.io.reader import read_documents
 
@@ -111,20 +107,18 @@ def _shard_rows(manifest: MixManifest) -> Iterator[tuple[int, int, dict[str, Any
             ) from None
 
 
-def _languages(manifest: MixManifest) -> dict[str, dict[str, int]]:
+def _languages(mix: MixFolder) -> dict[str, dict[str, int]]:
     """Return {source: {language: output tokens}} from the shards and the index."""
     from dolmakit.mix.files import read_table
 
-    if manifest.index is None:
-        return {}
-    index = read_table(manifest.mix_dir / manifest.index.path, columns=["shard", "row", "tokens"])
+    index = read_table(mix.folder / mix.manifest.index.path, columns=["shard", "row", "tokens"])
     shards, rows, tokens = (index.column(c).to_pylist() for c in ("shard", "row", "tokens"))
     out: dict[str, dict[str, int]] = {}
     count = 0
-    for i, (number, row, doc) in enumerate(_shard_rows(manifest)):
+    for i, (number, row, doc) in enumerate(_shard_rows(mix)):
         if i >= len(shards) or (shards[i], rows[i]) != (number, row):
             raise DolmakitError(
-                f"{manifest.mix_dir}: shard {number} row {row} does not match the index;"
+                f"{mix.folder}: shard {number} row {row} does not match the index;"
                 " run dolmakit audit verify"
             )
         meta = doc.get("metadata") or {}
@@ -134,9 +128,7 @@ def _languages(manifest: MixManifest) -> dict[str, dict[str, int]]:
         per[lang] = per.get(lang, 0) + int(tokens[i] or 0)
         count += 1
     if count != len(shards):
-        raise DolmakitError(
-            f"{manifest.mix_dir}: the index lists more documents than the shards hold"
-        )
+        raise DolmakitError(f"{mix.folder}: the index lists more documents than the shards hold")
     return {s: dict(sorted(v.items())) for s, v in sorted(out.items())}
 
 
@@ -150,12 +142,11 @@ def _value(spans: list[list[float]], length: int) -> float | None:
     return float(max(s[2] for s in spans))
 
 
-def _filter_keys(manifest: MixManifest, section: dict[str, Any]) -> list[str]:
+def _filter_keys(section: SourceSection) -> list[str]:
     """Return the attribute keys a source's filter reads, except deduplication ones."""
     from dolmakit.mix.evaluate import compile_filter
 
-    runs = [str(r) for r in section.get("attributes") or []]
-    compiled = compile_filter(section.get("filter"), runs)
+    compiled = compile_filter(section.filter, list(section.attributes))
     keys: list[str] = []
     for name, candidates in compiled.attribute_keys().items():
         if not is_dedup_clause(name):
@@ -163,24 +154,21 @@ def _filter_keys(manifest: MixManifest, section: dict[str, Any]) -> list[str]:
     return keys
 
 
-def _histograms(
-    manifest: MixManifest, score_keys: Sequence[str], bins: int
-) -> list[ScoreHistogram]:
+def _histograms(mix: MixFolder, score_keys: Sequence[str], bins: int) -> list[ScoreHistogram]:
     """Collect per-document values of the chosen keys over documents read and kept."""
-    sections = {str(s["name"]): s for s in manifest.sources()}
-    wanted: dict[str, list[str]] = {name: _filter_keys(manifest, s) for name, s in sections.items()}
+    sections = {s.name: s for s in mix.manifest.sources}
+    wanted: dict[str, list[str]] = {name: _filter_keys(s) for name, s in sections.items()}
     read: dict[str, list[float]] = {}
     kept: dict[str, list[float]] = {}
-    for record in manifest.decisions:
-        decisions = _decision_rows(manifest, record.path)
+    for record in mix.manifest.decisions:
+        decisions = _decision_rows(mix, record.path)
         if not decisions:
             continue
         source = str(decisions[0]["source"])
-        section = sections[source]
-        runs = [str(r) for r in section.get("attributes") or []]
+        runs = list(sections[source].attributes)
         if not runs:
             continue
-        doc_file = manifest.input_path(record.document)
+        doc_file = mix.input_path(record.input)
         position = 0
         for line, doc, attrs in read_with_attributes(doc_file, runs, Rejects()):
             if position >= len(decisions) or int(decisions[position]["line"]) != line:
@@ -218,10 +206,10 @@ def _histograms(
     return out
 
 
-def _decision_rows(manifest: MixManifest, relative: str) -> list[dict[str, Any]]:
+def _decision_rows(mix: MixFolder, relative: str) -> list[dict[str, Any]]:
     from dolmakit.mix.files import read_table
 
-    table = read_table(manifest.mix_dir / relative, columns=["line", "source", "outcome"])
+    table = read_table(mix.folder / relative, columns=["line", "source", "outcome"])
     rows: list[dict[str, Any]] = table.to_pylist()
     return rows
 
@@ -235,14 +223,13 @@ def render_card(
 ) -> tuple[Path, Path]:
     """Write card.md and card.html for a mix (into the mix folder, or `out`); return both paths."""
     from dolmakit.audit.card import render_html, render_markdown
-    from dolmakit.audit.manifest import load_manifest
     from dolmakit.io.atomic import write_bytes_atomic
 
-    manifest = load_manifest(mix_dir, data_root)
-    data = card_data(manifest, score_keys=score_keys)
+    mix = open_mix(mix_dir, data_root)
+    data = card_data(mix, score_keys=score_keys)
     from dolmakit.io import storage
 
-    folder = storage.location(out) if out is not None else manifest.mix_dir
+    folder = storage.location(out) if out is not None else mix.folder
     md_path, html_path = folder / "card.md", folder / "card.html"
     write_bytes_atomic(md_path, render_markdown(data).encode())
     write_bytes_atomic(html_path, render_html(data).encode())

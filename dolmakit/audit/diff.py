@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dolmakit.audit.manifest import MixManifest, load_manifest
+from dolmakit.audit.folder import MixFolder, open_mix
 from dolmakit.audit.sources import SourceRow, source_rows
 
 DocKey = tuple[str, str, str]
@@ -87,24 +87,23 @@ def spec_changes(a: dict[str, Any], b: dict[str, Any]) -> list[SpecChange]:
     ]
 
 
-def _documents(manifest: MixManifest) -> Counter[DocKey]:
+def _documents(mix: MixFolder) -> Counter[DocKey]:
     """Count copies of each (source, path, id) in the mix's index."""
     from dolmakit.mix.files import read_table
 
-    if manifest.index is None:
-        return Counter()
-    table = read_table(manifest.mix_dir / manifest.index.path, columns=["source", "path", "id"])
+    table = read_table(mix.folder / mix.manifest.index.path, columns=["source", "path", "id"])
     columns = [table.column(c).to_pylist() for c in ("source", "path", "id")]
     return Counter(zip(*columns, strict=True))
 
 
 def diff_mixes(mix_a: str | Path, mix_b: str | Path) -> MixDiff:
     """Compare mix A (before) with mix B (after)."""
-    a, b = load_manifest(mix_a), load_manifest(mix_b)
-    result = MixDiff(f"{a.name} v{a.version}", f"{b.name} v{b.version}")
-    result.spec = spec_changes(a.spec, b.spec)
-    rows_a = {r.name: r for r in source_rows(a)}
-    rows_b = {r.name: r for r in source_rows(b)}
+    a, b = open_mix(mix_a), open_mix(mix_b)
+    before, after = a.manifest, b.manifest
+    result = MixDiff(f"{before.name} v{before.version}", f"{after.name} v{after.version}")
+    result.spec = spec_changes(before.spec, after.spec)
+    rows_a = {r.name: r for r in source_rows(before)}
+    rows_b = {r.name: r for r in source_rows(after)}
     names = list(rows_a) + [n for n in rows_b if n not in rows_a]
     result.sources = [SourceChange(n, rows_a.get(n), rows_b.get(n)) for n in names]
     docs_a, docs_b = _documents(a), _documents(b)

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dolmakit.audit.manifest import MANIFEST_NAME, NOT_CONTENT, MixManifest, load_manifest
+from dolmakit.audit.folder import MixFolder, open_mix
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
+from dolmakit.mix.manifest import MANIFEST_NAME, content_hash, manifest_content
 from dolmakit.run.backends import Backend
 
 CHUNK = 1 << 20
@@ -71,7 +72,7 @@ def _first_field(a: Any, b: Any, where: str) -> tuple[str, Any, Any]:
         for key in sorted(set(a) | set(b)):
             if a.get(key) != b.get(key) or (key in a) != (key in b):
                 return _first_field(a.get(key), b.get(key), f"{where}.{key}" if where else key)
-    if isinstance(a, list) and isinstance(b, list):
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         for i, (x, y) in enumerate(zip(a, b, strict=False)):
             if x != y:
                 return _first_field(x, y, f"{where}[{i}]")
@@ -84,25 +85,18 @@ def _short(value: Any) -> str:
     return text if len(text) <= 100 else text[:97] + "..."
 
 
-def compare_mixes(original: MixManifest, rebuilt: MixManifest) -> tuple[int, str | None]:
+def compare_mixes(original: MixFolder, rebuilt: MixFolder) -> tuple[int, str | None]:
     """Return (files compared, first difference or None) between two built mixes."""
-    if original.computed_content_sha256() != rebuilt.computed_content_sha256():
-        where, before, after = _first_field(
-            {k: v for k, v in original.raw.items() if k not in NOT_CONTENT},
-            {k: v for k, v in rebuilt.raw.items() if k not in NOT_CONTENT},
-            "",
-        )
-        return 0, f"{MANIFEST_NAME}: field {where} is {_short(before)}, rebuilt {_short(after)}"
-    files = [r.path for r in (*original.shards, *original.decisions)]
-    if original.index is not None:
-        files.append(original.index.path)
-    names = [r.path for r in (*rebuilt.shards, *rebuilt.decisions)]
-    if rebuilt.index is not None:
-        names.append(rebuilt.index.path)
+    before, after = original.manifest, rebuilt.manifest
+    if content_hash(before) != content_hash(after):
+        where, old, new = _first_field(manifest_content(before), manifest_content(after), "")
+        return 0, f"{MANIFEST_NAME}: field {where} is {_short(old)}, rebuilt {_short(new)}"
+    files = [r.path for r in (*before.shards, *before.decisions, before.index)]
+    names = [r.path for r in (*after.shards, *after.decisions, after.index)]
     if sorted(files) != sorted(names):
         return 0, f"the rebuilt mix has files {sorted(names)} instead of {sorted(files)}"
     for compared, name in enumerate(files):
-        mine, theirs = original.mix_dir / name, rebuilt.mix_dir / name
+        mine, theirs = original.folder / name, rebuilt.folder / name
         if not mine.is_file():
             return compared, f"{name}: missing from the original mix (run dolmakit audit verify)"
         found = first_difference(mine, theirs)
@@ -122,29 +116,29 @@ def rebuild_mix(
 
     The rebuild goes to a temporary folder, removed afterwards, or into `keep` if given.
     """
-    original = load_manifest(mix_dir, data_root)
+    original = open_mix(mix_dir, data_root)
     root = original.require_data_root()
     if keep is not None:
         rebuilt_dir = _build(original, root, storage.location(keep), backend)
-        compared, difference = compare_mixes(original, load_manifest(rebuilt_dir, root))
+        compared, difference = compare_mixes(original, open_mix(rebuilt_dir, root))
         return RebuildResult(storage.location(mix_dir), compared, difference)
     with tempfile.TemporaryDirectory(prefix="dolmakit-rebuild-") as tmp:
         rebuilt_dir = _build(original, root, Path(tmp), backend)
-        compared, difference = compare_mixes(original, load_manifest(rebuilt_dir, root))
+        compared, difference = compare_mixes(original, open_mix(rebuilt_dir, root))
     return RebuildResult(storage.location(mix_dir), compared, difference)
 
 
-def _build(manifest: MixManifest, data_root: Path, out: Path, backend: Backend | None) -> Path:
+def _build(mix: MixFolder, data_root: Path, out: Path, backend: Backend | None) -> Path:
     """Build the manifest's canonical spec under `out` with the mixer; return the new folder."""
     from dolmakit.mix import build_from_spec_dict
 
-    if not manifest.spec:
-        raise DolmakitError(f"{manifest.path}: the manifest holds no spec to rebuild from")
+    if not mix.manifest.spec:
+        raise DolmakitError(f"{mix.manifest_path}: the manifest holds no spec to rebuild from")
     result = build_from_spec_dict(
-        manifest.spec,
+        mix.manifest.spec,
         data_root,
         out,
-        spec_file=str(manifest.raw.get("spec_file") or "mix.yaml"),
+        spec_file=mix.manifest.spec_file,
         backend=backend,
         progress=False,
     )

@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 
-from dolmakit.audit.manifest import MANIFEST_NAME, MixManifest, load_manifest
+from dolmakit.audit.folder import MixFolder
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.atomic import write_bytes_atomic
+from dolmakit.mix.manifest import MANIFEST_NAME, content_hash, read_manifest
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -148,12 +149,13 @@ def sign_mix(mix_dir: str | Path, key_path: str | Path) -> Signature:
     would vouch for an edit (run `dolmakit audit verify` to see what changed).
     """
     key = load_private_key(key_path)
-    manifest = load_manifest(mix_dir)
-    content = manifest.computed_content_sha256()
+    folder = storage.location(mix_dir)
+    manifest = read_manifest(folder)
+    content = content_hash(manifest)
     if content != manifest.content_sha256:
         raise DolmakitError(
-            f"{manifest.path}: the content hash does not match the manifest (it was edited);"
-            " refusing to sign, run dolmakit audit verify"
+            f"{folder / MANIFEST_NAME}: the content hash does not match the manifest (it was"
+            " edited); refusing to sign, run dolmakit audit verify"
         )
     signature = Signature(
         format=SIGNATURE_FORMAT,
@@ -162,7 +164,6 @@ def sign_mix(mix_dir: str | Path, key_path: str | Path) -> Signature:
         key_fingerprint=fingerprint(key.public_key()),
         signature=base64.b64encode(key.sign(_message(content))).decode(),
     )
-    folder = storage.location(mix_dir)
     write_bytes_atomic(folder / SIGNATURE_NAME, msgspec.json.format(msgspec.json.encode(signature)))
     return signature
 
@@ -181,21 +182,21 @@ def read_signature(mix_dir: str | Path) -> Signature | None:
     return signature
 
 
-def signature_problems(manifest: MixManifest, public_key_path: str | Path) -> list[str]:
+def signature_problems(mix: MixFolder, public_key_path: str | Path) -> list[str]:
     """Return what is wrong with the mix's signature under the given public key ([] if valid)."""
     from cryptography.exceptions import InvalidSignature
 
     public_key = load_public_key(public_key_path)
     expected = fingerprint(public_key)
     try:
-        signature = read_signature(manifest.path.parent)
+        signature = read_signature(mix.folder)
     except DolmakitError as exc:
         return [str(exc)]
     if signature is None:
         return [f"no {SIGNATURE_NAME}: the mix is not signed"]
     if signature.key_fingerprint != expected:
         return [f"signed by key {signature.key_fingerprint}, not by {expected} (the key given)"]
-    content = manifest.computed_content_sha256()
+    content = content_hash(mix.manifest)
     try:
         public_key.verify(base64.b64decode(signature.signature), _message(content))
     except (InvalidSignature, ValueError):

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from dolmakit.audit.manifest import MixManifest, load_manifest
+from dolmakit.mix.manifest import Manifest, read_manifest
 
 # A clause removes duplicates when it names a deduplication attribute run or key.
 DEDUP_CLAUSE = re.compile(r"dedup|duplicate|minhash", re.IGNORECASE)
@@ -61,34 +61,32 @@ def is_dedup_clause(clause: str) -> bool:
     return bool(DEDUP_CLAUSE.search(clause))
 
 
-def source_rows(manifest: MixManifest) -> list[SourceRow]:
+def source_rows(manifest: Manifest) -> list[SourceRow]:
     """Return one row per source, in spec order."""
     rows = []
-    for section in manifest.sources():
-        funnel: dict[str, Any] = section.get("funnel") or {}
-        clauses = [str(c) for c in section.get("clauses") or []]
-        rejected = [int(n) for n in funnel.get("rejected_by_clause") or [0] * len(clauses)]
-        by_clause = tuple(zip(clauses, rejected, strict=True))
+    for section in manifest.sources:
+        funnel = section.funnel
+        by_clause = tuple(zip(section.clauses, funnel.rejected_by_clause, strict=True))
         rows.append(
             SourceRow(
-                name=str(section["name"]),
-                declared_share=section.get("declared_share"),
-                realised_share=float(section.get("realised_share") or 0.0),
-                documents=int(funnel.get("emitted_documents", 0)),
-                tokens=int(funnel.get("tokens_emitted", 0)),
-                tokens_available=int(funnel.get("tokens_available", 0)),
-                repeated=int(funnel.get("repeated", 0)),
-                input_files=int(section.get("files", 0)),
-                read=int(funnel.get("read", 0)),
-                rejected_lines=int(funnel.get("rejected_lines", 0)),
-                passed=int(funnel.get("passed", 0)),
-                sampled=int(funnel.get("sampled", 0)),
-                not_sampled=int(funnel.get("not_sampled", 0)),
+                name=section.name,
+                declared_share=section.declared_share,
+                realised_share=section.realised_share,
+                documents=funnel.emitted_documents,
+                tokens=funnel.tokens_emitted,
+                tokens_available=funnel.tokens_available,
+                repeated=funnel.repeated,
+                input_files=section.files,
+                read=funnel.read,
+                rejected_lines=funnel.rejected_lines,
+                passed=funnel.passed,
+                sampled=funnel.sampled,
+                not_sampled=funnel.not_sampled,
                 rejected_by_clause=by_clause,
                 duplicates_removed=sum(n for c, n in by_clause if is_dedup_clause(c)),
-                licence=str(section.get("licence") or ""),
-                notes=str(section.get("notes") or ""),
-                rate=float(section.get("rate") or 0.0),
+                licence=section.licence,
+                notes=section.notes,
+                rate=section.rate,
             )
         )
     return rows
@@ -96,7 +94,7 @@ def source_rows(manifest: MixManifest) -> list[SourceRow]:
 
 def mix_sources(mix_dir: str | Path) -> list[SourceRow]:
     """Return the per-source table of the mix in `mix_dir`."""
-    return source_rows(load_manifest(mix_dir))
+    return source_rows(read_manifest(mix_dir))
 
 
 def sources_json(rows: list[SourceRow]) -> list[dict[str, Any]]:

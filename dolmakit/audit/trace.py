@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dolmakit.audit.manifest import MixManifest, load_manifest
+from dolmakit.audit.folder import MixFolder, open_mix
 from dolmakit.audit.sources import is_dedup_clause
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.attributes import Attributes, read_with_attributes
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.rejects import Rejects
+from dolmakit.mix.manifest import SourceSection
 
 _REF = re.compile(r"^(?P<file>.+):(?P<line>[0-9]+)$")
 
@@ -79,11 +80,11 @@ def _read_table(path: Path, filters: list[tuple[str, str, Any]]) -> list[dict[st
     return rows
 
 
-def _shard_number(manifest: MixManifest, name: str) -> int | None:
+def _shard_number(mix: MixFolder, name: str) -> int | None:
     """Return the shard number named by `name` (a shard path, its stem, or a number)."""
     if name.isdigit():
         return int(name)
-    for number, shard in enumerate(manifest.shards):
+    for number, shard in enumerate(mix.manifest.shards):
         stem = shard.path.split(".", 1)[0]
         if name in (shard.path, stem) or Path(name).name == shard.path:
             return number
@@ -96,36 +97,34 @@ def trace(mix_dir: str | Path, ref: str, *, data_root: str | Path | None = None)
     An id names every copy of a repeated document: one Origin per input document, listing all
     its copies. SHARD:ROW names one copy, and the Origin says which.
     """
-    manifest = load_manifest(mix_dir, data_root)
-    if manifest.index is None:
-        raise DolmakitError(f"{manifest.path}: this mix has no index; rebuild it with dolmakit mix")
-    index = manifest.mix_dir / manifest.index.path
+    mix = open_mix(mix_dir, data_root)
+    index = mix.folder / mix.manifest.index.path
     match = _REF.match(ref)
-    shard = _shard_number(manifest, match.group("file")) if match else None
+    shard = _shard_number(mix, match.group("file")) if match else None
     if match and shard is not None:
-        if shard >= len(manifest.shards):
+        if shard >= len(mix.manifest.shards):
             raise DolmakitError(
-                f"{ref}: no shard {shard} in {manifest.mix_dir} (it has {len(manifest.shards)})"
+                f"{ref}: no shard {shard} in {mix.folder} (it has {len(mix.manifest.shards)})"
             )
         rows = _read_table(index, [("shard", "=", shard), ("row", "=", int(match.group("line")))])
         if not rows:
             raise DolmakitError(
-                f"{ref}: {manifest.shards[shard].path} has no row {match.group('line')}"
-                f" ({manifest.shards[shard].documents} documents)"
+                f"{ref}: {mix.manifest.shards[shard].path} has no row {match.group('line')}"
+                f" ({mix.manifest.shards[shard].documents} documents)"
             )
     else:
         rows = _read_table(index, [("id", "=", ref)])
     if not rows:
         hint = ""
-        if _read_decisions(manifest, ref):
-            hint = f"; it is an input document: dolmakit audit where {manifest.mix_dir} {ref}"
-        raise DolmakitError(f"{ref}: not an output document of the mix {manifest.mix_dir}{hint}")
+        if _read_decisions(mix, ref):
+            hint = f"; it is an input document: dolmakit audit where {mix.folder} {ref}"
+        raise DolmakitError(f"{ref}: not an output document of the mix {mix.folder}{hint}")
     origins: dict[tuple[str, str, int], Origin] = {}
     for row in rows:
         key = (str(row["source"]), str(row["path"]), int(row["line"]))
         if key in origins:
             continue
-        origin = _origin(manifest, *key)
+        origin = _origin(mix, *key)
         if origin is None:
             raise DolmakitError(f"{row['path']}:{row['line']}: in the index but not in decisions")
         if match and shard is not None:
@@ -155,49 +154,49 @@ def _mark_ambiguous(ref: str, found: list[Origin], what: str, precise: str) -> N
         origin.notes.insert(0, note)
 
 
-def _read_decisions(manifest: MixManifest, doc_id: str) -> list[dict[str, Any]]:
+def _read_decisions(mix: MixFolder, doc_id: str) -> list[dict[str, Any]]:
     """Return the decisions rows of every input document with this id."""
     rows: list[dict[str, Any]] = []
-    for record in manifest.decisions:
-        rows.extend(_read_table(manifest.mix_dir / record.path, [("id", "=", doc_id)]))
+    for record in mix.manifest.decisions:
+        rows.extend(_read_table(mix.folder / record.path, [("id", "=", doc_id)]))
     return rows
 
 
 def where(mix_dir: str | Path, ref: str, *, data_root: str | Path | None = None) -> list[Origin]:
     """Return the fate of the input document(s) named by `ref` (PATH:LINE or an input id)."""
-    manifest = load_manifest(mix_dir, data_root)
+    mix = open_mix(mix_dir, data_root)
     match = _REF.match(ref)
     found: list[Origin] = []
     if match:
-        rel = _relative_input(manifest, match.group("file"))
+        rel = _relative_input(mix, match.group("file"))
         if rel is not None:
             line = int(match.group("line"))
-            for record in manifest.decisions:
-                if record.document != rel:
+            for record in mix.manifest.decisions:
+                if record.input != rel:
                     continue
-                path = manifest.mix_dir / record.path
+                path = mix.folder / record.path
                 for row in _read_table(path, [("line", "=", line)]):
-                    found.append(_complete(manifest, row))
+                    found.append(_complete(mix, row))
             if not found:
-                found.append(_unreadable(manifest, rel, line))
+                found.append(_unreadable(mix, rel, line))
             return found
-    found = [_complete(manifest, row) for row in _read_decisions(manifest, ref)]
+    found = [_complete(mix, row) for row in _read_decisions(mix, ref)]
     if not found:
         what = "neither an input FILE:LINE nor" if match else "not"
-        raise DolmakitError(f"{ref}: {what} an input document id of the mix {manifest.mix_dir}")
+        raise DolmakitError(f"{ref}: {what} an input document id of the mix {mix.folder}")
     _mark_ambiguous(ref, found, "input documents", "INPUT_PATH:LINE")
     return found
 
 
-def _relative_input(manifest: MixManifest, name: str) -> str | None:
+def _relative_input(mix: MixFolder, name: str) -> str | None:
     """Return the manifest's relative path of an input file given as written by a user."""
-    known = [r.path for r in manifest.documents]
+    known = [r.path for r in mix.manifest.inputs.documents]
     if name in known:
         return name
     given = storage.location(name)
-    if manifest.data_root is not None:
+    if mix.data_root is not None:
         try:
-            rel = str(given.resolve().relative_to(manifest.data_root))
+            rel = str(given.resolve().relative_to(mix.data_root))
             if rel in known:
                 return rel
         except ValueError:
@@ -206,38 +205,38 @@ def _relative_input(manifest: MixManifest, name: str) -> str | None:
     return suffix[0] if len(suffix) == 1 else None
 
 
-def _unreadable(manifest: MixManifest, rel: str, line: int) -> Origin:
+def _unreadable(mix: MixFolder, rel: str, line: int) -> Origin:
     """Return the Origin of an input line the mixer could not read (from rejects.jsonl)."""
-    rejects = manifest.mix_dir / "rejects.jsonl"
+    rejects = mix.folder / "rejects.jsonl"
     if rejects.is_file():
         import msgspec
 
         for raw in rejects.read_bytes().splitlines():
             item = msgspec.json.decode(raw)
             if str(item.get("path", "")) == rel and item.get("line") == line:
-                source = next((r.source for r in manifest.documents if r.path == rel), "")
+                source = next(
+                    (r.source for r in mix.manifest.inputs.documents if r.path == rel), ""
+                )
                 origin = Origin(source, rel, line, "", "unreadable", 0)
                 origin.notes.append(f"the mixer could not read this line: {item.get('reason')}")
                 return origin
     raise DolmakitError(f"{rel}:{line}: no such document line in the inputs of this mix")
 
 
-def _origin(manifest: MixManifest, source: str, path: str, line: int) -> Origin | None:
-    for record in manifest.decisions:
-        if record.document != path:
+def _origin(mix: MixFolder, source: str, path: str, line: int) -> Origin | None:
+    for record in mix.manifest.decisions:
+        if record.input != path:
             continue
-        rows = _read_table(
-            manifest.mix_dir / record.path, [("line", "=", line), ("source", "=", source)]
-        )
+        rows = _read_table(mix.folder / record.path, [("line", "=", line), ("source", "=", source)])
         if rows:
-            return _complete(manifest, rows[0])
+            return _complete(mix, rows[0])
     return None
 
 
-def _complete(manifest: MixManifest, row: dict[str, Any]) -> Origin:
+def _complete(mix: MixFolder, row: dict[str, Any]) -> Origin:
     """Build an Origin from a decisions row: clauses, rate, locations, attributes, duplicates."""
-    section = manifest.source(row["source"])
-    clauses = [str(c) for c in section.get("clauses") or []]
+    section = mix.source(row["source"])
+    clauses = list(section.clauses)
     origin = Origin(
         source=row["source"],
         path=row["path"],
@@ -247,13 +246,13 @@ def _complete(manifest: MixManifest, row: dict[str, Any]) -> Origin:
         copies=int(row["repeats"] or 0),
         tokens=row.get("tokens"),
         u=row.get("u"),
-        rate=section.get("rate"),
+        rate=section.rate,
     )
     if origin.outcome == "rejected" and row.get("clause") is not None:
         origin.failed_clause = clauses[int(row["clause"])]
-    if origin.outcome == "kept" and manifest.index is not None:
+    if origin.outcome == "kept":
         index_rows = _read_table(
-            manifest.mix_dir / manifest.index.path,
+            mix.folder / mix.manifest.index.path,
             [
                 ("path", "=", origin.path),
                 ("line", "=", origin.line),
@@ -261,29 +260,29 @@ def _complete(manifest: MixManifest, row: dict[str, Any]) -> Origin:
             ],
         )
         for r in sorted(index_rows, key=lambda r: int(r["repeat"])):
-            shard = manifest.shards[int(r["shard"])].path
+            shard = mix.manifest.shards[int(r["shard"])].path
             origin.locations.append((shard, int(r["row"]), int(r["repeat"])))
-    _attach_attributes(manifest, section, origin, clauses)
+    _attach_attributes(mix, section, origin, clauses)
     if origin.failed_clause and is_dedup_clause(origin.failed_clause):
-        origin.duplicate_of = _kept_duplicate(manifest, section, origin)
+        origin.duplicate_of = _kept_duplicate(mix, section, origin)
     return origin
 
 
 def _attach_attributes(
-    manifest: MixManifest, section: dict[str, Any], origin: Origin, clauses: list[str]
+    mix: MixFolder, section: SourceSection, origin: Origin, clauses: list[str]
 ) -> None:
     """Read the document's attributes from the inputs and evaluate each clause on them."""
-    runs = [str(r) for r in section.get("attributes") or []]
-    if manifest.data_root is None:
+    runs = list(section.attributes)
+    if mix.data_root is None:
         origin.notes.append("attributes not shown: pass --data-root to read the inputs")
         origin.clauses = [ClauseResult(c, None) for c in clauses]
         if origin.outcome != "rejected":
             origin.clauses = [ClauseResult(c, True) for c in clauses]
         return
-    doc_file = manifest.input_path(origin.path)
-    for record in manifest.attributes:
+    doc_file = mix.input_path(origin.path)
+    for record in mix.manifest.inputs.attributes:
         if record.document == origin.path and record.run in runs:
-            path = manifest.input_path(record.path)
+            path = mix.input_path(record.path)
             if not path.is_file() or file_sha256(path) != record.sha256:
                 origin.notes.append(f"attribute file changed since the mix: {record.path}")
     for line, doc, attrs in read_with_attributes(doc_file, runs, Rejects()):
@@ -297,11 +296,11 @@ def _attach_attributes(
 
 
 def _evaluate(
-    section: dict[str, Any], runs: list[str], doc: Any, attrs: Attributes, clauses: list[str]
+    section: SourceSection, runs: list[str], doc: Any, attrs: Attributes, clauses: list[str]
 ) -> list[ClauseResult]:
     from dolmakit.mix.evaluate import compile_filter
 
-    compiled = compile_filter(section.get("filter"), runs)
+    compiled = compile_filter(section.filter, runs)
     results = []
     for text, predicate in zip(compiled.clause_texts, compiled.predicates, strict=True):
         try:
@@ -311,20 +310,20 @@ def _evaluate(
     return results
 
 
-def _kept_duplicate(manifest: MixManifest, section: dict[str, Any], origin: Origin) -> str | None:
+def _kept_duplicate(mix: MixFolder, section: SourceSection, origin: Origin) -> str | None:
     """Name the kept member of the document's duplicate cluster, from the dedup run."""
     from dolmakit.audit.duplicates import kept_duplicate
     from dolmakit.mix.evaluate import compile_filter
 
-    if manifest.data_root is None:
+    if mix.data_root is None:
         origin.notes.append("the kept copy is not named: pass --data-root to read the dedup run")
         return None
-    runs = [str(r) for r in section.get("attributes") or []]
+    runs = list(section.attributes)
     # the runs the failing clause reads come first: their clusters removed the document
     keys = compile_filter(origin.failed_clause, runs).attribute_keys().values()
     named = [r for r in runs if any(k.startswith(f"{r}__") for ks in keys for k in ks)]
     ordered = named + [r for r in runs if r not in named]
-    return kept_duplicate(manifest.data_root, ordered, origin.path, origin.line, origin.id)
+    return kept_duplicate(mix.data_root, ordered, origin.path, origin.line, origin.id)
 
 
 def format_origins(origins: list[Origin], *, all_attributes: bool = False) -> str:

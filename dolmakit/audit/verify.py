@@ -11,16 +11,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dolmakit.audit.manifest import (
-    MANIFEST_NAME,
-    FileRecord,
-    MixManifest,
-    load_manifest,
-)
+from dolmakit.audit.folder import MixFolder, open_mix
 from dolmakit.audit.sign import SIGNATURE_NAME, fingerprint, load_public_key, signature_problems
 from dolmakit.io import storage
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.reader import iter_lines
+from dolmakit.mix.manifest import (
+    MANIFEST_NAME,
+    HashedFile,
+    Manifest,
+    content_hash,
+    spec_hash,
+)
 from dolmakit.run.backends import Backend, SerialBackend
 
 HASH_CHUNK = 1 << 20
@@ -82,8 +84,12 @@ class VerifyReport:
 
 @dataclass(frozen=True)
 class _ShardCheck:
+    """A file to check: a shard (counted, with its tokens) or a table (its rows)."""
+
     path: Path
-    record: FileRecord
+    record: HashedFile
+    count: int
+    tokens: int | None
     tokenizer: str
     is_shard: bool = True
 
@@ -117,17 +123,13 @@ def _check_shard(job: _ShardCheck) -> _ShardFound:
     found.documents, found.tokens = documents, tokens
     if error:
         found.problems.append(Problem("unreadable", record.path, error))
-    if record.documents is not None and documents != record.documents:
+    if documents != job.count:
         found.problems.append(
-            Problem(
-                "count",
-                record.path,
-                f"{documents:,} documents, manifest says {record.documents:,}",
-            )
+            Problem("count", record.path, f"{documents:,} documents, manifest says {job.count:,}")
         )
-    if record.tokens is not None and tokens != record.tokens and not error:
+    if job.tokens is not None and tokens != job.tokens and not error:
         found.problems.append(
-            Problem("count", record.path, f"{tokens:,} tokens, manifest says {record.tokens:,}")
+            Problem("count", record.path, f"{tokens:,} tokens, manifest says {job.tokens:,}")
         )
     return found
 
@@ -143,11 +145,9 @@ def _check_table(job: _ShardCheck, found: _ShardFound) -> _ShardFound:
     except (OSError, pa.ArrowInvalid) as exc:
         found.problems.append(Problem("unreadable", job.record.path, str(exc)))
         return found
-    if job.record.documents is not None and rows != job.record.documents:
+    if rows != job.count:
         found.problems.append(
-            Problem(
-                "count", job.record.path, f"{rows:,} rows, manifest says {job.record.documents:,}"
-            )
+            Problem("count", job.record.path, f"{rows:,} rows, manifest says {job.count:,}")
         )
     return found
 
@@ -212,18 +212,23 @@ def verify_mix(
     Any other file in the mix folder (except the manifest, rejects.jsonl, the data card and
     hidden folders) is reported as extra.
     """
-    root = storage.location(mix_dir)
-    manifest = load_manifest(root, data_root)
+    mix = open_mix(mix_dir, data_root)
+    root, manifest = mix.folder, mix.manifest
     report = VerifyReport(root, manifest.name, manifest.version)
     report.problems.extend(_manifest_problems(manifest))
     if public_key is not None:
-        bad = signature_problems(manifest, public_key)
+        bad = signature_problems(mix, public_key)
         report.problems.extend(Problem("signature", SIGNATURE_NAME, b) for b in bad)
         if not bad:
             report.signed_by = fingerprint(load_public_key(public_key))
-    jobs = [_ShardCheck(root / s.path, s, manifest.tokenizer) for s in manifest.shards]
-    tables = [*manifest.decisions, *([manifest.index] if manifest.index else [])]
-    jobs.extend(_ShardCheck(root / t.path, t, manifest.tokenizer, False) for t in tables)
+    tokenizer = manifest.tokenizer
+    jobs = [
+        _ShardCheck(root / s.path, s, s.documents, s.tokens, tokenizer) for s in manifest.shards
+    ]
+    jobs.extend(
+        _ShardCheck(root / t.path, t, t.rows, None, tokenizer, is_shard=False)
+        for t in (*manifest.decisions, manifest.index)
+    )
     results: list[_ShardFound | None] = [None] * len(jobs)
     for index, result in (backend or SerialBackend()).map(_check_shard, jobs):
         results[index] = result
@@ -244,15 +249,15 @@ def verify_mix(
             what = "a shard" if rel.name.startswith("shard-") else "a file"
             report.problems.append(Problem("extra", str(rel), f"{what} not listed in the manifest"))
     if inputs:
-        for record in manifest.inputs:
+        for record in (*manifest.inputs.documents, *manifest.inputs.attributes):
             report.inputs_checked += 1
-            report.problems.extend(_input_problems(manifest, record))
+            report.problems.extend(_input_problems(mix, record))
     return report
 
 
-def _manifest_problems(manifest: MixManifest) -> list[Problem]:
+def _manifest_problems(manifest: Manifest) -> list[Problem]:
     problems = []
-    actual = manifest.computed_content_sha256()
+    actual = content_hash(manifest)
     if actual != manifest.content_sha256:
         problems.append(
             Problem(
@@ -262,16 +267,15 @@ def _manifest_problems(manifest: MixManifest) -> list[Problem]:
                 f" {manifest.content_sha256[:16]}…: the manifest was edited",
             )
         )
-    spec_hash = manifest.computed_spec_sha256()
-    if spec_hash is not None and spec_hash != manifest.spec_sha256:
+    if spec_hash(manifest.spec) != manifest.spec_sha256:
         problems.append(
             Problem("manifest", MANIFEST_NAME, "the embedded spec does not match its sha256")
         )
     return problems
 
 
-def _input_problems(manifest: MixManifest, record: FileRecord) -> list[Problem]:
-    path = manifest.input_path(record.path)
+def _input_problems(mix: MixFolder, record: HashedFile) -> list[Problem]:
+    path = mix.input_path(record.path)
     if not path.is_file():
         return [Problem("input missing", str(path), "recorded in the manifest, not found")]
     size = path.stat().st_size

@@ -25,10 +25,28 @@ from dolmakit.mix.inputs import (
     outside_root_warnings,
     resolve_inputs,
 )
-from dolmakit.mix.manifest import MANIFEST_NAME, read_manifest, write_manifest
+from dolmakit.mix.manifest import (
+    FORMAT,
+    MANIFEST_NAME,
+    AttributeFile,
+    DecisionsFile,
+    DocumentFile,
+    Funnel,
+    Inputs,
+    Location,
+    Manifest,
+    RejectedLines,
+    Shard,
+    SourceSection,
+    Table,
+    Timing,
+    Totals,
+    read_manifest,
+    write_manifest,
+)
 from dolmakit.mix.plan import MixPlan, plan_mix
 from dolmakit.mix.sampling import BUCKETS
-from dolmakit.mix.shards import ShardInfo, merge_runs
+from dolmakit.mix.shards import merge_runs
 from dolmakit.mix.spec import MixSpec, load_spec
 from dolmakit.mix.stage import JobConfig, load_pass1, pass1, pass2
 from dolmakit.run.backends import Backend, SerialBackend
@@ -42,7 +60,7 @@ class MixResult:
     """What a build produced (or found already built)."""
 
     mix_dir: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     already_built: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -56,21 +74,20 @@ class MixResult:
         m = self.manifest
         head = "already built, nothing to do: " if self.already_built else ""
         out = [
-            f"{head}mix {m['name']} v{m['version']}: {m['totals']['documents']:,} documents, "
-            f"{m['totals']['tokens']:,} tokens ({m['tokenizer']}) in {m['totals']['shards']} "
+            f"{head}mix {m.name} v{m.version}: {m.totals.documents:,} documents, "
+            f"{m.totals.tokens:,} tokens ({m.tokenizer}) in {m.totals.shards} "
             f"shards -> {self.mix_dir}"
         ]
-        for s in m["sources"]:
-            f = s["funnel"]
-            declared = s["declared_share"]
-            want = f"{declared:.2%}" if declared is not None else f"rate {s['rate']:g}"
+        for s in m.sources:
+            f = s.funnel
+            want = f"{s.declared_share:.2%}" if s.declared_share is not None else f"rate {s.rate:g}"
             out.append(
-                f"  {s['name']}: read {f['read']:,}, passed {f['passed']:,}, sampled "
-                f"{f['sampled']:,}, emitted {f['emitted_documents']:,} docs / "
-                f"{f['tokens_emitted']:,} tokens; share {s['realised_share']:.2%} (declared {want})"
+                f"  {s.name}: read {f.read:,}, passed {f.passed:,}, sampled "
+                f"{f.sampled:,}, emitted {f.emitted_documents:,} docs / "
+                f"{f.tokens_emitted:,} tokens; share {s.realised_share:.2%} (declared {want})"
             )
-        out.extend(f"  warning: {w}" for w in m["warnings"])
-        out.append(f"  manifest {self.manifest_path} content sha256 {m['content_sha256']}")
+        out.extend(f"  warning: {w}" for w in m.warnings)
+        out.append(f"  manifest {self.manifest_path} content sha256 {m.content_sha256}")
         return out
 
 
@@ -141,7 +158,7 @@ def _build(
     check_output_outside_inputs(spec, inputs, root, mix_dir)
     if existing is not None:
         _check_unchanged(existing, inputs, mix_dir)
-        return MixResult(mix_dir, existing, already_built=True, warnings=existing["warnings"])
+        return MixResult(mix_dir, existing, already_built=True, warnings=list(existing.warnings))
     _check_tokenizer(spec, inputs)
     backend = backend or SerialBackend()
     work = mix_dir / WORK_DIR
@@ -196,20 +213,33 @@ def _build(
         backend,
         work,
     )
-    manifest = _manifest(spec, spec_hash, force, inputs, summary1, summary2, plan, shards, mix_dir)
-    manifest["warnings"] = sorted(warnings)
-    _copy_rejects(summary1, mix_dir, manifest, root.resolve())
-    manifest["timing"] = {
-        "started": started.isoformat(timespec="seconds"),
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seconds": round(time.monotonic() - clock, 3),
-        "workers": backend.workers,
-        "backend": backend.name,
-    }
-    manifest["location"] = {"data_root": str(root.resolve())}
-    write_manifest(mix_dir, manifest)
+    rejects = _copy_rejects(summary1, mix_dir, root.resolve())
+    timing = Timing(
+        started=started.isoformat(timespec="seconds"),
+        finished=datetime.now(UTC).isoformat(timespec="seconds"),
+        seconds=round(time.monotonic() - clock, 3),
+        workers=backend.workers,
+        backend=backend.name,
+    )
+    location = Location(data_root=str(root.resolve()))
+    manifest = _manifest(
+        spec,
+        spec_hash,
+        force,
+        inputs,
+        summary1,
+        summary2,
+        plan,
+        shards,
+        mix_dir,
+        warnings=sorted(warnings),
+        rejects=rejects,
+        timing=timing,
+        location=location,
+    )
+    manifest = write_manifest(mix_dir, manifest)
     storage.delete_tree(work)
-    return MixResult(mix_dir, manifest, warnings=manifest["warnings"])
+    return MixResult(mix_dir, manifest, warnings=list(manifest.warnings))
 
 
 def _check_tokenizer(spec: MixSpec, inputs: list[InputFile]) -> None:
@@ -300,17 +330,17 @@ def _output_root(spec: MixSpec, output: str | Path | None) -> Path:
     return root if root.is_absolute() else spec.path.parent / root
 
 
-def _existing(mix_dir: Path, spec_hash: str, force: bool) -> dict[str, Any] | None:
+def _existing(mix_dir: Path, spec_hash: str, force: bool) -> Manifest | None:
     """Return the manifest of an identical finished build; refuse a different one."""
     if not (mix_dir / MANIFEST_NAME).is_file():
         return None
     manifest = read_manifest(mix_dir)
-    if manifest.get("spec_sha256") == spec_hash and not force:
+    if manifest.spec_sha256 == spec_hash and not force:
         return manifest
     if not force:
         raise DolmakitError(
-            f"{mix_dir} already holds mix {manifest.get('name')} v{manifest.get('version')} "
-            f"built from another spec (sha256 {str(manifest.get('spec_sha256'))[:12]}..., this "
+            f"{mix_dir} already holds mix {manifest.name} v{manifest.version} "
+            f"built from another spec (sha256 {manifest.spec_sha256[:12]}..., this "
             f"spec {spec_hash[:12]}...): a released version is never changed; bump 'version' "
             "in the spec, or use --force to overwrite a draft"
         )
@@ -323,8 +353,8 @@ def _existing(mix_dir: Path, spec_hash: str, force: bool) -> dict[str, Any] | No
     return None
 
 
-def _check_unchanged(manifest: dict[str, Any], inputs: list[InputFile], mix_dir: Path) -> None:
-    recorded = {d["path"]: d["bytes"] for d in manifest["inputs"]["documents"]}
+def _check_unchanged(manifest: Manifest, inputs: list[InputFile], mix_dir: Path) -> None:
+    recorded = {d.path: d.bytes for d in manifest.inputs.documents}
     current = {f.rel: f.path.stat().st_size for f in inputs}
     if recorded != current:
         raise DolmakitError(
@@ -433,59 +463,22 @@ def _manifest(
     summary1: RunSummary,
     summary2: RunSummary,
     plan: MixPlan,
-    shards: list[ShardInfo],
+    shards: list[Shard],
     mix_dir: Path,
-) -> dict[str, Any]:
+    *,
+    warnings: list[str],
+    rejects: RejectedLines,
+    timing: Timing,
+    location: Location,
+) -> Manifest:
+    """Assemble the manifest of a finished build (its content hash is set when written)."""
     from dolmakit import __version__
 
     total_tokens = sum(s.tokens for s in shards)
-    sources = []
-    for i, source in enumerate(spec.sources):
-        pairs = [
-            (r1, r2)
-            for f, r1, r2 in zip(inputs, summary1.results, summary2.results, strict=True)
-            if f.source_index == i
-        ]
-        by_clause = [0] * len(_clauses(source.filter, source.attributes))
-        funnel = dict.fromkeys(
-            ("read", "rejected_lines", "passed", "sampled", "repeated", "emitted_documents",
-             "tokens_available", "tokens_emitted"), 0,
-        )  # fmt: skip
-        for r1, r2 in pairs:
-            funnel["read"] += r1.written
-            funnel["rejected_lines"] += sum(r1.rejected.values())
-            funnel["passed"] += r1.stats["passed"]
-            funnel["tokens_available"] += r1.stats["tokens"]
-            for c, n in enumerate(r1.stats["rejected_by_clause"]):
-                by_clause[c] += n
-            funnel["sampled"] += r2.stats["sampled"]
-            funnel["repeated"] += r2.stats["repeated"]
-            funnel["emitted_documents"] += r2.stats["emitted"]
-            funnel["tokens_emitted"] += r2.stats["tokens_emitted"]
-        funnel["rejected_by_clause"] = by_clause  # type: ignore[assignment]
-        funnel["not_sampled"] = funnel["passed"] - funnel["sampled"]
-        funnel["target_tokens"] = plan.sources[i].target_tokens  # type: ignore[assignment]
-        sources.append(
-            {
-                "name": source.name,
-                "attributes": list(source.attributes),
-                "filter": source.filter,
-                "clauses": list(_clauses(source.filter, source.attributes)),
-                "weight": source.weight,
-                "declared_share": plan.sources[i].declared_share,
-                "rate": plan.sources[i].rate,
-                "max_repeats": source.max_repeats,
-                "licence": source.licence,
-                "notes": source.notes,
-                "files": len(pairs),
-                "funnel": funnel,
-                "realised_share": funnel["tokens_emitted"] / total_tokens if total_tokens else 0.0,
-            }
-        )
     documents, attributes = [], []
     for f, r1 in zip(inputs, summary1.results, strict=True):
         documents.append(
-            {"path": f.rel, "source": f.source, "documents": r1.written, **r1.stats["document"]}
+            DocumentFile(path=f.rel, source=f.source, documents=r1.written, **r1.stats["document"])
         )
         for run, rel, info in zip(
             spec.sources[f.source_index].attributes,
@@ -494,51 +487,112 @@ def _manifest(
             strict=True,
         ):
             attributes.append(
-                {"path": rel, "run": run, "document": f.rel, "lines": r1.written, **info}
+                AttributeFile(path=rel, run=run, document=f.rel, lines=r1.written, **info)
             )
     decisions = []
     for f in inputs:
         path = _decisions_path(mix_dir, f.index)
         decisions.append(
-            {
-                "path": path.relative_to(mix_dir).as_posix(),
-                "sha256": file_sha256(path),
-                "bytes": path.stat().st_size,
-                "rows": summary1.results[f.index].written,
-                "input": f.rel,
-            }
+            DecisionsFile(
+                path=path.relative_to(mix_dir).as_posix(),
+                sha256=file_sha256(path),
+                bytes=path.stat().st_size,
+                rows=summary1.results[f.index].written,
+                input=f.rel,
+            )
         )
     index_path = mix_dir / "index.parquet"
-    return {
-        "format": "dolmakit.mix.manifest/1",
-        "name": spec.name,
-        "version": spec.version,
-        "description": spec.description,
-        "seed": spec.seed,
-        "tokenizer": spec.tokenizer,
-        "dolmakit_version": __version__,
-        "spec": spec.canonical(),
-        "spec_sha256": spec_hash,
-        "spec_file": spec.path.name,
-        "draft": force,
-        "target_tokens": plan.target_tokens,
-        "totals": {
-            "documents": sum(s.documents for s in shards),
-            "tokens": total_tokens,
-            "bytes": sum(s.bytes for s in shards),
-            "shards": len(shards),
-        },
-        "sources": sources,
-        "inputs": {"documents": documents, "attributes": attributes},
-        "shards": [vars(s) for s in shards],
-        "index": {
-            "path": "index.parquet",
-            "sha256": file_sha256(index_path),
-            "bytes": index_path.stat().st_size,
-            "rows": sum(s.documents for s in shards),
-        },
-        "decisions": decisions,
-    }
+    return Manifest(
+        format=FORMAT,
+        name=spec.name,
+        version=spec.version,
+        description=spec.description,
+        seed=spec.seed,
+        tokenizer=spec.tokenizer,
+        dolmakit_version=__version__,
+        spec=spec.canonical(),
+        spec_sha256=spec_hash,
+        spec_file=spec.path.name,
+        draft=force,
+        target_tokens=plan.target_tokens,
+        totals=Totals(
+            documents=sum(s.documents for s in shards),
+            tokens=total_tokens,
+            bytes=sum(s.bytes for s in shards),
+            shards=len(shards),
+        ),
+        sources=tuple(
+            _source_section(spec, i, inputs, summary1, summary2, plan, total_tokens)
+            for i in range(len(spec.sources))
+        ),
+        inputs=Inputs(documents=tuple(documents), attributes=tuple(attributes)),
+        shards=tuple(shards),
+        index=Table(
+            path="index.parquet",
+            sha256=file_sha256(index_path),
+            bytes=index_path.stat().st_size,
+            rows=sum(s.documents for s in shards),
+        ),
+        decisions=tuple(decisions),
+        rejects=rejects,
+        warnings=tuple(warnings),
+        timing=timing,
+        location=location,
+    )
+
+
+def _source_section(
+    spec: MixSpec,
+    i: int,
+    inputs: list[InputFile],
+    summary1: RunSummary,
+    summary2: RunSummary,
+    plan: MixPlan,
+    total_tokens: int,
+) -> SourceSection:
+    """Sum the per-file statistics of source `i` into its funnel and section."""
+    source = spec.sources[i]
+    clauses = _clauses(source.filter, source.attributes)
+    pairs = [
+        (r1, r2)
+        for f, r1, r2 in zip(inputs, summary1.results, summary2.results, strict=True)
+        if f.source_index == i
+    ]
+    by_clause = [0] * len(clauses)
+    for r1, _ in pairs:
+        for c, n in enumerate(r1.stats["rejected_by_clause"]):
+            by_clause[c] += n
+    passed = sum(r1.stats["passed"] for r1, _ in pairs)
+    sampled = sum(r2.stats["sampled"] for _, r2 in pairs)
+    tokens_emitted = sum(r2.stats["tokens_emitted"] for _, r2 in pairs)
+    funnel = Funnel(
+        read=sum(r1.written for r1, _ in pairs),
+        rejected_lines=sum(sum(r1.rejected.values()) for r1, _ in pairs),
+        rejected_by_clause=tuple(by_clause),
+        passed=passed,
+        sampled=sampled,
+        not_sampled=passed - sampled,
+        repeated=sum(r2.stats["repeated"] for _, r2 in pairs),
+        emitted_documents=sum(r2.stats["emitted"] for _, r2 in pairs),
+        tokens_available=sum(r1.stats["tokens"] for r1, _ in pairs),
+        tokens_emitted=tokens_emitted,
+        target_tokens=plan.sources[i].target_tokens,
+    )
+    return SourceSection(
+        name=source.name,
+        attributes=source.attributes,
+        filter=source.filter,
+        clauses=clauses,
+        weight=source.weight,
+        declared_share=plan.sources[i].declared_share,
+        rate=plan.sources[i].rate,
+        max_repeats=source.max_repeats,
+        licence=source.licence,
+        notes=source.notes,
+        files=len(pairs),
+        funnel=funnel,
+        realised_share=tokens_emitted / total_tokens if total_tokens else 0.0,
+    )
 
 
 def _clauses(text: str | None, runs: tuple[str, ...]) -> tuple[str, ...]:
@@ -547,7 +601,7 @@ def _clauses(text: str | None, runs: tuple[str, ...]) -> tuple[str, ...]:
     return compile_filter(text, runs).clause_texts
 
 
-def _copy_rejects(summary: RunSummary, mix_dir: Path, manifest: dict[str, Any], root: Path) -> None:
+def _copy_rejects(summary: RunSummary, mix_dir: Path, root: Path) -> RejectedLines:
     """Copy pass 1's rejected lines into the mix, with input paths relative to the data root."""
     import msgspec
 
@@ -565,8 +619,6 @@ def _copy_rejects(summary: RunSummary, mix_dir: Path, manifest: dict[str, Any], 
     else:
         target.unlink(missing_ok=True)
         path = None
-    manifest["rejects"] = {
-        "lines": summary.rejected_total,
-        "path": path,
-        "by_reason": dict(sorted(summary.rejected.items())),
-    }
+    return RejectedLines(
+        lines=summary.rejected_total, path=path, by_reason=dict(sorted(summary.rejected.items()))
+    )

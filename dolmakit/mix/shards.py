@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -27,6 +27,7 @@ from dolmakit.io.digest import file_sha256
 from dolmakit.io.storage import RemotePath
 from dolmakit.io.writer import DocumentWriter
 from dolmakit.mix.files import load_npz, open_blocks, save_npz, shard_files, write_table
+from dolmakit.mix.manifest import Shard
 from dolmakit.run.backends import Backend
 
 META_FIELDS = ("key", "line", "repeat", "tokens", "length")
@@ -62,18 +63,6 @@ def read_run_meta(path: Path) -> dict[str, Any]:
         out: dict[str, Any] = {name: data[name] for name in META_FIELDS}
         out["ids"] = msgspec.msgpack.decode(data["ids"].tobytes())
     return out
-
-
-@dataclass
-class ShardInfo:
-    """One output shard as the manifest lists it."""
-
-    path: str
-    sha256: str = ""
-    bytes: int = 0
-    documents: int = 0
-    tokens: int = 0
-    sources: dict[str, int] = field(default_factory=dict)
 
 
 PART_BYTES = 16 * 10**6
@@ -179,7 +168,7 @@ def merge_runs(
     job_path: list[str],
     backend: Backend,
     work: Path,
-) -> list[ShardInfo]:
+) -> list[Shard]:
     """Merge sorted spill runs (JSON lines, meta) into shards and write index.parquet.
 
     The global order is (key, job, line, repeat). Shard parts are written by `backend`, each
@@ -243,8 +232,8 @@ def merge_runs(
         digest, size = written[number]
         per_source = np.bincount(source_of_job[job[segment]], minlength=len(sources))
         shards.append(
-            ShardInfo(
-                shard_name(number, fmt),
+            Shard(
+                path=shard_name(number, fmt),
                 sha256=digest,
                 bytes=size,
                 documents=end - start,

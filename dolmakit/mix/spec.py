@@ -6,8 +6,6 @@ Only the structure is checked here; `dolmakit.mix.inputs` checks the spec agains
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ from dolmakit.io.units import parse_size
 from dolmakit.mix.evaluate import compile_filter
 from dolmakit.mix.filters import FilterSyntaxError
 from dolmakit.mix.jsonpath import translate_dolma
+from dolmakit.mix.manifest import spec_hash
 from dolmakit.mix.spans import SpanRule
 
 FORMATS = ("jsonl.zst", "jsonl.gz", "jsonl", "parquet")
@@ -112,7 +111,7 @@ class MixSpec:
 
     def sha256(self) -> str:
         """Return the sha256 of the canonical spec (compact JSON, sorted keys)."""
-        return hashlib.sha256(canonical_json(self.canonical())).hexdigest()
+        return spec_hash(self.canonical())
 
     def where(self, field_path: str) -> str:
         """Return `file:line` of a field (or of its closest enclosing field)."""
@@ -142,11 +141,6 @@ def _canonical_source(s: SourceSpec) -> dict[str, Any]:
     if s.tokens is not None:  # only when set, so specs without it keep their hashes
         out["tokens"] = s.tokens
     return out
-
-
-def canonical_json(obj: Any) -> bytes:
-    """Encode JSON compactly with sorted keys (the form every hash in a mix is taken over)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 # ---------------------------------------------------------------- YAML with line numbers
