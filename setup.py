@@ -1,0 +1,18 @@
+"""The one thing pyproject.toml cannot declare without a warning: the C extension.
+
+`dolmakit._textstats` (the rule taggers' statistics and the pii scan) is optional: without a C
+compiler and the Python headers the build goes on and dolmakit uses its pure-Python reference.
+"""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "dolmakit._textstats",
+            sources=["dolmakit/_textstats.c"],
+            optional=True,
+            extra_compile_args=["-O2"],
+        )
+    ]
+)
