@@ -44,7 +44,7 @@ def _figure(width: float = 7.0, height: float = 3.2) -> Figure:
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise DolmakitError(
-            f"charts need matplotlib: pip install dolmakit (or pip install matplotlib) ({exc})"
+            f"charts need matplotlib: pip install 'dolmakit[charts]' ({exc})"
         ) from None
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
