@@ -160,14 +160,19 @@ def _read_output(text: str | None, file: str | None, max_bytes: int) -> str:
         try:
             with open(file, "rb") as handle:
                 size = os.fstat(handle.fileno()).st_size
+                if size > max_bytes:
+                    raise DolmakitError(
+                        f"{file}: {size:,} bytes; the limit is {max_bytes:,} bytes (--max-bytes)"
+                    )
                 data = handle.read(max_bytes + 1)
         except OSError as exc:
             raise DolmakitError(f"{file}: cannot read: {exc.strerror}") from None
-        return check_output(data, file, max_bytes, size=max(size, len(data)))
+        return check_output(data, file, max_bytes, partial=True)
     if text is None or text == "-":
         if text is None and sys.stdin.isatty():
             raise DolmakitError("no output to trace: give TEXT, --file F, or - for standard input")
-        return check_output(sys.stdin.buffer.read(max_bytes + 1), "standard input", max_bytes)
+        data = sys.stdin.buffer.read(max_bytes + 1)
+        return check_output(data, "standard input", max_bytes, partial=True)
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:

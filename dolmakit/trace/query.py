@@ -87,14 +87,14 @@ class TraceResult:
 
 
 def check_output(
-    data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES, *, size: int | None = None
+    data: bytes, name: str, max_bytes: int = DEFAULT_MAX_BYTES, *, partial: bool = False
 ) -> str:
     """Return the output text in `data`; DolmakitError for binary, non-UTF-8, empty or huge.
 
-    `size` is the whole input's size when `data` is only its first max_bytes + 1 bytes.
+    `partial`: `data` is only the first max_bytes + 1 bytes of a stream of unknown size.
     """
     if len(data) > max_bytes:
-        what = f"{size:,} bytes" if size is not None else f"more than {max_bytes:,} bytes"
+        what = f"more than {max_bytes:,} bytes" if partial else f"{len(data):,} bytes"
         raise DolmakitError(f"{name}: {what}; the limit is {max_bytes:,} bytes (--max-bytes)")
     nul = data.find(b"\0")
     if nul >= 0:
