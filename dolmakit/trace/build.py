@@ -99,13 +99,18 @@ class IndexResult:
         totals = self.manifest["totals"]
         text, size = totals["text_bytes"], totals["index_bytes"]
         what = (
-            f"{len(self.manifest['shards'])} index shards over {totals['documents']:,} documents,"
+            f"{_count(len(self.manifest['shards']), 'index shard')}"
+            f" over {totals['documents']:,} documents,"
             f" {text:,} bytes of text, {size:,} bytes on disk"
             f" ({size / max(text, 1):.2f} bytes per byte of text)"
         )
         if self.up_to_date:
             return [f"index up to date: {what} -> {self.index_dir}"]
         return [f"index: {what} -> {self.index_dir}"]
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
 
 
 @dataclass(frozen=True)

@@ -248,3 +248,23 @@ def _marked(result: TraceResult) -> str:
         at = position
     pieces.append(result.text[at:])
     return "".join(pieces)
+
+
+def summarize(result: TraceResult) -> str:
+    """Return one line: how many spans the output repeats and where the longest comes from."""
+    if not result.spans:
+        return f"a {result.words}-word output repeats no span of the mix"
+    best = max(result.spans, key=lambda s: (s.words, -s.start))
+    times = "once" if best.count == 1 else f"{best.count} times"
+    line = (
+        f"a {result.words}-word output repeats {len(result.spans)} span"
+        f"{'s' if len(result.spans) != 1 else ''} of the mix; the longest, {best.words} words"
+        f' ("{best.text}"), is in the mix {times}'
+    )
+    if best.documents:
+        doc = best.documents[0]
+        line += (
+            f", in document {doc.id} (source {doc.source}) at {doc.shard}:{doc.row},"
+            f" from {doc.path}:{doc.line}"
+        )
+    return line
