@@ -160,9 +160,57 @@ def run_demo(
         f"audit diff v1 -> v2: {len(difference.spec)} spec changes, {difference.added:,} documents"
         f" added, {difference.removed:,} removed, {difference.kept:,} kept"
     )
+    traced = _index_and_trace(mixes[-1], backend, progress)
+    report.steps.append(traced[0])
     markdown, html = render_card(mixes[-1], data_root=data)
     verified = verify_mix(mixes[-1], inputs=True, data_root=data)
     report.ok = verified.ok
     report.steps.append(f"audit verify: {verified.summary()}")
     report.steps.append(f"data card: {html} (and {markdown.name})")
+    report.steps.append(traced[1])
     return report
+
+
+def demo_output(mix_dir: Path) -> str:
+    """Return a made-up "model output" around one sentence of the mix's first manual."""
+    for shard in sorted(p for p in storage.list_files(mix_dir) if p.name.startswith("shard-")):
+        for _, doc in read_documents(shard):
+            source = ((doc.metadata or {}).get("provenance") or {}).get("source")
+            lines = [line for line in doc.text.split("\n") if len(line.split()) >= 16]
+            if source == "manuals" and lines:
+                sentence = " ".join(lines[0].split()[:14]).rstrip(",;:")
+                return (
+                    "Good question! From what I remember of the documentation, "
+                    f"{sentence} - I hope this helps you get started."
+                )
+    raise DolmakitError(f"{mix_dir}: the demo mix has no manual to quote")
+
+
+def _index_and_trace(mix_dir: Path, backend: Backend, progress: bool) -> tuple[str, str]:
+    """Index the mix and trace a made-up output; return the two report lines.
+
+    The span index memory-maps local files: a mix in object storage is indexed and traced
+    in a local temporary copy (the lines are the same), and its index is not kept.
+    """
+    import tempfile
+
+    from dolmakit.trace import build_index, open_index, trace_text
+    from dolmakit.trace.query import summarize
+
+    with tempfile.TemporaryDirectory(prefix="dolmakit-demo-trace-") as scratch:
+        local = mix_dir
+        if storage.is_remote(mix_dir):
+            local = Path(scratch)
+            for path in storage.list_files(mix_dir):
+                if path.name.startswith("shard-") or path.name in (
+                    "manifest.json",
+                    "index.parquet",
+                ):
+                    (local / path.name).write_bytes(path.read_bytes())
+        built = build_index(local, backend=backend, progress=progress)
+        index = open_index(local)
+        try:
+            result = trace_text(index, demo_output(local))
+        finally:
+            index.close()
+    return f"{built.lines()[0].split(' -> ')[0]}", f"trace: {summarize(result)}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +58,34 @@ def test_demo_ends_with_the_audit_summary_and_the_card(demo: tuple[Path, str]) -
     out, output = demo
     lines = output.splitlines()
     assert lines[0].startswith("corpus: 2,240 documents in 12 files from 6 sources")
-    assert lines[-3].startswith("audit verify: verified demo v2: ")
-    assert lines[-3].endswith("all match the manifest")
-    assert lines[-2] == f"data card: {out / 'mixes/demo/v2/card.html'} (and card.md)"
+    assert lines[-5].startswith("index: 1 index shard over 1,054 documents, ")
+    assert lines[-4].startswith("audit verify: verified demo v2: ")
+    assert lines[-4].endswith("all match the manifest")
+    assert lines[-3] == f"data card: {out / 'mixes/demo/v2/card.html'} (and card.md)"
     assert (out / "mixes/demo/v2/manifest.json").is_file()
     assert (out / "mixes/demo/v1/manifest.json").is_file()
     html = (out / "mixes/demo/v2/card.html").read_text()
     assert html.count("<svg") >= 5
+
+
+def test_demo_ends_by_tracing_a_made_up_output(demo: tuple[Path, str]) -> None:
+    from dolmakit.demo import demo_output
+
+    out, output = demo
+    mix = out / "mixes/demo/v2"
+    found = re.fullmatch(
+        r"trace: a \d+-word output repeats \d+ spans? of the mix; the longest, \d+ words"
+        r' \("(?P<span>.+)"\), is in the mix .+, in document (?P<id>\S+) \(source manuals\)'
+        r" at (?P<shard>shard-\d+\.jsonl\.zst):(?P<row>\d+), from (?P<path>\S+):(?P<line>\d+)",
+        output.splitlines()[-2],
+    )
+    assert found, output.splitlines()[-2]
+    doc = dict(read_documents(mix / found["shard"]))[int(found["row"])]
+    assert doc.id == found["id"]
+    assert found["span"] in doc.text and found["span"] in demo_output(mix)
+    provenance = (doc.metadata or {})["provenance"]
+    assert (provenance["path"], provenance["line"]) == (found["path"], int(found["line"]))
+    assert (mix / "index" / "index.json").is_file()
 
 
 def test_where_names_the_kept_original_of_a_mirror_copy(demo: tuple[Path, str]) -> None:

@@ -10,7 +10,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "dolmakit"
 
 # Higher numbers sit higher; a module may import its own layer's folder and any lower layer.
-# Stages share a floor with an order among them: mix reads tagger defaults, audit reads mixes.
+# Stages share a floor with an order among them: mix reads tagger defaults, trace reads mixes,
+# audit reads mixes and checks their span index.
 LAYERS: dict[str, int] = {
     "dolmakit.errors": 0,
     "dolmakit._textstats": 0,
@@ -22,9 +23,10 @@ LAYERS: dict[str, int] = {
     "dolmakit.taggers": 4,
     "dolmakit.dedup": 4,
     "dolmakit.mix": 5,
-    "dolmakit.audit": 6,
-    "dolmakit.demo": 7,
-    "dolmakit.cli": 8,
+    "dolmakit.trace": 6,
+    "dolmakit.audit": 7,
+    "dolmakit.demo": 8,
+    "dolmakit.cli": 9,
 }
 # The package face re-exports the library; `__main__` starts the CLI.
 FACES = {"dolmakit", "dolmakit.__main__"}

@@ -2,7 +2,8 @@
 
 Every problem is collected (none stops the check): a shard changed, truncated, missing or
 not listed; document or token counts that differ; a manifest whose content hash or spec hash
-does not match its content; with `inputs=True`, input files changed or gone.
+does not match its content; with `inputs=True`, input files changed or gone. A span index
+(`index/`, dolmakit.trace) is checked against its `index.json` and that against the manifest.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from dolmakit.audit.folder import MixFolder, open_mix
 from dolmakit.audit.sign import SIGNATURE_NAME, fingerprint, load_public_key, signature_problems
+from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.reader import iter_lines
@@ -24,6 +26,7 @@ from dolmakit.mix.manifest import (
     spec_hash,
 )
 from dolmakit.run.backends import Backend, SerialBackend
+from dolmakit.trace.layout import INDEX_DIR, INDEX_MANIFEST, index_files, read_index_manifest
 
 HASH_CHUNK = 1 << 20
 # Files a mix folder may hold besides those the manifest hashes.
@@ -118,7 +121,8 @@ def _check_shard(job: _ShardCheck) -> _ShardFound:
         grew = f" ({size:,} bytes, manifest says {record.bytes:,})" if size != record.bytes else ""
         found.problems.append(Problem("changed", record.path, f"sha256 differs{grew}"))
     if not job.is_shard:
-        return _check_table(job, found)
+        # span index text and suffix arrays (.bin) have no rows to count
+        return _check_table(job, found) if job.path.suffix == ".parquet" else found
     documents, tokens, error = _count(path, job.tokenizer)
     found.documents, found.tokens = documents, tokens
     if error:
@@ -229,6 +233,11 @@ def verify_mix(
         _ShardCheck(root / t.path, t, t.rows, None, tokenizer, is_shard=False)
         for t in (*manifest.decisions, manifest.index)
     )
+    index_records, index_known = _span_index(root, manifest, report)
+    jobs.extend(
+        _ShardCheck(root / r.path, r, rows, None, tokenizer, is_shard=False)
+        for r, rows in index_records
+    )
     results: list[_ShardFound | None] = [None] * len(jobs)
     for index, result in (backend or SerialBackend()).map(_check_shard, jobs):
         results[index] = result
@@ -240,11 +249,13 @@ def verify_mix(
             report.bytes += job.path.stat().st_size
         report.documents += found.documents
         report.tokens += found.tokens
-    known = {Path(j.record.path).as_posix() for j in jobs} | set(UNHASHED_FILES)
+    known = {Path(j.record.path).as_posix() for j in jobs} | set(UNHASHED_FILES) | index_known
     for path in sorted(storage.list_files(root), key=lambda p: p.parts):
         rel = path.relative_to(root)
         if any(part.startswith(".") for part in rel.parts):
             continue
+        if not index_known and rel.parts[0] == INDEX_DIR:
+            continue  # a partial or unreadable span index: one problem says so
         if rel.as_posix() not in known:
             what = "a shard" if rel.name.startswith("shard-") else "a file"
             report.problems.append(Problem("extra", str(rel), f"{what} not listed in the manifest"))
@@ -253,6 +264,39 @@ def verify_mix(
             report.inputs_checked += 1
             report.problems.extend(_input_problems(mix, record))
     return report
+
+
+def _span_index(
+    root: Path, manifest: Manifest, report: VerifyReport
+) -> tuple[list[tuple[HashedFile, int]], set[str]]:
+    """Return the files of the mix's span index (`index/index.json`) to check, and its names.
+
+    No index folder: nothing to check. A partial or unreadable index, or one built for
+    another version of the mix, is a problem of its own.
+    """
+    if not (root / INDEX_DIR).is_dir():
+        return [], set()
+    try:
+        index = read_index_manifest(root)
+    except DolmakitError as exc:
+        report.problems.append(Problem("index", f"{INDEX_DIR}/", str(exc)))
+        return [], set()
+    if index.get("mix", {}).get("content_sha256") != manifest.content_sha256:
+        report.problems.append(
+            Problem(
+                "index",
+                f"{INDEX_DIR}/{INDEX_MANIFEST}",
+                f"built for another version of the mix; rebuild: dolmakit index {root}",
+            )
+        )
+    records = [
+        (
+            HashedFile(path=f"{INDEX_DIR}/{f['path']}", sha256=f["sha256"], bytes=f["bytes"]),
+            int(f.get("rows") or 0),
+        )
+        for f in index_files(index)
+    ]
+    return records, {f"{INDEX_DIR}/{INDEX_MANIFEST}"}
 
 
 def _manifest_problems(manifest: Manifest) -> list[Problem]:

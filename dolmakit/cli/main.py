@@ -176,6 +176,10 @@ from dolmakit.cli.audit import audit, stats  # noqa: E402
 
 cli.add_command(audit)
 cli.add_command(stats)
+from dolmakit.cli.trace import index, trace  # noqa: E402
+
+cli.add_command(index)
+cli.add_command(trace)
 
 
 def main() -> None:

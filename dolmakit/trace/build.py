@@ -1,0 +1,430 @@
+"""Build a mix's span index, `dolmakit index MIX_DIR`: sharded suffix arrays over UTF-8 bytes.
+
+Two passes, each a runner stage with completion records under `<mix>/index/.work/`, so a
+killed build, rerun, redoes only unfinished shards and ends with the same bytes:
+
+1. per mix shard (checked against its sha256 in the manifest): its documents' UTF-8 text,
+   each followed by SEPARATOR, and a table of (row, id, bytes) per document;
+2. per index shard: consecutive documents in mix order, up to `shard_bytes` of text (a
+   document is never split; one longer than the limit gets a shard of its own), concatenated
+   into `text-NNNNN.bin`, its suffix array `sa-NNNNN.bin` (pydivsufsort, int32) and its
+   position map `docs-NNNNN.parquet` (start offset, mix shard, row, id per document).
+
+Memory per worker is about five times one index shard's text (the text and its int32 suffix
+array); the index on disk is text + suffix array + position map, about 5 bytes per byte of
+text. `index.json`, written last, records every file's sha256 and the mix it was built from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from dolmakit.errors import DolmakitError
+from dolmakit.io.arrays import read_table, write_table
+from dolmakit.io.atomic import atomic_open, atomic_path, write_bytes_atomic
+from dolmakit.io.digest import file_sha256
+from dolmakit.io.reader import read_documents
+from dolmakit.io.rejects import Rejects
+from dolmakit.run.backends import Backend
+from dolmakit.run.progress import Tally, advance
+from dolmakit.run.runner import RunSummary, ShardJob, ShardResult, run_shards
+from dolmakit.trace.layout import (
+    INDEX_FORMAT,
+    INDEX_MANIFEST,
+    MAX_SHARD_BYTES,
+    SEPARATOR,
+    WORK_DIR,
+    MixFacts,
+    damaged_files,
+    documents_name,
+    index_dir,
+    mix_facts,
+    read_index_manifest,
+    stale_reasons,
+    suffix_array_name,
+    text_name,
+    write_index_manifest,
+)
+
+DEFAULT_SHARD_BYTES = 1 << 30
+_SEPARATOR = bytes([SEPARATOR])
+_WHITESPACE = np.zeros(256, dtype=bool)
+_WHITESPACE[[9, 10, 11, 12, 13, 32, SEPARATOR]] = True
+_WORD_CHUNK = 1 << 26
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """How the index is cut: at most `shard_bytes` of text per index shard (< 2 GiB)."""
+
+    shard_bytes: int = DEFAULT_SHARD_BYTES
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.shard_bytes <= MAX_SHARD_BYTES:
+            raise DolmakitError(
+                f"--shard-size {self.shard_bytes:,}: must be between 1 byte and"
+                f" {MAX_SHARD_BYTES:,} bytes (int32 positions)"
+            )
+
+    def recorded(self) -> dict[str, Any]:
+        """Return the options as recorded in index.json."""
+        return {
+            "positions": "int32",
+            "separator": SEPARATOR,
+            "shard_bytes": self.shard_bytes,
+            "unit": "utf-8 bytes",
+        }
+
+
+@dataclass
+class IndexResult:
+    """What `build_index` did."""
+
+    mix_dir: Path
+    index_dir: Path
+    manifest: dict[str, Any]
+    up_to_date: bool = False
+    runs: list[RunSummary] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """Return a human summary: shards, documents, text and index bytes."""
+        totals = self.manifest["totals"]
+        text, size = totals["text_bytes"], totals["index_bytes"]
+        what = (
+            f"{_count(len(self.manifest['shards']), 'index shard')}"
+            f" over {totals['documents']:,} documents,"
+            f" {text:,} bytes of text, {size:,} bytes on disk"
+            f" ({size / max(text, 1):.2f} bytes per byte of text)"
+        )
+        if self.up_to_date:
+            return [f"index up to date: {what} -> {self.index_dir}"]
+        return [f"index: {what} -> {self.index_dir}"]
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """Pass 1 options: a mix shard and the size and sha256 its manifest records."""
+
+    number: int
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """Documents [first, last) of mix shard `number`: bytes [start, end) of its segment."""
+
+    number: int
+    first: int
+    last: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _ShardPlan:
+    """Pass 2 options: index shard `number` and the pieces of segments it concatenates."""
+
+    number: int
+    pieces: tuple[_Piece, ...]
+    segments: Path
+
+
+def _segment_paths(work: Path, number: int) -> tuple[Path, Path]:
+    folder = work / "segments"
+    return folder / f"m-{number:05d}.text", folder / f"m-{number:05d}.docs.parquet"
+
+
+def _extract(job: ShardJob, rejects: Rejects) -> ShardResult:
+    """Pass 1: write a mix shard's documents' text and its (row, id, bytes) table."""
+    import pyarrow as pa
+
+    segment: _Segment = job.options
+    size = job.input.stat().st_size if job.input.is_file() else None
+    if size is None:
+        raise DolmakitError(f"{job.input}: mix shard missing; run dolmakit audit verify")
+    if size != segment.bytes or file_sha256(job.input) != segment.sha256:
+        raise DolmakitError(
+            f"{job.input}: the mix shard does not match its manifest (sha256 or size differs);"
+            " run dolmakit audit verify"
+        )
+    text_out, docs_out = job.outputs
+    rows: list[int] = []
+    ids: list[str] = []
+    lengths: list[int] = []
+    tally = Tally()
+    with atomic_open(text_out) as out:
+        for row, doc in read_documents(job.input, rejects):
+            data = doc.text.encode("utf-8", "surrogatepass")
+            out.write(data)
+            out.write(_SEPARATOR)
+            rows.append(row)
+            ids.append(doc.id)
+            lengths.append(len(data) + 1)
+            tally.add(len(data))
+    tally.flush()
+    table = pa.table(
+        {
+            "row": pa.array(rows, pa.int64()),
+            "id": pa.array(ids, pa.string()),
+            "bytes": pa.array(lengths, pa.int64()),
+        }
+    )
+    write_table(table, docs_out)
+    return ShardResult(key=job.key, read=len(rows), written=len(rows), text_bytes=sum(lengths))
+
+
+def _count_words(text: npt.NDArray[np.uint8]) -> int:
+    """Return the number of whitespace-separated words (runs of non-space bytes)."""
+    words = 0
+    previous_space = True
+    for start in range(0, len(text), _WORD_CHUNK):
+        space = _WHITESPACE[text[start : start + _WORD_CHUNK]]
+        words += int(np.count_nonzero(~space[1:] & space[:-1]))
+        words += int(previous_space and not space[0])
+        previous_space = bool(space[-1])
+    return words
+
+
+def _write_array(path: Path, data: Any) -> dict[str, Any]:
+    """Write a buffer atomically; return its record (path name, bytes, sha256)."""
+    view = memoryview(data).cast("B")
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:
+        out.write(view)
+    return {"path": path.name, "bytes": len(view), "sha256": hashlib.sha256(view).hexdigest()}
+
+
+def _build_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
+    """Pass 2: concatenate the plan's pieces, sort their suffixes, write the three files."""
+    import pyarrow as pa
+    from pydivsufsort import divsufsort
+
+    plan: _ShardPlan = job.options
+    text_out, sa_out, docs_out = job.outputs
+    total = sum(p.end - p.start for p in plan.pieces)
+    buffer = bytearray(total)
+    view = memoryview(buffer)
+    columns: dict[str, list[Any]] = {"start": [], "shard": [], "row": [], "id": []}
+    at = 0
+    for piece in plan.pieces:
+        text_path, docs_path = _segment_paths(plan.segments, piece.number)
+        with open(text_path, "rb") as handle:
+            handle.seek(piece.start)
+            if handle.readinto(view[at : at + piece.end - piece.start]) != piece.end - piece.start:
+                raise DolmakitError(f"{text_path}: shorter than recorded; rerun dolmakit index")
+        table = read_table(docs_path).slice(piece.first, piece.last - piece.first)
+        lengths = table.column("bytes").to_numpy()
+        columns["start"].extend((at + np.concatenate(([0], np.cumsum(lengths)[:-1]))).tolist())
+        columns["shard"].extend([piece.number] * len(lengths))
+        columns["row"].extend(table.column("row").to_pylist())
+        columns["id"].extend(table.column("id").to_pylist())
+        at += piece.end - piece.start
+    text = np.frombuffer(buffer, dtype=np.uint8)
+    suffixes = divsufsort(text).astype("<i4", copy=False)
+    files = [
+        {**_write_array(text_out, buffer), "role": "text"},
+        {**_write_array(sa_out, suffixes), "role": "suffix_array"},
+    ]
+    table = pa.table(
+        {
+            "start": pa.array(columns["start"], pa.int64()),
+            "shard": pa.array(columns["shard"], pa.int32()),
+            "row": pa.array(columns["row"], pa.int64()),
+            "id": pa.array(columns["id"], pa.string()),
+        }
+    )
+    write_table(table, docs_out)
+    documents = table.num_rows
+    files.append(
+        {
+            "path": docs_out.name,
+            "bytes": docs_out.stat().st_size,
+            "sha256": file_sha256(docs_out),
+            "role": "documents",
+            "rows": documents,
+        }
+    )
+    advance(documents, total)
+    first, last = plan.pieces[0].number, plan.pieces[-1].number
+    stats = {
+        "number": plan.number,
+        "documents": documents,
+        "text_bytes": total,
+        "words": _count_words(text),
+        "mix_shards": [first, last],
+        "files": files,
+    }
+    return ShardResult(key=job.key, read=documents, written=documents, stats=stats)
+
+
+def _plan(mix: MixFacts, work: Path, options: IndexOptions) -> list[tuple[_Piece, ...]]:
+    """Cut the mix's documents, in order, into index shards of at most `shard_bytes`."""
+    shards: list[tuple[_Piece, ...]] = []
+    current: list[_Piece] = []
+    used = 0
+    for number in range(len(mix.shards)):
+        lengths = read_table(_segment_paths(work, number)[1], columns=["bytes"])
+        sizes = lengths.column("bytes").to_numpy()
+        offsets = np.concatenate(([0], np.cumsum(sizes)))
+        first = 0
+        while first < len(sizes):
+            room = options.shard_bytes - used
+            fits = int(np.searchsorted(offsets[first + 1 :] - offsets[first], room, "right"))
+            if fits == 0 and used:
+                shards.append(tuple(current))  # the next document does not fit: close
+                current, used = [], 0
+                continue
+            last = first + max(fits, 1)  # a document over the limit gets a shard of its own
+            current.append(_Piece(number, first, last, int(offsets[first]), int(offsets[last])))
+            used += int(offsets[last] - offsets[first])
+            first = last
+            if first < len(sizes):
+                shards.append(tuple(current))
+                current, used = [], 0
+    if current:
+        shards.append(tuple(current))
+    return shards
+
+
+def require_divsufsort() -> None:
+    """Fail with the install hint when the suffix-array library is missing."""
+    try:
+        import pydivsufsort  # noqa: F401
+    except ImportError:
+        raise DolmakitError(
+            "building a span index needs pydivsufsort: pip install 'dolmakit[trace]'"
+        ) from None
+
+
+def _up_to_date(folder: Path, mix: MixFacts, options: IndexOptions) -> dict[str, Any] | None:
+    """Return the manifest of a complete index of this mix built with `options`, else None."""
+    if not (folder / INDEX_MANIFEST).is_file():
+        return None
+    try:
+        manifest = read_index_manifest(mix.mix_dir)
+    except DolmakitError:
+        return None
+    if manifest.get("options") != options.recorded() or stale_reasons(manifest, mix):
+        return None
+    return None if damaged_files(folder, manifest) else manifest
+
+
+def build_index(
+    mix_dir: str | Path,
+    options: IndexOptions | None = None,
+    *,
+    backend: Backend | None = None,
+    progress: bool = True,
+    force: bool = False,
+) -> IndexResult:
+    """Build (or finish, or confirm) the span index of a mix under `<mix>/index/`.
+
+    A complete index of the same mix and options is left as it is (unless `force`); an index
+    of another mix version or other options is removed and rebuilt.
+    """
+    options = options or IndexOptions()
+    require_divsufsort()
+    mix = mix_facts(mix_dir)
+    folder = index_dir(mix.mix_dir)
+    if not force and (done := _up_to_date(folder, mix, options)) is not None:
+        return IndexResult(mix.mix_dir, folder, done, up_to_date=True)
+    if (folder / INDEX_MANIFEST).is_file() or force:
+        shutil.rmtree(folder, ignore_errors=True)
+    work = folder / WORK_DIR
+    config = {"format": INDEX_FORMAT, "mix": mix.content_sha256, **options.recorded()}
+    result = IndexResult(mix.mix_dir, folder, {})
+    jobs = [
+        ShardJob(
+            key=f"m-{number:05d}",
+            input=mix.shard_path(number),
+            outputs=_segment_paths(work, number),
+            options=_Segment(number, int(shard["bytes"]), str(shard["sha256"])),
+        )
+        for number, shard in enumerate(mix.shards)
+    ]
+    result.runs.append(
+        _run("index 1/2 (text)", jobs, _extract, work / "records-1", config, backend, progress)
+    )
+    plans = _plan(mix, work, options)
+    plan_file = work / "plan.json"
+    plan_bytes = repr(plans).encode()
+    if not plan_file.is_file() or plan_file.read_bytes() != plan_bytes:
+        write_bytes_atomic(plan_file, plan_bytes)
+    jobs = [
+        ShardJob(
+            key=f"i-{number:05d}",
+            input=plan_file,
+            outputs=(
+                folder / text_name(number),
+                folder / suffix_array_name(number),
+                folder / documents_name(number),
+            ),
+            options=_ShardPlan(number, pieces, work),
+        )
+        for number, pieces in enumerate(plans)
+    ]
+    summary = _run(
+        "index 2/2 (suffix arrays)",
+        jobs,
+        _build_shard,
+        work / "records-2",
+        config,
+        backend,
+        progress,
+    )
+    result.runs.append(summary)
+    shards = [r.stats for r in summary.results]
+    result.manifest = {
+        "format": INDEX_FORMAT,
+        "mix": {
+            "name": mix.name,
+            "version": mix.version,
+            "content_sha256": mix.content_sha256,
+            "shards": list(mix.shards),
+        },
+        "options": options.recorded(),
+        "shards": shards,
+        "totals": {
+            "documents": sum(s["documents"] for s in shards),
+            "text_bytes": sum(s["text_bytes"] for s in shards),
+            "words": sum(s["words"] for s in shards),
+            "index_bytes": sum(f["bytes"] for s in shards for f in s["files"]),
+        },
+    }
+    write_index_manifest(folder, result.manifest)
+    shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def _run(
+    stage: str,
+    jobs: Sequence[ShardJob],
+    fn: Any,
+    records: Path,
+    config: dict[str, Any],
+    backend: Backend | None,
+    progress: bool,
+) -> RunSummary:
+    """Run one pass through the shard runner; mix shards are never skipped (on_error=fail)."""
+    return run_shards(
+        stage,
+        jobs,
+        fn,
+        record_dir=records,
+        config=config,
+        backend=backend,
+        on_error="fail",
+        progress=progress,
+    )
