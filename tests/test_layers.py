@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "dolmakit.dedup": 4,
     "dolmakit.mix": 5,
     "dolmakit.audit": 6,
+    "dolmakit.publish": 6,
     "dolmakit.demo": 7,
     "dolmakit.cli": 8,
 }

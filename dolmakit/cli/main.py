@@ -173,9 +173,11 @@ from dolmakit.cli.tag import COMMANDS as TAG_COMMANDS  # noqa: E402
 for _command in TAG_COMMANDS:
     cli.add_command(_command)
 from dolmakit.cli.audit import audit, stats  # noqa: E402
+from dolmakit.cli.publish import publish  # noqa: E402
 
 cli.add_command(audit)
 cli.add_command(stats)
+cli.add_command(publish)
 
 
 def main() -> None:
