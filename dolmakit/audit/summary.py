@@ -198,11 +198,6 @@ def _measures(manifest: Manifest) -> dict[str, list[str]]:
         out["personal_information"].append(
             f"{where}: spans of `{rule['attribute']}` replaced by `{rule['replacement']}`"
         )
-    for t in manifest.takedowns or ():
-        out["opt_out"].append(
-            f"{where}: takedown {t.number} ({t.date}) removed {t.documents_removed:,}"
-            f" documents: {t.reason}"
-        )
     return out
 
 

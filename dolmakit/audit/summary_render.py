@@ -17,7 +17,7 @@ _MEASURES = (
     ("personal_information", "Personal information"),
     ("toxicity", "Toxicity and harmful content"),
     ("decontamination", "Decontamination"),
-    ("opt_out", "Rights reservations (opt-outs) and takedowns"),
+    ("opt_out", "Rights reservations (opt-outs)"),
 )
 
 

@@ -192,22 +192,6 @@ class SourceLicences(Record, frozen=True):
     licences: tuple[LicenceShare, ...]
 
 
-class Takedown(Record, frozen=True):
-    """A takedown request applied to make this version from `from_version` (dolmakit takedown)."""
-
-    number: int
-    kind: str
-    list_sha256: str
-    entries: int
-    reason: str
-    date: str
-    from_version: str
-    from_content_sha256: str
-    documents_removed: int
-    tokens_removed: int
-    by_source: dict[str, int]
-
-
 class Manifest(Record, frozen=True):
     """A mix's manifest.json: what went in, what came out, and the content hash.
 
@@ -239,7 +223,6 @@ class Manifest(Record, frozen=True):
     location: Location
     content_sha256: str = ""
     licences: tuple[SourceLicences, ...] | None = None
-    takedowns: tuple[Takedown, ...] | None = None
 
 
 def canonical_json(value: Any) -> bytes:

@@ -1,2 +1,1 @@
-"""Release a mix and answer for it: a Hugging Face-ready folder, the EU AI Act training-content
-summary, opt-out decisions and takedowns (docs/publish.md)."""
+"""Release a mix: a folder ready to upload as a Hugging Face dataset (docs/publish.md)."""

@@ -231,9 +231,4 @@ def _limitations(release: Release) -> list[str]:
     out.append(
         "- Languages are the documents' `metadata.lang` labels, not a check of every paragraph."
     )
-    for t in m.takedowns or ():
-        out.append(
-            f"- Takedown {t.number} ({t.date}): {t.documents_removed:,} documents removed"
-            f" from v{t.from_version}: {t.reason}"
-        )
     return [*out, ""]
