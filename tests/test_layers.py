@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
     "dolmakit.mix": 5,
     "dolmakit.trace": 6,
     "dolmakit.audit": 7,
+    "dolmakit.publish": 7,
     "dolmakit.demo": 8,
     "dolmakit.cli": 9,
 }

@@ -63,12 +63,27 @@ def test_building_the_same_mix_writes_the_same_manifest(tmp_path: Path) -> None:
     built = build_mix(path, data_root=data, output=tmp_path / "mixes", progress=False)
     assert (built.mix_dir / MANIFEST_NAME).read_bytes() == encode_manifest(built.manifest)
     old = golden()
-    # timing and location are not content; the version of dolmakit is, but may move on
+    # timing and location are not content; the version of dolmakit is, but may move on.
+    # The golden predates licence checks: its free-text licences now add warnings and shares.
+    licence_warnings = [w for w in built.manifest.warnings if "SPDX" in w]
+    assert licence_warnings == [
+        "source books: licence 'public domain': unknown SPDX identifier 'public domain'",
+        "source web: licence 'CC BY 4.0': unknown SPDX identifier 'CC BY 4.0'",
+    ]
+    assert built.manifest.licences is not None
+    assert [
+        (s.source, [(x.licence, x.share) for x in s.licences]) for s in built.manifest.licences
+    ] == [
+        ("web", [("CC BY 4.0", 1.0)]),
+        ("books", [("public domain", 1.0)]),
+    ]
     same = msgspec.structs.replace(
         built.manifest,
         timing=old.timing,
         location=old.location,
         dolmakit_version=old.dolmakit_version,
+        licences=None,
+        warnings=tuple(w for w in built.manifest.warnings if "SPDX" not in w),
     )
     same = msgspec.structs.replace(same, content_sha256=content_hash(same))
     assert encode_manifest(same) == (GOLDEN / MANIFEST_NAME).read_bytes()

@@ -301,6 +301,35 @@ def card(mix_dir: str, out: str | None, scores: tuple[str, ...], data_root: str 
 
 
 @audit.command()
+@click.argument("mix_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option(
+    "--provider",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="provider.yaml: what only the provider can state (name, contact, models, ...).",
+)
+@click.option("--out", required=True, help="Folder for summary.md, summary.html, summary.json.")
+def summary(mix_dirs: tuple[str, ...], provider: str | None, out: str) -> None:
+    """Write the EU AI Act public summary of training content for one or several mixes.
+
+    Sizes, languages, sources and licences, crawled domains, periods and processing
+    measures come from the mixes; provider fields left empty are listed as missing.
+
+    \b
+    Example:
+      dolmakit audit summary demo-out/mixes/demo/v2 --provider provider.yaml --out summary
+    """
+    from dolmakit.audit.summary import build_summary, load_provider
+    from dolmakit.audit.summary_render import write_summary
+
+    found = build_summary(list(mix_dirs), load_provider(provider))
+    for path in write_summary(found, out):
+        click.echo(f"wrote {path}")
+    if found["missing"]:
+        click.echo(f"missing provider fields: {', '.join(found['missing'])}")
+
+
+@audit.command()
 @click.argument("mix_dir", type=click.Path(file_okay=False))
 @_data_root_option
 @click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")

@@ -173,6 +173,7 @@ from dolmakit.cli.tag import COMMANDS as TAG_COMMANDS  # noqa: E402
 for _command in TAG_COMMANDS:
     cli.add_command(_command)
 from dolmakit.cli.audit import audit, stats  # noqa: E402
+from dolmakit.cli.publish import publish  # noqa: E402
 
 cli.add_command(audit)
 cli.add_command(stats)
@@ -180,6 +181,7 @@ from dolmakit.cli.trace import index, trace  # noqa: E402
 
 cli.add_command(index)
 cli.add_command(trace)
+cli.add_command(publish)
 
 
 def main() -> None:

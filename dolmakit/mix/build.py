@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from dolmakit.errors import ConfigError, DolmakitError
@@ -25,6 +26,13 @@ from dolmakit.mix.inputs import (
     outside_root_warnings,
     resolve_inputs,
 )
+from dolmakit.mix.licences import (
+    UNSTATED,
+    count_licences,
+    document_licence_warnings,
+    licence_shares,
+    spec_licence_warnings,
+)
 from dolmakit.mix.manifest import (
     FORMAT,
     MANIFEST_NAME,
@@ -37,6 +45,7 @@ from dolmakit.mix.manifest import (
     Manifest,
     RejectedLines,
     Shard,
+    SourceLicences,
     SourceSection,
     Table,
     Timing,
@@ -44,6 +53,7 @@ from dolmakit.mix.manifest import (
     read_manifest,
     write_manifest,
 )
+from dolmakit.mix.output import iter_output
 from dolmakit.mix.plan import MixPlan, plan_mix
 from dolmakit.mix.sampling import BUCKETS
 from dolmakit.mix.shards import merge_runs
@@ -160,6 +170,13 @@ def _build(
         _check_unchanged(existing, inputs, mix_dir)
         return MixResult(mix_dir, existing, already_built=True, warnings=list(existing.warnings))
     _check_tokenizer(spec, inputs)
+    licence_warnings = spec_licence_warnings(
+        [
+            (s.name, s.licence, spec.where(f"sources[{i}].licence"))
+            for i, s in enumerate(spec.sources)
+        ],
+        spec.allowed_licences,
+    )
     backend = backend or SerialBackend()
     work = mix_dir / WORK_DIR
     if work_root is not None:
@@ -182,6 +199,7 @@ def _build(
     )
     warnings = _check_names(spec, inputs, summary1) + _missing_tokens(spec, inputs, summary1)
     warnings.extend(outside_root_warnings(spec, root))
+    warnings.extend(w for w in licence_warnings if "no licence given" not in w)
     plan = _plan(spec, inputs, summary1, configs)
     warnings.extend(plan.warnings)
     jobs2 = []
@@ -214,6 +232,7 @@ def _build(
         work,
     )
     rejects = _copy_rejects(summary1, mix_dir, root.resolve())
+    licences = licence_section(spec, mix_dir, shards, warnings)
     timing = Timing(
         started=started.isoformat(timespec="seconds"),
         finished=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -237,9 +256,28 @@ def _build(
         timing=timing,
         location=location,
     )
+    if licences is not None:
+        manifest = msgspec.structs.replace(manifest, licences=licences)
     manifest = write_manifest(mix_dir, manifest)
     storage.delete_tree(work)
     return MixResult(mix_dir, manifest, warnings=list(manifest.warnings))
+
+
+def licence_section(
+    spec: MixSpec, mix_dir: Path, shards: list[Shard], warnings: list[str]
+) -> tuple[SourceLicences, ...] | None:
+    """Count output tokens per source and licence; None when no licence is stated anywhere.
+
+    Appends the warnings about licences documents carry to `warnings`.
+    """
+    stated = {s.name: s.licence for s in spec.sources}
+    counts = count_licences(
+        ((doc, tokens) for _, _, doc, tokens in iter_output(mix_dir, shards)), stated
+    )
+    if not any(stated.values()) and all(set(per) == {UNSTATED} for per in counts.values()):
+        return None
+    warnings.extend(document_licence_warnings(counts, stated, spec.allowed_licences))
+    return licence_shares(counts, [s.name for s in spec.sources])
 
 
 def _check_tokenizer(spec: MixSpec, inputs: list[InputFile]) -> None:

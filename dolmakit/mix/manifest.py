@@ -176,6 +176,22 @@ class Location(Record, frozen=True):
     data_root: str
 
 
+class LicenceShare(Record, frozen=True):
+    """One licence of a source's output: documents and tokens under it, share of the source."""
+
+    licence: str
+    documents: int
+    tokens: int
+    share: float
+
+
+class SourceLicences(Record, frozen=True):
+    """The licences of one source's output documents, most tokens first (docs/manifest.md)."""
+
+    source: str
+    licences: tuple[LicenceShare, ...]
+
+
 class Manifest(Record, frozen=True):
     """A mix's manifest.json: what went in, what came out, and the content hash.
 
@@ -206,6 +222,7 @@ class Manifest(Record, frozen=True):
     timing: Timing
     location: Location
     content_sha256: str = ""
+    licences: tuple[SourceLicences, ...] | None = None
 
 
 def canonical_json(value: Any) -> bytes:

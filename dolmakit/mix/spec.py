@@ -32,6 +32,7 @@ _TOKEN_UNITS = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 
 TOP_KEYS = (
     "name version description seed tokenizer target_tokens scale sources span_replacements output"
+    " allowed_licences"
 )
 SOURCE_KEYS = "name documents attributes filter tokens weight rate max_repeats licence notes"
 SPAN_KEYS = "attribute replacement min_score max_score"
@@ -79,12 +80,13 @@ class MixSpec:
     scale: float = 1.0
     span_replacements: tuple[SpanRule, ...] = ()
     output: OutputSpec = OutputSpec()
+    allowed_licences: tuple[str, ...] | None = None
     path: Path = Path("mix.yaml")
     lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
     def canonical(self) -> dict[str, Any]:
         """Return the canonical spec: every default filled in, no locations."""
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "version": self.version,
             "description": self.description,
@@ -108,6 +110,9 @@ class MixSpec:
                 "drop_fields": list(self.output.drop_fields),
             },
         }
+        if self.allowed_licences is not None:  # only when set: other specs keep their hashes
+            out["allowed_licences"] = list(self.allowed_licences)
+        return out
 
     def sha256(self) -> str:
         """Return the sha256 of the canonical spec (compact JSON, sorted keys)."""
@@ -378,6 +383,7 @@ def _validate(raw: Any, lines: dict[str, int], path: Path) -> MixSpec:
         sources=sources,
         span_replacements=rules,
         output=output,
+        allowed_licences=c.get(top, "", "allowed_licences", c.strings, None),
         path=path,
         lines=lines,
     )

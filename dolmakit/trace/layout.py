@@ -69,9 +69,7 @@ def mix_facts(mix_dir: str | Path) -> MixFacts:
             f"{folder}: the span index memory-maps its files; copy the mix to a local folder"
         )
     manifest = read_manifest(folder)
-    shards = tuple(
-        {"path": s.path, "bytes": s.bytes, "sha256": s.sha256} for s in manifest.shards
-    )
+    shards = tuple({"path": s.path, "bytes": s.bytes, "sha256": s.sha256} for s in manifest.shards)
     return MixFacts(
         mix_dir=folder,
         name=manifest.name,

@@ -1,0 +1,208 @@
+"""Write a mix as a folder ready to upload as a Hugging Face dataset (`dolmakit publish`).
+
+The folder holds `data/train-NNNNN.parquet` (the mix's documents in output order, row groups
+sized for streaming), `README.md` (the dataset card, its YAML header read by
+`huggingface_hub`) and `croissant.json` (Croissant 1.0 metadata). Its bytes follow from the
+mix alone: publishing the same mix twice gives the same files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dolmakit.errors import DolmakitError
+from dolmakit.io import storage
+from dolmakit.io.atomic import atomic_path, write_bytes_atomic
+from dolmakit.mix.licences import count_licences, licence_shares
+from dolmakit.mix.manifest import Manifest, SourceLicences, read_manifest
+from dolmakit.mix.output import iter_output
+
+DATA_DIR = "data"
+ROW_GROUP_BYTES = 32 * 2**20
+SHARD_BYTES = 512 * 2**20
+PROVENANCE_COLUMNS = (
+    "provenance_source",
+    "provenance_path",
+    "provenance_line",
+    "provenance_repeat",
+)
+
+
+@dataclass(frozen=True)
+class Release:
+    """What `publish_mix` wrote and the facts the card and Croissant file are made from."""
+
+    out_dir: Path
+    manifest: Manifest
+    files: tuple[str, ...]
+    documents: int
+    provenance: bool
+    languages: dict[str, int]
+    licences: tuple[SourceLicences, ...]
+    documents_per_source: dict[str, int] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """Return what the command prints."""
+        return [
+            f"published {self.manifest.name} v{self.manifest.version}: {self.documents:,}"
+            f" documents in {len(self.files)} Parquet files -> {self.out_dir}",
+            f"  card: {self.out_dir / 'README.md'}",
+            f"  croissant: {self.out_dir / 'croissant.json'}",
+        ]
+
+
+def check_empty_output(out_dir: Path) -> None:
+    """Refuse an output that exists and is not an empty folder."""
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise DolmakitError(f"{out_dir}: the output folder is not empty; choose a new folder")
+
+
+def _row(doc: dict[str, Any], provenance: bool) -> dict[str, Any]:
+    meta = dict(doc.get("metadata") or {})
+    prov = meta.pop("provenance", None) or {}
+    row: dict[str, Any] = {
+        "id": doc["id"],
+        "text": doc["text"],
+        "source": doc.get("source"),
+        "added": doc.get("added"),
+        "created": doc.get("created"),
+        "metadata": json.dumps(meta, sort_keys=True, ensure_ascii=False),
+    }
+    if provenance:
+        row["provenance_source"] = prov.get("source")
+        row["provenance_path"] = prov.get("path")
+        row["provenance_line"] = prov.get("line")
+        row["provenance_repeat"] = prov.get("repeat", 0)
+    return row
+
+
+def _schema(provenance: bool) -> Any:
+    import pyarrow as pa
+
+    fields = [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("source", pa.string()),
+        pa.field("added", pa.string()),
+        pa.field("created", pa.string()),
+        pa.field("metadata", pa.string()),
+    ]
+    if provenance:
+        fields += [
+            pa.field("provenance_source", pa.string()),
+            pa.field("provenance_path", pa.string()),
+            pa.field("provenance_line", pa.int64()),
+            pa.field("provenance_repeat", pa.int32()),
+        ]
+    return pa.schema(fields)
+
+
+class _ShardWriter:
+    """Write rows into numbered Parquet files, a row group per `row_group_bytes` of rows."""
+
+    def __init__(self, folder: Path, schema: Any, row_group_bytes: int, shard_bytes: int) -> None:
+        self.folder, self.schema = folder, schema
+        self.row_group_bytes, self.shard_bytes = row_group_bytes, shard_bytes
+        self.files: list[str] = []
+        self._rows: list[dict[str, Any]] = []
+        self._buffered = 0
+        self._written = 0
+        self._writer: Any = None
+        self._context: Any = None
+
+    def add(self, row: dict[str, Any]) -> None:
+        self._rows.append(row)
+        self._buffered += len(row["text"].encode()) + len(row["metadata"])
+        if self._buffered >= self.row_group_bytes:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not self._rows:
+            return
+        if self._writer is None:
+            name = f"train-{len(self.files):05d}.parquet"
+            self.files.append(f"{DATA_DIR}/{name}")
+            self._context = atomic_path(self.folder / name)
+            path = self._context.__enter__()
+            self._writer = pq.ParquetWriter(path, self.schema, compression="zstd")
+        self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
+        self._written += self._buffered
+        self._rows, self._buffered = [], 0
+        if self._written >= self.shard_bytes:
+            self._close_file()
+
+    def _close_file(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._context.__exit__(None, None, None)
+            self._writer, self._context, self._written = None, None, 0
+
+    def close(self) -> None:
+        self._flush()
+        self._close_file()
+
+
+def publish_mix(
+    mix_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    provenance: bool = True,
+    row_group_bytes: int = ROW_GROUP_BYTES,
+    shard_bytes: int = SHARD_BYTES,
+) -> Release:
+    """Write the mix in `mix_dir` as a Hugging Face dataset folder `out_dir` (new or empty)."""
+    from dolmakit.publish.card import render_card
+    from dolmakit.publish.croissant import croissant
+
+    folder = storage.location(mix_dir)
+    manifest = read_manifest(folder)
+    out = Path(out_dir).resolve()
+    check_empty_output(out)
+    (out / DATA_DIR).mkdir(parents=True, exist_ok=True)
+    writer = _ShardWriter(out / DATA_DIR, _schema(provenance), row_group_bytes, shard_bytes)
+    languages: Counter[str] = Counter()
+    per_source: Counter[str] = Counter()
+    stated = {s.name: s.licence for s in manifest.sources}
+    pairs: list[tuple[dict[str, Any], int]] = []
+    for doc, tokens in _documents(folder, manifest):
+        writer.add(_row(doc, provenance))
+        meta = doc.get("metadata") or {}
+        languages[str(meta.get("lang") or meta.get("language") or "unknown")] += tokens
+        per_source[str((meta.get("provenance") or {}).get("source", ""))] += 1
+        pairs.append(({"metadata": _licence_meta(meta)}, tokens))
+    writer.close()
+    licences = manifest.licences or licence_shares(
+        count_licences(pairs, stated), [s.name for s in manifest.sources]
+    )
+    release = Release(
+        out_dir=out,
+        manifest=manifest,
+        files=tuple(writer.files),
+        documents=sum(per_source.values()),
+        provenance=provenance,
+        languages=dict(sorted(languages.items(), key=lambda kv: (-kv[1], kv[0]))),
+        licences=licences,
+        documents_per_source=dict(per_source),
+    )
+    text = json.dumps(croissant(release), indent=2, ensure_ascii=False) + "\n"
+    write_bytes_atomic(out / "croissant.json", text.encode())
+    write_bytes_atomic(out / "README.md", render_card(release).encode())
+    return release
+
+
+def _licence_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """Keep only what the licence count reads (the document's licence and its source)."""
+    return {"license": meta.get("license"), "provenance": meta.get("provenance") or {}}
+
+
+def _documents(folder: Path, manifest: Manifest) -> Iterator[tuple[dict[str, Any], int]]:
+    for _, _, doc, tokens in iter_output(folder, manifest.shards, manifest.index.path):
+        yield doc, tokens
