@@ -140,7 +140,7 @@ def convert(
 def demo(obj: dict[str, Any], out_dir: str, workers: int | None, mixes_dir: str | None) -> None:
     """Run the whole pipeline on the embedded demo corpus into OUT_DIR.
 
-    Copies the demo corpus (real Debian documentation text, 7 languages) to
+    Copies the demo corpus (real Debian documentation text, 6 languages) to
     OUT_DIR/data/documents, then tags, deduplicates, mixes and audits it, and prints
     what each stage produced and where.
 
