@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from dolmakit.audit import charts
 from dolmakit.audit.html import esc, page, table
+from dolmakit.io.units import counted
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -144,7 +145,7 @@ def render_markdown(data: CardData) -> str:
         lines.extend(["## Scores", ""])
         for h in data.histograms:
             lines.append(
-                f"- `{h.key}`: {sum(h.read):,} documents read, {sum(h.kept):,} in the mix,"
+                f"- `{h.key}`: {counted(sum(h.read), 'document')} read, {sum(h.kept):,} in the mix,"
                 f" range {h.edges[0]:.4g} to {h.edges[-1]:.4g}"
             )
         lines.append("")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dolmakit.audit.manifest import MixManifest, load_manifest
+from dolmakit.io.units import counted
 
 # A clause removes duplicates when it names a deduplication attribute run or key.
 DEDUP_CLAUSE = re.compile(r"dedup|duplicate|minhash", re.IGNORECASE)
@@ -147,7 +148,7 @@ def format_sources(rows: list[SourceRow]) -> str:
         lines.append("")
         lines.append(
             f"{r.name}: funnel"
-            + (f" ({r.rejected_lines:,} unreadable lines)" if r.rejected_lines else "")
+            + (f" ({counted(r.rejected_lines, 'unreadable line')})" if r.rejected_lines else "")
         )
         steps = r.funnel()
         width = max(len(s.step) for s in steps)

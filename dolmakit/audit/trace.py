@@ -20,7 +20,7 @@ from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.attributes import Attributes, read_with_attributes
 from dolmakit.io.digest import file_sha256
-from dolmakit.io.rejects import Rejects
+from dolmakit.io.rejects import REJECTS_FILE, Rejects
 
 _REF = re.compile(r"^(?P<file>.+):(?P<line>[0-9]+)$")
 
@@ -58,7 +58,7 @@ class Origin:
         if self.outcome == "kept":
             return f"in the mix {self.copies} time{'s' if self.copies != 1 else ''}"
         if self.outcome == "unreadable":
-            return "not in the mix: the input line could not be read (see rejects.jsonl)"
+            return "not in the mix: the input line could not be read (see .dolmakit/rejects.jsonl)"
         if self.outcome == "not-sampled":
             detail = ""
             if self.u is not None and self.rate is not None:
@@ -189,8 +189,9 @@ def _relative_input(manifest: MixManifest, name: str) -> str | None:
 
 
 def _unreadable(manifest: MixManifest, rel: str, line: int) -> Origin:
-    """Return the Origin of an input line the mixer could not read (from rejects.jsonl)."""
-    rejects = manifest.mix_dir / "rejects.jsonl"
+    """Return the Origin of an input line the mixer could not read (from its rejects file)."""
+    recorded = (manifest.raw.get("rejects") or {}).get("path")
+    rejects = manifest.mix_dir / str(recorded or REJECTS_FILE)
     if rejects.is_file():
         import msgspec
 

@@ -20,6 +20,7 @@ from dolmakit.audit.manifest import (
 from dolmakit.io import storage
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.reader import iter_lines
+from dolmakit.io.units import counted
 from dolmakit.run.backends import Backend, SerialBackend
 
 HASH_CHUNK = 1 << 20
@@ -61,11 +62,12 @@ class VerifyReport:
     def summary(self) -> str:
         """Return one line: what was verified, or how many problems were found."""
         what = (
-            f"{self.name} v{self.version}: {self.shards} shards, {self.documents:,} documents,"
-            f" {self.tokens:,} tokens, {self.bytes:,} bytes"
+            f"{self.name} v{self.version}: {counted(self.shards, 'shard')},"
+            f" {counted(self.documents, 'document')}, {counted(self.tokens, 'token')},"
+            f" {counted(self.bytes, 'byte')}"
         )
         if self.inputs_checked:
-            what += f", {self.inputs_checked} input files"
+            what += f", {counted(self.inputs_checked, 'input file')}"
         if self.ok:
             return f"verified {what}: all match the manifest"
         n = len(self.problems)

@@ -18,7 +18,7 @@ from dolmakit.cli.options import (
 from dolmakit.errors import DolmakitError
 from dolmakit.io.reader import MAX_LINE_ENV
 from dolmakit.io.storage import location
-from dolmakit.io.units import parse_size
+from dolmakit.io.units import counted, parse_size
 
 
 @click.group(cls=DolmakitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -124,7 +124,7 @@ def convert(
         progress=obj["progress"],
     )
     report(summary)
-    click.echo(f"wrote {summary.written:,} documents to {location(destination)}")
+    click.echo(f"wrote {counted(summary.written, 'document')} to {location(destination)}")
 
 
 @cli.command()
