@@ -216,20 +216,15 @@ def chart_figures(data: CardData) -> list[tuple[str, Figure]]:
     )
     figures.append(
         (
-            "Filter funnel, all sources",
-            charts.funnel_chart(_total_funnel(data.sources), title="Filter funnel"),
+            "Filter funnel per source, in the order the steps apply: documents read, left after"
+            " each filter clause, sampled, and emitted (repeats counted, so it can exceed"
+            " sampled); the tables below give every clause in full",
+            charts.funnel_chart(
+                [(s.name, s.funnel) for s in data.sources], title="Filter funnel per source"
+            ),
         )
     )
     return figures
-
-
-def _total_funnel(sources: Sequence[SourceSummary]) -> list[tuple[str, float]]:
-    """Sum the funnels step by step; steps are matched by label, in first-seen order."""
-    totals: dict[str, float] = {}
-    for s in sources:
-        for label, count in s.funnel:
-            totals[label] = totals.get(label, 0.0) + count
-    return list(totals.items())
 
 
 def render_html(data: CardData) -> str:
