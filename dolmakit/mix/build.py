@@ -18,6 +18,7 @@ from dolmakit.errors import ConfigError, DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.rejects import REJECTS_FILE, OnError, rejects_file
+from dolmakit.io.units import counted
 from dolmakit.mix.files import shard_files
 from dolmakit.mix.inputs import InputFile, resolve_inputs
 from dolmakit.mix.manifest import MANIFEST_NAME, read_manifest, write_manifest
@@ -51,9 +52,9 @@ class MixResult:
         m = self.manifest
         head = "already built, nothing to do: " if self.already_built else ""
         out = [
-            f"{head}mix {m['name']} v{m['version']}: {m['totals']['documents']:,} documents, "
-            f"{m['totals']['tokens']:,} tokens ({m['tokenizer']}) in {m['totals']['shards']} "
-            f"shards -> {self.mix_dir}"
+            f"{head}mix {m['name']} v{m['version']}: "
+            f"{counted(m['totals']['documents'], 'document')}, {m['totals']['tokens']:,} tokens"
+            f" ({m['tokenizer']}) in {counted(m['totals']['shards'], 'shard')} -> {self.mix_dir}"
         ]
         for s in m["sources"]:
             f = s["funnel"]
