@@ -12,7 +12,7 @@ from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.paths import DOCUMENT_SUFFIXES, expand_inputs
 from dolmakit.io.reader import read_documents
-from dolmakit.io.rejects import OnError, Rejects
+from dolmakit.io.rejects import OnError, Rejects, rejects_file
 from dolmakit.io.writer import DocumentWriter
 from dolmakit.run.backends import Backend
 from dolmakit.run.progress import Tally
@@ -77,6 +77,7 @@ def convert(
             on_error=on_error,
             resume=False,
             progress=progress,
+            rejects_file=rejects_file(dest),
         )
     jobs = []
     for path in files:
@@ -94,6 +95,7 @@ def convert(
         backend=backend,
         on_error=on_error,
         progress=progress,
+        rejects_file=rejects_file(dest),
     )
 
 

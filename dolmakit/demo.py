@@ -15,6 +15,7 @@ from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.paths import expand_inputs
 from dolmakit.io.reader import read_documents
+from dolmakit.io.units import counted
 from dolmakit.run.backends import Backend, make_backend
 
 DEMO_TAGGERS = (
@@ -118,14 +119,15 @@ def run_demo(
     count = sum(1 for f in files for _ in read_documents(f))
     sources = sorted({f.parent.name for f in files})
     report.steps.append(
-        f"corpus: {count:,} documents in {len(files)} files from {len(sources)} sources"
+        f"corpus: {counted(count, 'document')} in {counted(len(files), 'file')} from"
+        f" {counted(len(sources), 'source')}"
         f" ({', '.join(sources)}) -> {documents}"
     )
     backend: Backend = make_backend("processes", workers)
 
     tagged = tag([documents], "tags", list(DEMO_TAGGERS), backend=backend, progress=progress)
     report.steps.append(
-        f"tag: {len(DEMO_TAGGERS)} taggers over {tagged.written:,} documents"
+        f"tag: {counted(len(DEMO_TAGGERS), 'tagger')} over {counted(tagged.written, 'document')}"
         f" -> {data / 'attributes' / 'tags'}"
     )
     # Exact keeps the first copy in canonical order (python-doc sorts before python-mirror);
@@ -143,8 +145,9 @@ def run_demo(
     ]
     for found, run in zip(runs, ("dedup_exact", "dedup_minhash"), strict=True):
         report.steps.append(
-            f"dedup {found.method}: {found.removed:,} of {found.documents:,} documents marked"
-            f" duplicate in {found.clusters:,} clusters -> {data / 'attributes' / run}"
+            f"dedup {found.method}: {found.removed:,} of {counted(found.documents, 'document')}"
+            f" marked as {'a duplicate' if found.removed == 1 else 'duplicates'} in"
+            f" {counted(found.clusters, 'cluster')} -> {data / 'attributes' / run}"
         )
 
     mixes = []
@@ -153,12 +156,13 @@ def run_demo(
             specs / name, data_root=data, output=out / "mixes", backend=backend, progress=progress
         )
         mixes.append(result.mix_dir)
-        report.steps.append(f"mix {name}: {result.lines()[0]}")
+        report.steps.append(f"{result.lines()[0]} (spec {name})")
 
     difference = diff_mixes(mixes[0], mixes[-1])
     report.steps.append(
-        f"audit diff v1 -> v2: {len(difference.spec)} spec changes, {difference.added:,} documents"
-        f" added, {difference.removed:,} removed, {difference.kept:,} kept"
+        f"audit diff v1 -> v2: {counted(len(difference.spec), 'spec change')},"
+        f" {counted(difference.added, 'document')} added, {difference.removed:,} removed,"
+        f" {difference.kept:,} kept"
     )
     traced = _index_and_trace(mixes[-1], backend, progress)
     report.steps.append(traced[0])

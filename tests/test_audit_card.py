@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,63 @@ def test_card_in_the_mix_folder_is_stable_and_verify_still_passes(mixes: Mixes) 
     assert (md.read_bytes(), html.read_bytes()) == first
     assert md.parent == mixes.v1
     assert verify_mix(mixes.v1).ok
+
+
+# ---------------------------------------------------------------- the charts a reader sees
+
+
+def _drawn(fig):
+    """Render a figure once so that its tick labels and extents are final."""
+    from dolmakit.audit import charts
+
+    charts.svg(fig)
+    return fig
+
+
+def test_funnel_is_one_per_source_in_step_order_with_readable_labels() -> None:
+    from dolmakit.audit import charts
+    from dolmakit.audit.card import chart_figures
+
+    clause = "passes " + " or ".join(f"default(lid_fasttext.lang_{c}, 0) >= 0.5" for c in "abcd")
+    card = sample_card()
+    web = card.sources[0]
+    steps = (*web.funnel[:2], (clause, 120), *web.funnel[2:])
+    card = replace(card, sources=(replace(web, funnel=steps), card.sources[1]))
+    caption, fig = chart_figures(card)[-1]
+    assert caption.startswith("Filter funnel per source, in the order the steps apply")
+    _drawn(fig)
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["web", "code"]
+    for ax, source in zip(fig.axes, card.sources, strict=True):
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        assert labels == [charts.short_label(step) for step, _ in source.funnel]
+        assert all(
+            len(line) <= charts.LABEL_CHARS for label in labels for line in label.split("\n")
+        )
+        values = [bar.get_width() for bar in ax.patches]
+        assert values == [count for _, count in source.funnel]
+    long = charts.short_label(clause)
+    assert long.count("\n") == 1 and long.endswith("…")
+    # the whole clause is the label's tooltip; the SVG scales with the page
+    svg = charts.svg(fig)
+    assert f"<title>{clause.replace('>', '&gt;')}</title>" in svg
+    assert "<title>web: read: 200</title>" in svg
+    assert re.match(r'<svg [^>]*viewBox="0 0 792 [0-9.]+"', svg)
+    assert " width=" not in svg[: svg.index(">")]
+
+
+def test_count_axes_have_thousands_separators_and_legends_cover_no_bar() -> None:
+    from dolmakit.audit import charts
+    from dolmakit.audit.card import chart_figures
+
+    tokens = _drawn(charts.bar_chart(["a", "b"], {"tokens": [120_000.0, 5_000.0]}, title="t"))
+    assert "120,000" in [t.get_text() for t in tokens.axes[0].get_yticklabels()]
+    figures = dict(chart_figures(sample_card()))
+    for caption, fig in figures.items():
+        assert fig.get_figwidth() == charts.WIDTH, caption  # the page's content width
+        _drawn(fig)
+        for legend in fig.legends:
+            box = legend.get_window_extent()
+            for ax in fig.axes:
+                assert not box.overlaps(ax.get_window_extent()), caption
+    languages = figures["Output tokens per language and source"]
+    assert languages.legends and not languages.axes[0].get_legend()

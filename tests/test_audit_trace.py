@@ -215,7 +215,9 @@ def test_where_unreadable_input_line(tmp_path: Path) -> None:
     )
     (origin,) = where(built.mix_dir, "documents/notes/a.jsonl.zst:2")
     assert (origin.outcome, origin.source, origin.copies) == ("unreadable", "notes", 0)
-    assert origin.reason() == "not in the mix: the input line could not be read (see rejects.jsonl)"
+    assert origin.reason() == (
+        "not in the mix: the input line could not be read (see .dolmakit/rejects.jsonl)"
+    )
     (kept,) = where(built.mix_dir, "documents/notes/a.jsonl.zst:3")
     assert (kept.id, kept.outcome, kept.copies) == ("n3", "kept", 1)
     result = CliRunner().invoke(cli, ["audit", "where", str(built.mix_dir), "notes/a.jsonl.zst:2"])

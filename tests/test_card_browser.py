@@ -194,13 +194,24 @@ def ink(png: bytes) -> float:
     return dark / max(1, image.width * image.height)
 
 
+def width(png: bytes) -> int:
+    """Return the width of a PNG in pixels."""
+    from PIL import Image
+
+    return Image.open(io.BytesIO(png)).width
+
+
 def assert_every_chart_drawn(page: Path, profile: Path, expected: int) -> None:
-    """Render `page`: `expected` charts, each with visible ink, and a clean console."""
+    """Render `page`: `expected` charts, each with visible ink, and a clean console.
+
+    At 1200 px the page's content is 1100 px wide, and every chart takes all of it.
+    """
     shots, problems = render(page, profile)
     assert problems == []
     assert len(shots) == expected
     for i, shot in enumerate(shots):
         assert ink(shot) > 0.01, f"chart {i} of {page.name} looks blank"
+        assert width(shot) == 1100, f"chart {i} of {page.name} is not as wide as the page"
 
 
 BLANK_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>

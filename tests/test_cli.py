@@ -121,3 +121,14 @@ def test_inspect_shows_attributes_and_filters_by_id(dataset: Callable[..., Path]
     pretty = CliRunner().invoke(cli, ["inspect", str(ds / "documents"), "--limit", "1"])
     assert "len__c__chars  [0:10] 10" in pretty.output
     assert "a.jsonl:1" in pretty.output
+
+
+@pytest.mark.parametrize("command", ["trace", "where"])
+def test_readme_names_audit_references_as_the_help_does(command: str) -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    line = next(x for x in readme.splitlines() if x.startswith(f"- `dolmakit audit {command} "))
+    forms = re.findall(r"[A-Z_]+:[A-Z]+", line)  # SHARD:ROW, INPUT_PATH:LINE
+    help_text = CliRunner().invoke(cli, ["audit", command, "--help"]).output
+    assert forms and all(form in help_text for form in forms), (forms, help_text)

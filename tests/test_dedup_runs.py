@@ -350,14 +350,16 @@ def test_cli_commands(tmp_path: Path) -> None:
         cli, ["-q", "dedup", "minhash", str(ds / "documents"), "--run", "m", "--backend", "serial"]
     )
     assert result.exit_code == 0, result.output
-    assert "dedup minhash (m): 3 documents, 1 clusters of 2 documents, 1 documents marked" in (
-        result.output
+    assert (
+        "dedup minhash (m): 3 documents, 1 cluster of 2 documents,"
+        " 1 document marked as a duplicate\n" in result.output
     )
+    assert result.output.count(", 1 document marked as a duplicate\n") == 2  # total, per source
     result = runner.invoke(
         cli, ["-q", "dedup", "exact", str(ds / "documents"), "--run", "e", "--workers", "1"]
     )
     assert result.exit_code == 0, result.output
-    assert "1 documents marked duplicate" in result.output
+    assert "1 document marked as a duplicate" in result.output
     assert "e__exact__duplicate" in attrs_of(ds, "e")["2"]
     bad = runner.invoke(cli, ["dedup", "minhash", str(ds / "documents"), "--bands", "3"])
     assert bad.exit_code != 0 and "give both bands and rows" in bad.output

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -183,3 +184,41 @@ def test_demo_on_object_storage_writes_the_local_bytes(
     )
     for name in shards:
         assert (remote / "mixes/demo/v2" / name).read_bytes() == (mix / name).read_bytes(), name
+
+
+def readme_examples() -> list[str]:
+    """Return the README's shell examples that run on a demo output (not Ray, S3, the demo)."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    commands = []
+    for block in re.findall(r"^```sh\n(.*?)^```$", readme, re.DOTALL | re.MULTILINE):
+        for command in block.replace("\\\n", " ").splitlines():
+            command = command.split("  #")[0].strip()
+            runs_here = "--backend ray" not in command and "s3://" not in command
+            if command.startswith(("dolmakit ", "printf ")) and "demo-out" in command and runs_here:
+                commands.append(command)
+    return [c for c in commands if not c.startswith("dolmakit demo ")]
+
+
+@pytest.mark.slow  # about a minute: every example, run as a user would, on a copy of the demo
+def test_readme_examples_work_on_the_demo_output(demo: tuple[Path, str], tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    out, _ = demo
+    examples = readme_examples()
+    assert len(examples) >= 15  # inspect, convert, tag, train, dedup, mix, audit, stats
+    assert not any(re.search(r"(?<![-\w/])data/documents", c) for c in examples)
+    shutil.copytree(out, tmp_path / "demo-out")
+    for folder in ("mixes", "taggers"):
+        (tmp_path / folder).symlink_to(Path(__file__).resolve().parent.parent / folder)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    for command in examples:
+        done = subprocess.run(
+            ["sh", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
+        assert "Traceback" not in done.stderr, command
+    # everything the examples wrote is under demo-out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo-out", "mixes", "taggers"]
+    assert (tmp_path / "demo-out" / "stats.html").is_file()

@@ -12,7 +12,9 @@ from test_mix_helpers import make_source, write_jsonl, write_spec
 from dolmakit.io.paths import expand_inputs
 from dolmakit.io.reader import read_documents
 from dolmakit.mix import build_mix
-from dolmakit.mix.sampling import threshold
+from dolmakit.mix.plan import plan_mix
+from dolmakit.mix.sampling import BUCKETS, threshold
+from dolmakit.mix.spec import parse_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,6 +26,22 @@ def test_threshold_hand_computed():
     assert threshold(candidates, 5, 14) == 0.2  # 15 tokens (keep 0.1)
     assert threshold(candidates, 5, 30) == 0.3  # 35 beats 15
     assert threshold(candidates, 5, 60) != threshold(candidates, 5, 60)  # NaN: all of it
+
+
+def test_declared_shares_are_the_weights_and_targets_are_unchanged():
+    weights = ["0.35", "0.30", "0.25", "0.10"]  # their float sum is 0.9999999999999999
+    text = "name: t\nversion: 1\nseed: 1\ntokenizer: whitespace\nsources:\n" + "".join(
+        f"  - name: s{i}\n    documents: documents/s{i}/*\n    weight: {w}\n"
+        for i, w in enumerate(weights)
+    )
+    histogram = [0] * (BUCKETS - 1) + [1000]
+    plan = plan_mix(
+        parse_spec(text, Path("t.yaml")), [1000] * 4, [histogram] * 4, lambda s, b: [(0.9999, 1000)]
+    )
+    assert [p.declared_share for p in plan.sources] == [0.35, 0.30, 0.25, 0.10]
+    # the targets (and so the documents sampled) are those of the float shares, as before
+    assert [p.target_tokens for p in plan.sources] == [1000, 857, 714, 286]
+    assert plan.target_tokens == 2857
 
 
 @settings(
@@ -109,6 +127,8 @@ def test_demo_mix_shares_within_one_percent(tmp_path):
     m = result.manifest
     assert result.mix_dir == (tmp_path / "mixes" / "demo" / "v2").resolve()
     assert [s.name for s in m.sources] == ["python", "handbook", "manuals", "fortunes"]
+    # the spec's weights, as written (not 0.35000000000000003)
+    assert [s.declared_share for s in m.sources] == [0.35, 0.30, 0.25, 0.10]
     for s in m.sources:
         assert s.declared_share is not None
         assert abs(s.realised_share - s.declared_share) < 0.01, s

@@ -256,7 +256,8 @@ def test_unreadable_lines_of_s3_inputs_are_listed_relative_to_the_data_root(
     theirs = build_mix(path, data_root=local, output=tmp_path / "mix", progress=False)
     assert content(mine.mix_dir) == content(theirs.mix_dir)
     rejects = [
-        json.loads(line) for line in (mine.mix_dir / "rejects.jsonl").read_bytes().splitlines()
+        json.loads(line)
+        for line in (mine.mix_dir / ".dolmakit" / "rejects.jsonl").read_bytes().splitlines()
     ]
     assert [(r["path"], r["line"]) for r in rejects] == [("documents/plain/part-0.jsonl", 4)]
     assert mine.manifest.totals.documents == 6

@@ -71,7 +71,7 @@ def test_convert_tag_inspect_stats_round_trip(tmp_path: Path, s3_bucket: RemoteP
         (remote / "attributes/q/.dolmakit/mixed/a.jsonl.zst.done.json").read_bytes()
     )
     assert records["input"]["etag"] and records["outputs"][0]["path"].startswith("s3://")
-    rejects = (remote / "documents/.dolmakit/convert/rejects.jsonl").read_bytes().decode()
+    rejects = (remote / "documents/.dolmakit/rejects.jsonl").read_bytes().decode()
     assert f'"path":"{source}/mixed/a.jsonl.gz","line":31' in rejects
 
     shown = [

@@ -312,6 +312,27 @@ def test_cli_tag_and_taggers(dataset: Callable[..., Path]) -> None:
     assert set(RULES.split(",")) <= set(by_name)
 
 
+def test_no_tagger_requires_a_development_only_package() -> None:
+    """What `dolmakit taggers` says a tagger needs must come with dolmakit or one of its extras."""
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+    def names(requirements: Sequence[str]) -> set[str]:
+        return {re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0].lower() for r in requirements}
+
+    extras = project["optional-dependencies"]
+    shipped = names(project["dependencies"]).union(
+        *(names(reqs) for extra, reqs in extras.items() if extra != "dev")
+    )
+    dev_only = names(extras["dev"]) - shipped
+    assert "tiktoken" in dev_only
+    for info in map(base.tagger_info, base.available_taggers()):
+        words = set(re.findall(r"[a-z0-9][a-z0-9_.-]*", info.requires.lower()))
+        assert not words & dev_only, f"{info.name} requires {info.requires!r}"
+
+
 def test_every_registered_tagger_has_a_docs_section() -> None:
     docs = (ROOT / "docs" / "taggers.md").read_text(encoding="utf-8")
     headings = {line[3:].strip().strip("`") for line in docs.splitlines() if line.startswith("## ")}

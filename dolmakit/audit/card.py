@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from dolmakit.audit import charts
 from dolmakit.audit.html import esc, page, table
+from dolmakit.io.units import counted
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -144,7 +145,7 @@ def render_markdown(data: CardData) -> str:
         lines.extend(["## Scores", ""])
         for h in data.histograms:
             lines.append(
-                f"- `{h.key}`: {sum(h.read):,} documents read, {sum(h.kept):,} in the mix,"
+                f"- `{h.key}`: {counted(sum(h.read), 'document')} read, {sum(h.kept):,} in the mix,"
                 f" range {h.edges[0]:.4g} to {h.edges[-1]:.4g}"
             )
         lines.append("")
@@ -215,20 +216,15 @@ def chart_figures(data: CardData) -> list[tuple[str, Figure]]:
     )
     figures.append(
         (
-            "Filter funnel, all sources",
-            charts.funnel_chart(_total_funnel(data.sources), title="Filter funnel"),
+            "Filter funnel per source, in the order the steps apply: documents read, left after"
+            " each filter clause, sampled, and emitted (repeats counted, so it can exceed"
+            " sampled); the tables below give every clause in full",
+            charts.funnel_chart(
+                [(s.name, s.funnel) for s in data.sources], title="Filter funnel per source"
+            ),
         )
     )
     return figures
-
-
-def _total_funnel(sources: Sequence[SourceSummary]) -> list[tuple[str, float]]:
-    """Sum the funnels step by step; steps are matched by label, in first-seen order."""
-    totals: dict[str, float] = {}
-    for s in sources:
-        for label, count in s.funnel:
-            totals[label] = totals.get(label, 0.0) + count
-    return list(totals.items())
 
 
 def render_html(data: CardData) -> str:

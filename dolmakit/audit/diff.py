@@ -13,6 +13,7 @@ from typing import Any
 
 from dolmakit.audit.folder import MixFolder, open_mix
 from dolmakit.audit.sources import SourceRow, source_rows
+from dolmakit.io.units import counted
 
 DocKey = tuple[str, str, str]
 EXAMPLES = 5
@@ -135,7 +136,8 @@ def format_diff(diff: MixDiff) -> str:
             assert row is not None
             state = "added" if s.before is None else "removed"
             lines.append(
-                f"  {s.name}: {state} ({row.documents:,} documents, {row.tokens:,} tokens)"
+                f"  {s.name}: {state} ({counted(row.documents, 'document')},"
+                f" {counted(row.tokens, 'token')})"
             )
             continue
         b, a = s.before, s.after

@@ -14,7 +14,7 @@ th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f4f4f4; }
 figure.chart { margin: 1em 0; }
-figure.chart svg { max-width: 100%; height: auto; }
+figure.chart svg { display: block; width: 100%; height: auto; }
 code { background: #f4f4f4; padding: 0 0.2em; }
 .note { color: #555; font-size: 0.9em; }
 """

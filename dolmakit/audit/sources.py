@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from dolmakit.io.units import counted
 from dolmakit.mix.manifest import Manifest, read_manifest
 
 # A clause removes duplicates when it names a deduplication attribute run or key.
@@ -145,7 +146,7 @@ def format_sources(rows: list[SourceRow]) -> str:
         lines.append("")
         lines.append(
             f"{r.name}: funnel"
-            + (f" ({r.rejected_lines:,} unreadable lines)" if r.rejected_lines else "")
+            + (f" ({counted(r.rejected_lines, 'unreadable line')})" if r.rejected_lines else "")
         )
         steps = r.funnel()
         width = max(len(s.step) for s in steps)

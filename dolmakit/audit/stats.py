@@ -23,6 +23,7 @@ from dolmakit.io import storage
 from dolmakit.io.attributes import read_with_attributes
 from dolmakit.io.paths import attribute_runs, expand_inputs, split_dataset_path
 from dolmakit.io.rejects import Rejects
+from dolmakit.io.units import counted
 from dolmakit.run.backends import Backend, SerialBackend
 from dolmakit.run.progress import Tally
 
@@ -266,7 +267,7 @@ def format_report(report: StatsReport) -> str:
         "documents: "
         + ", ".join(f"{s} {n:,}" for s, n in report.documents.items())
         + f"   (total {sum(report.documents.values()):,}"
-        + (f", {report.rejected:,} unreadable lines skipped)" if report.rejected else ")"),
+        + (f", {counted(report.rejected, 'unreadable line')} skipped)" if report.rejected else ")"),
     ]
     if not report.attributes:
         lines.append("no attribute matches " + ", ".join(report.config.attributes))

@@ -20,7 +20,7 @@ from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.attributes import Attributes, read_with_attributes
 from dolmakit.io.digest import file_sha256
-from dolmakit.io.rejects import Rejects
+from dolmakit.io.rejects import REJECTS_FILE, Rejects
 from dolmakit.mix.manifest import SourceSection
 
 _REF = re.compile(r"^(?P<file>.+):(?P<line>[0-9]+)$")
@@ -59,7 +59,7 @@ class Origin:
         if self.outcome == "kept":
             return f"in the mix {self.copies} time{'s' if self.copies != 1 else ''}"
         if self.outcome == "unreadable":
-            return "not in the mix: the input line could not be read (see rejects.jsonl)"
+            return "not in the mix: the input line could not be read (see .dolmakit/rejects.jsonl)"
         if self.outcome == "not-sampled":
             detail = ""
             if self.u is not None and self.rate is not None:
@@ -206,8 +206,8 @@ def _relative_input(mix: MixFolder, name: str) -> str | None:
 
 
 def _unreadable(mix: MixFolder, rel: str, line: int) -> Origin:
-    """Return the Origin of an input line the mixer could not read (from rejects.jsonl)."""
-    rejects = mix.folder / "rejects.jsonl"
+    """Return the Origin of an input line the mixer could not read (from its rejects file)."""
+    rejects = mix.folder / (mix.manifest.rejects.path or REJECTS_FILE.as_posix())
     if rejects.is_file():
         import msgspec
 

@@ -18,6 +18,7 @@ from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.reader import iter_lines
+from dolmakit.io.units import counted
 from dolmakit.mix.manifest import (
     MANIFEST_NAME,
     HashedFile,
@@ -68,11 +69,12 @@ class VerifyReport:
     def summary(self) -> str:
         """Return one line: what was verified, or how many problems were found."""
         what = (
-            f"{self.name} v{self.version}: {self.shards} shards, {self.documents:,} documents,"
-            f" {self.tokens:,} tokens, {self.bytes:,} bytes"
+            f"{self.name} v{self.version}: {counted(self.shards, 'shard')},"
+            f" {counted(self.documents, 'document')}, {counted(self.tokens, 'token')},"
+            f" {counted(self.bytes, 'byte')}"
         )
         if self.inputs_checked:
-            what += f", {self.inputs_checked} input files"
+            what += f", {counted(self.inputs_checked, 'input file')}"
         if self.signed_by:
             what += f", signature of {self.signed_by}"
         if self.ok:

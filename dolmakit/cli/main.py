@@ -18,7 +18,7 @@ from dolmakit.cli.options import (
 from dolmakit.errors import DolmakitError
 from dolmakit.io.reader import MAX_LINE_ENV
 from dolmakit.io.storage import location
-from dolmakit.io.units import parse_size
+from dolmakit.io.units import counted, parse_size
 
 
 @click.group(cls=DolmakitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -124,7 +124,7 @@ def convert(
         progress=obj["progress"],
     )
     report(summary)
-    click.echo(f"wrote {summary.written:,} documents to {location(destination)}")
+    click.echo(f"wrote {counted(summary.written, 'document')} to {location(destination)}")
 
 
 @cli.command()
@@ -140,7 +140,7 @@ def convert(
 def demo(obj: dict[str, Any], out_dir: str, workers: int | None, mixes_dir: str | None) -> None:
     """Run the whole pipeline on the embedded demo corpus into OUT_DIR.
 
-    Copies the demo corpus (real Debian documentation text, 7 languages) to
+    Copies the demo corpus (real Debian documentation text, 6 languages) to
     OUT_DIR/data/documents, then tags, deduplicates, mixes and audits it, and prints
     what each stage produced and where.
 

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from dolmakit.cli.options import backend_from, report, runner_options
+from dolmakit.io.units import counted
 
 
 @click.command("tag")
@@ -64,7 +65,7 @@ def tag(
         batch_size=batch_size,
     )
     report(summary)
-    click.echo(f"tagged {summary.written:,} documents as run {run_name!r}")
+    click.echo(f"tagged {counted(summary.written, 'document')} as run {run_name!r}")
 
 
 @click.command("taggers")

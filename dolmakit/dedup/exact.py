@@ -31,14 +31,14 @@ from dolmakit.dedup.index import (
 )
 from dolmakit.dedup.normalize import light_normalize
 from dolmakit.dedup.report import DedupSummary, write_clusters
-from dolmakit.dedup.stage import default_report_dir
+from dolmakit.dedup.stage import attribute_run_dir, default_report_dir
 from dolmakit.document import Document
 from dolmakit.io import storage
 from dolmakit.io.arrays import load_npz
 from dolmakit.io.attributes import AttributeWriter, attribute_key
 from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
 from dolmakit.io.reader import read_documents
-from dolmakit.io.rejects import OnError, Rejects
+from dolmakit.io.rejects import OnError, Rejects, rejects_file
 from dolmakit.run.backends import Backend, SerialBackend
 from dolmakit.run.progress import Tally
 from dolmakit.run.runner import ShardJob, ShardResult, run_shards
@@ -234,7 +234,7 @@ def dedup_exact(
             )
         )
     hashed = run_shards(
-        f"dedup exact {run}: hashes",
+        f"dedup exact ({run}) hashes",
         jobs,
         _hash_shard,
         record_dir=report / "records" / "hashes",
@@ -242,6 +242,7 @@ def dedup_exact(
         backend=backend,
         on_error=on_error,
         progress=progress,
+        rejects_file=rejects_file(attribute_run_dir(files[0], run)),
     )
     dirs = tuple(str(job.options.shard_dir) for job in jobs)
     step = PartitionGroups(dirs, str(work))
@@ -270,7 +271,7 @@ def dedup_exact(
         for job in jobs
     ]
     run_shards(
-        f"dedup exact {run}: attributes",
+        f"dedup exact ({run}) attributes",
         write_jobs,
         _write_attributes,
         record_dir=report / "records" / "attributes",
@@ -395,8 +396,10 @@ def _write_attributes(job: ShardJob, rejects: Rejects) -> ShardResult:
         run, "exact", "paragraph_duplicate" if mode == "paragraph" else "duplicate"
     )
     size_key = attribute_key(run, "exact", "cluster_size")
+    tally = Tally()
     with AttributeWriter(job.outputs[0]) as writer:
         for row, doc_id in enumerate(ids):
+            tally.add(0)
             attrs: dict[str, list[list[float]]] = {}
             if row in spans:
                 attrs[dup_key] = sorted(spans[row])
@@ -406,4 +409,5 @@ def _write_attributes(job: ShardJob, rejects: Rejects) -> ShardResult:
             if sources[row] is not None:
                 line["source"] = sources[row]
             writer.write(line)
+    tally.flush()
     return ShardResult(job.key, read=len(ids), written=len(ids))

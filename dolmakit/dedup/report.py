@@ -10,6 +10,7 @@ import msgspec
 
 from dolmakit.io.arrays import write_table
 from dolmakit.io.atomic import write_bytes_atomic
+from dolmakit.io.units import counted
 from dolmakit.run.runner import RunSummary
 
 CLUSTER_COLUMNS = (
@@ -76,28 +77,37 @@ class DedupSummary:
         return path
 
     def lines(self) -> list[str]:
-        """Return the human summary printed by the command line."""
+        """Return the human summary printed by the command line.
+
+        Nothing is removed here: duplicates are only marked, and the mixer drops them.
+        """
         out = self.read.lines() if self.read is not None else []
-        what = "paragraphs" if self.method == "exact-paragraph" else "documents"
+        what = "paragraph" if self.method == "exact-paragraph" else "document"
         out.append(
-            f"dedup {self.method} ({self.run}): {self.documents:,} documents,"
-            f" {self.clusters:,} clusters of {self.in_clusters:,} {what},"
-            f" {self.removed:,} {what} marked duplicate"
+            f"dedup {self.method} ({self.run}): {counted(self.documents, 'document')},"
+            f" {counted(self.clusters, 'cluster')} of {counted(self.in_clusters, what)},"
+            f" {_marked(self.removed, what)}"
         )
         if self.indexed_documents:
-            out.append(f"  compared against {self.indexed_documents:,} indexed documents")
+            out.append(f"  compared against {counted(self.indexed_documents, 'indexed document')}")
         if self.method == "minhash":
             out.append(
-                f"  {self.candidate_pairs:,} candidate pairs, {self.verified_pairs:,} verified;"
-                f" {self.chained_clusters:,} chained clusters"
+                f"  {counted(self.candidate_pairs, 'candidate pair')},"
+                f" {self.verified_pairs:,} verified;"
+                f" {counted(self.chained_clusters, 'chained cluster')}"
             )
         for source, counts in self.per_source.items():
             out.append(
-                f"  {source or '(no source)'}: {counts['documents']:,} documents,"
-                f" {counts['removed']:,} {what} removed"
+                f"  {source or '(no source)'}: {counted(counts['documents'], 'document')},"
+                f" {_marked(counts['removed'], what)}"
             )
         out.append(f"  report: {self.report_dir}")
         return out
+
+
+def _marked(n: int, what: str) -> str:
+    """Return e.g. '1 document marked as a duplicate' or '30 documents marked as duplicates'."""
+    return f"{counted(n, what)} marked as " + ("a duplicate" if n == 1 else "duplicates")
 
 
 def write_clusters(path: Path, columns: dict[str, list[Any]]) -> None:

@@ -47,8 +47,9 @@ from dolmakit.io import storage
 from dolmakit.io.arrays import load_npz
 from dolmakit.io.attributes import AttributeWriter, attribute_key
 from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
-from dolmakit.io.rejects import OnError, Rejects
+from dolmakit.io.rejects import OnError, Rejects, rejects_file
 from dolmakit.run.backends import Backend, SerialBackend
+from dolmakit.run.progress import Tally
 from dolmakit.run.runner import ShardJob, ShardResult, run_shards
 
 U64 = npt.NDArray[np.uint64]
@@ -56,10 +57,15 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 
+def attribute_run_dir(first_input: Path, run: str) -> Path:
+    """Return `<dataset>/attributes/<run>` for the dataset of the first input."""
+    dataset, _ = split_dataset_path(first_input)
+    return dataset / "attributes" / run
+
+
 def default_report_dir(first_input: Path, run: str) -> Path:
     """Return `<dataset>/attributes/<run>/.dolmakit` for the dataset of the first input."""
-    dataset, _ = split_dataset_path(first_input)
-    return dataset / "attributes" / run / ".dolmakit"
+    return attribute_run_dir(first_input, run) / ".dolmakit"
 
 
 def dedup_minhash(
@@ -97,7 +103,7 @@ def dedup_minhash(
             raise ConfigError(f"{again[0]}: already in the index {index}; give only new shards")
     jobs = [signature_job(path, index_dir, config) for path in files]
     signed = run_shards(
-        f"dedup minhash {run}: signatures",
+        f"dedup minhash ({run}) signatures",
         jobs,
         sign_shard,
         record_dir=report / "records" / "signatures",
@@ -105,6 +111,7 @@ def dedup_minhash(
         backend=backend,
         on_error=on_error,
         progress=progress,
+        rejects_file=rejects_file(attribute_run_dir(files[0], run)),
     )
     new = [
         ShardEntry(job.key, str(job.input), str(job.options.shard_dir), result.written)
@@ -143,7 +150,7 @@ def dedup_minhash(
         for entry in new
     ]
     run_shards(
-        f"dedup minhash {run}: attributes",
+        f"dedup minhash ({run}) attributes",
         write_jobs,
         _write_attributes,
         record_dir=report / "records" / "attributes",
@@ -392,8 +399,10 @@ def _write_attributes(job: ShardJob, rejects: Rejects) -> ShardResult:
             rows.tolist(), size.tolist(), sim.tolist(), removed.tolist(), strict=True
         )
     }
+    tally = Tally()
     with AttributeWriter(job.outputs[0]) as writer:
         for row, doc_id in enumerate(ids):
+            tally.add(0)
             attrs: dict[str, list[list[float]]] = {}
             mark = marks.get(row)
             if mark is not None:
@@ -407,4 +416,5 @@ def _write_attributes(job: ShardJob, rejects: Rejects) -> ShardResult:
             if sources[row] is not None:
                 line["source"] = sources[row]
             writer.write(line)
+    tally.flush()
     return ShardResult(job.key, read=len(ids), written=len(ids))

@@ -1,6 +1,8 @@
 """Count and record input lines that could not be used, with their reasons.
 
-Invariant kept by every stage: lines read = documents written + lines rejected.
+Invariant kept by every stage: lines read = documents written + lines rejected. Every stage
+lists its rejected lines in one place, `<output>/.dolmakit/rejects.jsonl` (`rejects_file`),
+where `<output>` is the folder the stage writes (docs/format.md, "Rejected lines").
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dolmakit.errors import InputError
 from dolmakit.io import storage
 
 OnError = Literal["skip", "fail"]
+REJECTS_FILE = Path(".dolmakit") / "rejects.jsonl"
 _encoder = msgspec.json.Encoder()
 
 
@@ -50,6 +53,11 @@ class Rejects:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def rejects_file(output: Path) -> Path:
+    """Return where a stage that writes into the folder `output` lists its rejected lines."""
+    return output / REJECTS_FILE
 
 
 def _reason_class(reason: str) -> str:

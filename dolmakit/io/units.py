@@ -1,4 +1,4 @@
-"""Parse human sizes such as '256MB' or '1GiB'."""
+"""Parse human sizes such as '256MB' or '1GiB', and write counts with their noun."""
 
 from __future__ import annotations
 
@@ -31,3 +31,8 @@ def parse_size(text: str) -> int:
     if not match or unit not in _UNITS:
         raise DolmakitError(f"cannot read size {text!r}; write e.g. 512MB, 1GiB or 1000000")
     return int(float(match.group(1)) * _UNITS[unit])
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """Return `n` with thousands separators and its noun: '1 document', '2,240 documents'."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

@@ -18,7 +18,8 @@ import numpy as np
 from dolmakit.errors import ConfigError, DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.digest import file_sha256
-from dolmakit.io.rejects import OnError
+from dolmakit.io.rejects import REJECTS_FILE, OnError, rejects_file
+from dolmakit.io.units import counted
 from dolmakit.mix.files import shard_files
 from dolmakit.mix.inputs import (
     InputFile,
@@ -84,9 +85,9 @@ class MixResult:
         m = self.manifest
         head = "already built, nothing to do: " if self.already_built else ""
         out = [
-            f"{head}mix {m.name} v{m.version}: {m.totals.documents:,} documents, "
-            f"{m.totals.tokens:,} tokens ({m.tokenizer}) in {m.totals.shards} "
-            f"shards -> {self.mix_dir}"
+            f"{head}mix {m.name} v{m.version}: {counted(m.totals.documents, 'document')}, "
+            f"{m.totals.tokens:,} tokens ({m.tokenizer}) in {counted(m.totals.shards, 'shard')}"
+            f" -> {self.mix_dir}"
         ]
         for s in m.sources:
             f = s.funnel
@@ -383,7 +384,8 @@ def _existing(mix_dir: Path, spec_hash: str, force: bool) -> Manifest | None:
             "in the spec, or use --force to overwrite a draft"
         )
     for path in [mix_dir / MANIFEST_NAME, mix_dir / "index.parquet", mix_dir / "rejects.jsonl"]:
-        path.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)  # (rejects.jsonl: where earlier builds listed them)
+    rejects_file(mix_dir).unlink(missing_ok=True)
     storage.delete_tree(mix_dir / "decisions")
     storage.delete_tree(mix_dir / WORK_DIR)
     for shard in shard_files(mix_dir):
@@ -646,14 +648,15 @@ def _copy_rejects(summary: RunSummary, mix_dir: Path, root: Path) -> RejectedLin
     from dolmakit.io.atomic import atomic_open
     from dolmakit.mix.inputs import relative
 
-    target = mix_dir / "rejects.jsonl"
+    target = rejects_file(mix_dir)
     if summary.rejects_file is not None and summary.rejects_file.is_file():
         with atomic_open(target) as out:
             for line in summary.rejects_file.read_bytes().splitlines():
                 entry = msgspec.json.decode(line)
                 entry["path"] = relative(storage.location(entry["path"]), root)
                 out.write(msgspec.json.encode(entry) + b"\n")
-        path: str | None = "rejects.jsonl"
+        path: str | None = REJECTS_FILE.as_posix()
+        summary.rejects_file = target
     else:
         target.unlink(missing_ok=True)
         path = None

@@ -53,6 +53,11 @@ def plan_mix(
     )
     weight_sum = sum(spec.sources[i].weight or 0.0 for i in weighted)
     shares = {i: (spec.sources[i].weight or 0.0) / weight_sum for i in weighted}
+    # The shares the manifest reports: a correctly rounded sum, so that weights 0.35, 0.30, 0.25
+    # and 0.10 declare 0.35, not 0.35000000000000003. Sampling keeps `shares`, whose float sum
+    # its targets were always computed with, so the same spec samples the same documents.
+    exact_sum = math.fsum(spec.sources[i].weight or 0.0 for i in weighted)
+    declared_weights = {i: (spec.sources[i].weight or 0.0) / exact_sum for i in weighted}
     warnings: list[str] = []
     if spec.target_tokens is not None:
         weighted_total = spec.target_tokens - from_rates
@@ -73,7 +78,7 @@ def plan_mix(
             plans.append(SourcePlan(source.rate, None, None))
             continue
         target = round(shares[i] * weighted_total)
-        declared = shares[i] * weighted_total / total if total > 0 else 0.0
+        declared = declared_weights[i] * (weighted_total / total) if total > 0 else 0.0
         whole, budget, capped = whole_and_budget(available[i], target, source.max_repeats)
         rate = float(whole)
         if budget > 0:

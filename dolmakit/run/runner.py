@@ -29,8 +29,9 @@ from dolmakit.io.atomic import (
     write_bytes_atomic,
 )
 from dolmakit.io.rejects import OnError, Rejects
+from dolmakit.io.units import counted
 from dolmakit.run.backends import Backend, SerialBackend
-from dolmakit.run.progress import Progress
+from dolmakit.run.progress import Progress, short_names
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,9 @@ class RunSummary:
     def lines(self) -> list[str]:
         """Return a human summary; the first line always shows read = written + rejected."""
         out = [
-            f"{self.stage}: {self.read:,} documents read = {self.written:,} written"
-            f" + {self.rejected_total:,} rejected ({self.shards} shards"
-            + (f", {self.shards_skipped} already complete" if self.shards_skipped else "")
+            f"{self.stage}: {counted(self.read, 'document')} read = {self.written:,} written"
+            f" + {self.rejected_total:,} rejected ({counted(self.shards, 'shard')}"
+            + (f", {self.shards_skipped:,} already complete" if self.shards_skipped else "")
             + ")"
         ]
         for reason, count in sorted(self.rejected.items()):
@@ -150,8 +151,13 @@ def run_shards(
     on_error: OnError = "skip",
     resume: bool = True,
     progress: bool = True,
+    rejects_file: Path | None = None,
 ) -> RunSummary:
-    """Run `fn` on every job not already complete and return the totals over all jobs."""
+    """Run `fn` on every job not already complete and return the totals over all jobs.
+
+    Rejected lines of all shards, in canonical shard order, go to `rejects_file` (default
+    `<record_dir>/rejects.jsonl`); a run without any removes an earlier run's file.
+    """
     backend = backend or SerialBackend()
     digest = config_hash(config)
     summary = RunSummary(stage=stage, shards=len(jobs))
@@ -165,12 +171,15 @@ def run_shards(
             todo.append(job)
     sizes = {job.key: _size(job.input) for job in jobs}
     reporter = Progress(stage, len(jobs), sum(sizes.values()), enabled=progress)
+    names = dict(
+        zip((job.key for job in jobs), short_names([job.input for job in jobs]), strict=True)
+    )
     reporter.skipped(len(done), sum(sizes[key] for key in done))
     summary.shards_skipped = len(done)
     call = _Call(fn, record_dir, digest, on_error)
     for index, result in backend.map(call, todo, on_tick=reporter.update):
         done[todo[index].key] = result
-        reporter.shard_done(todo[index].key, sizes[todo[index].key])
+        reporter.shard_done(names[todo[index].key], sizes[todo[index].key])
     reporter.finish()
     for job in jobs:
         result = done[job.key]
@@ -179,8 +188,11 @@ def run_shards(
         summary.written += result.written
         summary.rejected.update(result.rejected)
         summary.warnings.extend(result.warnings)
+    merged = rejects_file or record_dir / "rejects.jsonl"
     if summary.rejected_total:
-        summary.rejects_file = _merge_rejects(record_dir, jobs)
+        summary.rejects_file = _merge_rejects(record_dir, jobs, merged)
+    else:
+        storage.delete(merged)
     return summary
 
 
@@ -215,9 +227,8 @@ def _rejects_path(record_dir: Path, key: str) -> Path:
     return record_dir / f"{key}.rejects.jsonl"
 
 
-def _merge_rejects(record_dir: Path, jobs: Sequence[ShardJob]) -> Path:
+def _merge_rejects(record_dir: Path, jobs: Sequence[ShardJob], merged: Path) -> Path:
     """Concatenate per-shard reject logs in canonical shard order into one file."""
-    merged = record_dir / "rejects.jsonl"
     with atomic_open(merged) as out:
         for job in jobs:
             log = _rejects_path(record_dir, job.key)

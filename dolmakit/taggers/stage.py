@@ -29,7 +29,7 @@ from dolmakit.io.atomic import write_bytes_atomic
 from dolmakit.io.attributes import Attributes, AttributeWriter, attribute_key
 from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
 from dolmakit.io.reader import read_documents
-from dolmakit.io.rejects import OnError, Rejects
+from dolmakit.io.rejects import OnError, Rejects, rejects_file
 from dolmakit.run.backends import Backend
 from dolmakit.run.progress import Tally
 from dolmakit.run.runner import RunSummary, ShardJob, ShardResult, run_shards
@@ -124,7 +124,8 @@ def tag(
         for f in files
     ]
     config = run_config(run, recipe)
-    record_dir = datasets[0] / "attributes" / run / RECORD_FOLDER
+    output = datasets[0] / "attributes" / run
+    record_dir = output / RECORD_FOLDER
     summary = run_shards(
         "tag",
         jobs,
@@ -135,6 +136,7 @@ def tag(
         on_error=on_error,
         resume=resume,
         progress=progress,
+        rejects_file=rejects_file(output),
     )
     write_bytes_atomic(record_dir / "run.json", msgspec.json.format(msgspec.json.encode(config)))
     return summary

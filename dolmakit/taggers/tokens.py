@@ -23,7 +23,9 @@ class TokensTagger:
     name: ClassVar[str] = "tokens"
     version: ClassVar[str] = "1"
     attributes: ClassVar[tuple[str, ...]] = ("count",)
-    requires: ClassVar[str] = "tiktoken + bpe-openai (core); tokenizers for a tokenizer.json"
+    requires: ClassVar[str] = (
+        "bpe-openai (core); tokenizers (dolmakit[tokenizers]) for a tokenizer.json"
+    )
     description: ClassVar[str] = (
         "Token count per document (parameter tokenizer: cl100k_base (default), o200k_base, "
         "whitespace, or a tokenizer.json path)."
