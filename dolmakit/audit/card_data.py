@@ -23,7 +23,7 @@ from dolmakit.audit.manifest import MixManifest
 from dolmakit.audit.sources import is_dedup_clause, source_rows
 from dolmakit.errors import DolmakitError, InputError
 from dolmakit.io.attributes import read_with_attributes
-from dolmakit.io.reader import iter_lines
+from dolmakit.io.reader import READ_ERRORS, iter_lines
 from dolmakit.io.rejects import Rejects
 
 HISTOGRAM_BINS = 20
@@ -105,7 +105,7 @@ def _shard_rows(manifest: MixManifest) -> Iterator[tuple[int, int, dict[str, Any
                 if line is None:
                     raise InputError(str(path), row, "unreadable line")
                 yield number, row, msgspec.json.decode(line)
-        except (EOFError, msgspec.DecodeError) as exc:
+        except (msgspec.DecodeError, RecursionError, *READ_ERRORS) as exc:
             raise InputError(
                 str(path), 0, f"unreadable shard ({exc}); run dolmakit audit verify"
             ) from None
