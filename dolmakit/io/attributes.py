@@ -18,6 +18,7 @@ import msgspec
 
 from dolmakit.document import Document
 from dolmakit.errors import InputError
+from dolmakit.io import storage
 from dolmakit.io.paths import attribute_path
 from dolmakit.io.reader import (
     DEFAULT_MAX_LINE_BYTES,
@@ -43,6 +44,12 @@ def sanitize_name(name: str) -> str:
 def attribute_key(run: str, tagger: str, kind: str) -> str:
     """Return the Dolma attribute key `<run>__<tagger>__<type>`."""
     return f"{sanitize_name(run)}__{sanitize_name(tagger)}__{sanitize_name(kind)}"
+
+
+def make_attribute_folders(documents: Sequence[Path], run: str) -> None:
+    """Create the folders attribute run `run` writes into; StorageError names a file in the way."""
+    for folder in sorted({attribute_path(doc, run).parent for doc in documents}, key=str):
+        storage.make_folder(folder, f"the folder of attribute run {run!r}")
 
 
 class AttributeWriter(JsonlWriter):

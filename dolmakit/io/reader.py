@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,19 @@ def read_documents(
 
 READ_ERRORS = (EOFError, CorruptStreamError, zstandard.ZstdError, zlib.error, OSError)
 """What reading a file's bytes may raise: truncation, corrupt compression, I/O."""
+
+
+FILE_REASONS = ("truncated file", "unreadable file")
+"""The reject reasons (classes) file_problem gives: the file could not be read on."""
+
+
+def unreadable(documents: int, rejected: Mapping[str, int]) -> bool:
+    """Return true when a file gave no document because it could not be read at all.
+
+    `rejected` counts a shard's rejects by reason class (`Rejects.counts`). Stages write no
+    output for such a file: an empty one would look like a complete result.
+    """
+    return documents == 0 and any(rejected.get(reason) for reason in FILE_REASONS)
 
 
 def file_problem(exc: BaseException) -> str:

@@ -158,6 +158,8 @@ def _build(
     work = mix_dir / WORK_DIR
     if work_root is not None:
         work = work_root.resolve() / spec.name / f"v{spec.version}"
+    storage.make_folder(mix_dir, "the mix")
+    storage.make_folder(work, "the work folder")
     states = _states(inputs)
     configs = [_job_config(spec, f, work) for f in inputs]
     jobs1 = [

@@ -154,6 +154,11 @@ def run_shards(
     """Run `fn` on every job not already complete and return the totals over all jobs."""
     backend = backend or SerialBackend()
     digest = config_hash(config)
+    # A file where a folder must be fails here, named, not later in a worker under a
+    # temporary name.
+    storage.make_folder(record_dir, f"{stage}: its record folder")
+    for folder in sorted({out.parent for job in jobs for out in job.outputs}, key=str):
+        storage.make_folder(folder, f"{stage}: an output folder")
     summary = RunSummary(stage=stage, shards=len(jobs))
     todo: list[ShardJob] = []
     done: dict[str, ShardResult] = {}
