@@ -1001,8 +1001,25 @@ fail:
 
 /* ---------------------------------------------------------------- attribute spans */
 
-/* Return 1 when `spans` is a list of [start, end, score]: start and end ints (not bools) with
- * 0 <= start <= end < 2**63, score an int or a finite float (not a bool). */
+/* Classify an offset: 1 for an int in [0, 2**63) (stored in *out), 2 for an integral float
+ * in that range, 0 for anything else (bools included). */
+static int
+offset_kind(PyObject *value, long long *out)
+{
+    if (PyLong_CheckExact(value)) {
+        int overflow;
+        *out = PyLong_AsLongLongAndOverflow(value, &overflow);
+        return !overflow && *out >= 0;
+    }
+    if (PyFloat_CheckExact(value)) {
+        double d = PyFloat_AS_DOUBLE(value);
+        return isfinite(d) && d == floor(d) && d >= 0.0 && d < 9223372036854775808.0 ? 2 : 0;
+    }
+    return 0;
+}
+
+/* Return 1 when `spans` is a list of [start, end, score]: valid offsets with start <= end,
+ * score an int or a finite float (not a bool). */
 static int
 valid_spans(PyObject *spans)
 {
@@ -1016,13 +1033,22 @@ valid_spans(PyObject *spans)
         PyObject *start = PyList_GET_ITEM(span, 0);
         PyObject *end = PyList_GET_ITEM(span, 1);
         PyObject *score = PyList_GET_ITEM(span, 2);
-        if (!PyLong_CheckExact(start) || !PyLong_CheckExact(end))
+        long long s = 0, e = 0;
+        int start_kind = offset_kind(start, &s), end_kind = offset_kind(end, &e);
+        if (!start_kind || !end_kind)
             return 0;
-        int overflow_start, overflow_end;
-        long long s = PyLong_AsLongLongAndOverflow(start, &overflow_start);
-        long long e = PyLong_AsLongLongAndOverflow(end, &overflow_end);
-        if (overflow_start || overflow_end || s < 0 || e < s)
-            return 0;
+        if (start_kind == 1 && end_kind == 1) {
+            if (e < s)
+                return 0;
+        }
+        else {
+            /* A float offset: compare as Python does, exactly (doubles round past 2**53). */
+            int before = PyObject_RichCompareBool(end, start, Py_LT);
+            if (before != 0) {
+                PyErr_Clear();
+                return 0;
+            }
+        }
         if (PyFloat_CheckExact(score)) {
             if (!isfinite(PyFloat_AS_DOUBLE(score)))
                 return 0;

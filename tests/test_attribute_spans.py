@@ -31,7 +31,7 @@ BAD = {
     "[[5,2,1]]": "span 0 [5,2,1]: start 5 is after end 2",
     "[[0,10,true]]": "span 0 [0,10,true]: score true is a boolean, not a number",
     "[[0,10,0.5],[-1,3,1]]": "span 1 [-1,3,1]: start -1 is out of range",
-    "[[0.0,10,1]]": "span 0 [0.0,10,1]: start 0.0 is not an integer",
+    "[[0.5,10,1]]": "span 0 [0.5,10,1]: start 0.5 is not an integer",
     "[[0,10,1,2]]": "span 0 is [0,10,1,2], not [start, end, score]",
     "[5]": "span 0 is 5, not [start, end, score]",
 }
@@ -86,12 +86,12 @@ def test_mix_and_stats_stop_with_one_line(tmp_path: Path, value: str) -> None:
 
 
 def test_good_values_are_returned_as_written(tmp_path: Path) -> None:
-    attrs = dataset(tmp_path, "[[0,4,1],[5,9,0.25],[9,9,0]]")
+    attrs = dataset(tmp_path, "[[0,4,1],[5,9,0.25],[9,9,0],[0.0,14.0,-1]]")
     rows = list(read_attribute_lines(attrs))
     assert rows[1] == (
         2,
         "d1",
-        {"t__q__len": [[0, 14, 14]], KEY: [[0, 4, 1], [5, 9, 0.25], [9, 9, 0]]},
+        {"t__q__len": [[0, 14, 14]], KEY: [[0, 4, 1], [5, 9, 0.25], [9, 9, 0], [0, 14, -1]]},
     )
     assert type(rows[1][2][KEY][0][2]) is int  # integer scores stay integers
 
@@ -104,9 +104,8 @@ scalars = (
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=2)
 )
-spans = st.lists(scalars, min_size=0, max_size=4) | st.tuples(
-    st.integers(0, 9), st.integers(0, 9), scalars
-).map(list)
+offsets = st.integers(0, 9) | st.floats(0, 9).map(float.__round__).map(float) | scalars
+spans = st.lists(scalars, min_size=0, max_size=4) | st.tuples(offsets, offsets, scalars).map(list)
 values = (
     st.lists(spans | scalars, max_size=3) | scalars | st.dictionaries(st.text(max_size=2), scalars)
 )
@@ -118,6 +117,8 @@ values = (
 @example(attrs={"a": [[0, 2**63, 1]]})
 @example(attrs={"a": [[0, 2**63 - 1, 1]], "b": [[3, 2, 0.5]]})
 @example(attrs={"a": [[0, 1, float("nan")]]})
+@example(attrs={"a": [[2**53 + 1, float(2**53), 1]], "b": [[3.0, 2, 1]]})
+@example(attrs={"a": [[0, float(2**63), 1]], "b": [[0.5, 1, 1]], "c": [[0, float("inf"), 1]]})
 @example(attrs={"a": [(0, 1, 1.0)]})
 def test_compiled_check_agrees_with_the_reference(attrs: dict) -> None:
     assert native.bad_span_key(attrs) == first_bad_key(attrs)

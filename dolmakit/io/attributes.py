@@ -101,9 +101,10 @@ SPAN_SHAPE = "[start, end, score]"
 def span_problem(spans: Any) -> str | None:
     """Return why an attribute value is not a list of [start, end, score] spans, or None.
 
-    start and end are integers (not booleans) with 0 <= start <= end < 2**63; score is an
-    integer or a finite float (not a boolean). The pure-Python reference of the reader's
-    compiled check (`dolmakit._textstats.bad_span_key`), and the wording of its errors.
+    start and end are integers (not booleans; integral floats such as 0.0 too) with
+    0 <= start <= end < 2**63; score is an integer or a finite float (not a boolean). The
+    pure-Python reference of the reader's compiled check (`dolmakit._textstats.bad_span_key`),
+    and the wording of its errors.
     """
     if not isinstance(spans, list):
         return f"must be a list of {SPAN_SHAPE} spans, got {_shown(spans)}"
@@ -112,7 +113,7 @@ def span_problem(spans: Any) -> str | None:
             return f"span {i} is {_shown(span)}, not {SPAN_SHAPE}"
         start, end, score = span
         for what, value in (("start", start), ("end", end)):
-            if type(value) is not int:
+            if type(value) is not int and not (type(value) is float and value.is_integer()):
                 return f"span {i} {_shown(span)}: {what} {_shown(value)} is not an integer"
             if not 0 <= value < MAX_OFFSET:
                 return f"span {i} {_shown(span)}: {what} {value} is out of range"
