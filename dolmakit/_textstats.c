@@ -9,6 +9,9 @@
  * `pii_candidates` serves the pii tagger; its reference is dolmakit.taggers.pii_scan
  * (tests/test_pii_scan.py).
  *
+ * `bad_span_key` serves the attribute reader; its reference is
+ * dolmakit.io.attributes.first_bad_key (tests/test_error_paths.py).
+ *
  * Case-insensitive matching of the ASCII phrases (stop words, "javascript", policy phrases,
  * "lorem ipsum") stands for `phrase in text.lower()`: the only characters outside ASCII whose
  * str.lower() contains an ASCII character are U+212A KELVIN SIGN (-> "k") and U+0130 (->
@@ -996,6 +999,82 @@ fail:
     return NULL;
 }
 
+/* ---------------------------------------------------------------- attribute spans */
+
+/* Classify an offset: 1 for an int in [0, 2**63) (stored in *out), 2 for an integral float
+ * in that range, 0 for anything else (bools included). */
+static int
+offset_kind(PyObject *value, long long *out)
+{
+    if (PyLong_CheckExact(value)) {
+        int overflow;
+        *out = PyLong_AsLongLongAndOverflow(value, &overflow);
+        return !overflow && *out >= 0;
+    }
+    if (PyFloat_CheckExact(value)) {
+        double d = PyFloat_AS_DOUBLE(value);
+        return isfinite(d) && d == floor(d) && d >= 0.0 && d < 9223372036854775808.0 ? 2 : 0;
+    }
+    return 0;
+}
+
+/* Return 1 when `spans` is a list of [start, end, score]: valid offsets with start <= end,
+ * score an int or a finite float (not a bool). */
+static int
+valid_spans(PyObject *spans)
+{
+    if (!PyList_CheckExact(spans))
+        return 0;
+    Py_ssize_t n = PyList_GET_SIZE(spans);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *span = PyList_GET_ITEM(spans, i);
+        if (!PyList_CheckExact(span) || PyList_GET_SIZE(span) != 3)
+            return 0;
+        PyObject *start = PyList_GET_ITEM(span, 0);
+        PyObject *end = PyList_GET_ITEM(span, 1);
+        PyObject *score = PyList_GET_ITEM(span, 2);
+        long long s = 0, e = 0;
+        int start_kind = offset_kind(start, &s), end_kind = offset_kind(end, &e);
+        if (!start_kind || !end_kind)
+            return 0;
+        if (start_kind == 1 && end_kind == 1) {
+            if (e < s)
+                return 0;
+        }
+        else {
+            /* A float offset: compare as Python does, exactly (doubles round past 2**53). */
+            int before = PyObject_RichCompareBool(end, start, Py_LT);
+            if (before != 0) {
+                PyErr_Clear();
+                return 0;
+            }
+        }
+        if (PyFloat_CheckExact(score)) {
+            if (!isfinite(PyFloat_AS_DOUBLE(score)))
+                return 0;
+        }
+        else if (!PyLong_CheckExact(score))
+            return 0;
+    }
+    return 1;
+}
+
+static PyObject *
+bad_span_key(PyObject *self, PyObject *attrs)
+{
+    if (!PyDict_Check(attrs)) {
+        PyErr_SetString(PyExc_TypeError, "expected a dict");
+        return NULL;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *key, *spans;
+    while (PyDict_Next(attrs, &pos, &key, &spans)) {
+        if (!valid_spans(spans))
+            return Py_NewRef(key);
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"summarize", summarize, METH_O, "Return the document statistics tuple of a text."},
     {"c4_lines", c4_lines, METH_O, "Return the C4 line statistics of a text."},
@@ -1006,6 +1085,8 @@ static PyMethodDef methods[] = {
      "Write document-level values as [[0, size, value]] spans into an attribute dict."},
     {"pii_candidates", pii_candidates, METH_O,
      "Return where the pii tagger's patterns can match in a text."},
+    {"bad_span_key", bad_span_key, METH_O,
+     "Return the first key of an attribute dict whose value is not a list of spans, or None."},
     {NULL, NULL, 0, NULL},
 };
 

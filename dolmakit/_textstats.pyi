@@ -1,5 +1,7 @@
 """Compiled text statistics for the rule taggers (pure-Python reference: taggers/rules)."""
 
+from typing import Any
+
 FIELDS: int
 
 def summarize(text: str, /) -> tuple[int, ...]:
@@ -27,3 +29,6 @@ def pii_candidates(
     text: str, /
 ) -> tuple[list[int], list[int], list[int], list[int], list[int], bool]:
     """Return the fields of `dolmakit.taggers.pii_scan.Candidates` for a text."""
+
+def bad_span_key(attrs: dict[str, Any], /) -> str | None:
+    """Return the first key whose value is not a list of [start, end, score] spans, or None."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.paths import DOCUMENT_SUFFIXES, expand_inputs
-from dolmakit.io.reader import read_documents
+from dolmakit.io.reader import read_documents, unreadable
 from dolmakit.io.rejects import OnError, Rejects, rejects_file
 from dolmakit.io.writer import DocumentWriter
 from dolmakit.run.backends import Backend
@@ -63,6 +63,7 @@ def convert(
     files = expand_inputs(sources)
     root = common_root(files)
     dest = storage.location(destination).resolve()
+    storage.make_folder(destination, "the destination")
     record_dir = dest / ".dolmakit" / "convert"
     if shard_bytes is not None:
         if shard_bytes <= 0:
@@ -108,6 +109,8 @@ def _convert_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
             tally.add(len(doc.text))
             result.text_bytes += len(doc.text)
         tally.flush()
+        if unreadable(writer.documents, rejects.counts):
+            writer.discard()
     result.written = writer.documents
     result.read = result.written + rejects.total
     return result

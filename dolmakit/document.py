@@ -12,6 +12,22 @@ import msgspec
 
 KNOWN_FIELDS = ("id", "text", "source", "added", "created", "metadata")
 _KNOWN = frozenset(KNOWN_FIELDS)
+MAX_NESTING = 256
+"""Deepest nesting of objects and arrays a document may have (the document itself is 1).
+
+A fixed limit, far below Python's recursion limit, so that every stage can encode, copy and
+walk any document it accepts, and acceptance does not depend on the stack depth of the
+process (or backend) that reads the line.
+"""
+
+
+# Fewest JSON bytes besides the text's characters that can nest past MAX_NESTING: each level
+# takes an opening and a closing bracket, and the text's JSON string two quotes.
+_DEEP_BYTES = 2 * (MAX_NESTING + 1) + 2
+
+
+class NestingError(ValueError):
+    """Report a document whose objects and arrays nest deeper than MAX_NESTING."""
 
 
 class Span(NamedTuple):
@@ -52,8 +68,13 @@ class Document(msgspec.Struct, omit_defaults=True):
         return out
 
 
-def document_from_dict(obj: Any) -> Document:
-    """Build a document from a decoded JSON value; raise ValueError naming the bad field."""
+def document_from_dict(obj: Any, json_bytes: int | None = None) -> Document:
+    """Build a document from a decoded JSON value; raise ValueError naming the bad field.
+
+    Nesting deeper than MAX_NESTING raises NestingError. `json_bytes`, the length of the JSON
+    text `obj` was decoded from, lets that check be skipped when it cannot fail: each level
+    takes two bracket bytes outside the text field, so a short rest cannot nest that deep.
+    """
     if not isinstance(obj, dict):
         raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
     doc_id = obj.get("id")
@@ -73,6 +94,13 @@ def document_from_dict(obj: Any) -> Document:
         and (metadata is None or type(metadata) is dict)
         and obj.keys() <= _KNOWN
     ):
+        # `_shallow` inlined: this is the reader's per-document path.
+        if (
+            metadata
+            and (json_bytes is None or json_bytes - len(text) >= _DEEP_BYTES)
+            and _too_deep(metadata, 2)
+        ):
+            raise NestingError(_nesting_problem("metadata"))
         return Document(doc_id, text, source, added, created, metadata, {})
     if doc_id is None:
         raise ValueError("missing field 'id'")
@@ -86,6 +114,10 @@ def document_from_dict(obj: Any) -> Document:
         raise ValueError(f"field 'text' must be a string, got {type(text).__name__}")
     if metadata is not None and not isinstance(metadata, dict):
         raise ValueError(f"field 'metadata' must be an object, got {type(metadata).__name__}")
+    if not _shallow(json_bytes, text):
+        for key, value in obj.items():
+            if key not in ("id", "text") and _too_deep(value, 2):
+                raise NestingError(_nesting_problem(key))
     return Document(
         id=doc_id,
         text=text,
@@ -95,6 +127,37 @@ def document_from_dict(obj: Any) -> Document:
         metadata=metadata,
         extra={k: v for k, v in obj.items() if k not in _KNOWN},
     )
+
+
+def _shallow(json_bytes: int | None, text: str) -> bool:
+    """Return true when JSON of `json_bytes` bytes with this text cannot nest too deeply.
+
+    The text's characters take at least as many bytes; see _DEEP_BYTES for the rest.
+    """
+    return json_bytes is not None and json_bytes - len(text) < _DEEP_BYTES
+
+
+def _too_deep(value: Any, level: int) -> bool:
+    """Return true when `value`, at nesting `level`, holds containers deeper than MAX_NESTING.
+
+    Iterative, so that it cannot itself overflow the stack; a flat object costs one loop.
+    """
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        return False
+    stack: list[tuple[Any, int]] = [(value, level)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return True
+        for child in item.values() if type(item) is dict else item:
+            if type(child) is dict or type(child) is list:
+                stack.append((child, depth + 1))
+    return False
+
+
+def _nesting_problem(field: str) -> str:
+    return f"field {field!r} nests objects and arrays more than {MAX_NESTING} levels deep"
 
 
 def _optional_str(obj: dict[str, Any], key: str) -> str | None:

@@ -54,3 +54,15 @@ def read_output(mix_dir: Path) -> list[dict[str, Any]]:
     for shard in sorted(mix_dir.glob("shard-*")):
         out.extend(doc.to_dict() for _, doc in read_documents(shard))
     return out
+
+
+def simple_spec(*sources: dict[str, Any], fmt: str = "jsonl.zst") -> dict[str, Any]:
+    """Return a spec named t v1 (seed 1, whitespace tokens) with these sources."""
+    return {
+        "name": "t",
+        "version": 1,
+        "seed": 1,
+        "tokenizer": "whitespace",
+        "sources": list(sources),
+        "output": {"format": fmt},
+    }

@@ -23,7 +23,7 @@ from dolmakit.audit.folder import MixFolder, open_mix
 from dolmakit.audit.sources import is_dedup_clause, source_rows
 from dolmakit.errors import DolmakitError, InputError
 from dolmakit.io.attributes import read_with_attributes
-from dolmakit.io.reader import iter_lines
+from dolmakit.io.reader import READ_ERRORS, iter_lines
 from dolmakit.io.rejects import Rejects
 from dolmakit.mix.manifest import SourceSection
 
@@ -101,7 +101,7 @@ def _shard_rows(mix: MixFolder) -> Iterator[tuple[int, int, dict[str, Any]]]:
                 if line is None:
                     raise InputError(str(path), row, "unreadable line")
                 yield number, row, msgspec.json.decode(line)
-        except (EOFError, msgspec.DecodeError) as exc:
+        except (msgspec.DecodeError, RecursionError, *READ_ERRORS) as exc:
             raise InputError(
                 str(path), 0, f"unreadable shard ({exc}); run dolmakit audit verify"
             ) from None

@@ -16,8 +16,9 @@ from dolmakit.audit.folder import MixFolder, open_mix
 from dolmakit.audit.sign import SIGNATURE_NAME, fingerprint, load_public_key, signature_problems
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
+from dolmakit.io.compression import compression_of
 from dolmakit.io.digest import file_sha256
-from dolmakit.io.reader import iter_lines
+from dolmakit.io.reader import READ_ERRORS, iter_lines
 from dolmakit.io.units import counted
 from dolmakit.mix.manifest import (
     MANIFEST_NAME,
@@ -32,6 +33,7 @@ from dolmakit.trace.layout import INDEX_DIR, INDEX_MANIFEST, index_files, read_i
 HASH_CHUNK = 1 << 20
 # Files a mix folder may hold besides those the manifest hashes.
 UNHASHED_FILES = (MANIFEST_NAME, SIGNATURE_NAME, "rejects.jsonl", "card.md", "card.html")
+TRUNCATED = "the compressed stream ends early"
 
 
 @dataclass(frozen=True)
@@ -115,19 +117,16 @@ def _check_shard(job: _ShardCheck) -> _ShardFound:
         return found
     size = path.stat().st_size
     digest = file_sha256(path)
-    if size < record.bytes:
-        found.problems.append(
-            Problem("truncated", record.path, f"{size:,} bytes, manifest says {record.bytes:,}")
-        )
-    elif digest != record.sha256:
-        grew = f" ({size:,} bytes, manifest says {record.bytes:,})" if size != record.bytes else ""
-        found.problems.append(Problem("changed", record.path, f"sha256 differs{grew}"))
     if not job.is_shard:
+        if digest != record.sha256:
+            found.problems.append(_hash_problem(record, size))
         # span index text and suffix arrays (.bin) have no rows to count
         return _check_table(job, found) if job.path.suffix == ".parquet" else found
     documents, tokens, error = _count(path, job.tokenizer)
     found.documents, found.tokens = documents, tokens
-    if error:
+    if digest != record.sha256:
+        found.problems.append(_shard_hash_problem(job, size, documents, tokens, error))
+    if error and not error.startswith(TRUNCATED):
         found.problems.append(Problem("unreadable", record.path, error))
     if documents != job.count:
         found.problems.append(
@@ -138,6 +137,42 @@ def _check_shard(job: _ShardCheck) -> _ShardFound:
             Problem("count", record.path, f"{tokens:,} tokens, manifest says {job.tokens:,}")
         )
     return found
+
+
+def _hash_problem(record: HashedFile, size: int) -> Problem:
+    """Name a file whose bytes differ from the manifest: smaller is truncated, else changed."""
+    if size < record.bytes:
+        return Problem("truncated", record.path, f"{size:,} bytes, manifest says {record.bytes:,}")
+    grew = f" ({size:,} bytes, manifest says {record.bytes:,})" if size != record.bytes else ""
+    return Problem("changed", record.path, f"sha256 differs{grew}")
+
+
+def _shard_hash_problem(
+    job: _ShardCheck, size: int, documents: int, tokens: int, error: str
+) -> Problem:
+    """Name how a shard whose sha256 differs changed, from what reading it found.
+
+    A compressed shard is called truncated only when its stream ends early: one recompressed
+    (another level, other frames) is smaller but reads to its end with the recorded counts.
+    """
+    record = job.record
+    if error.startswith(TRUNCATED):
+        return Problem(
+            "truncated", record.path, f"{size:,} bytes, manifest says {record.bytes:,}: {error}"
+        )
+    if compression_of(job.path) == "" or error:
+        return _hash_problem(record, size)
+    if documents == job.count and tokens == job.tokens:
+        return Problem(
+            "changed",
+            record.path,
+            f"compressed bytes differ from the manifest's sha256 ({size:,} bytes, manifest says "
+            f"{record.bytes:,}), but the shard decompresses to its end with the recorded "
+            f"{documents:,} documents and {tokens:,} tokens: recompressed, or edited without "
+            "changing those counts (`dolmakit audit rebuild` compares the content)",
+        )
+    grew = f" ({size:,} bytes, manifest says {record.bytes:,})" if size != record.bytes else ""
+    return Problem("changed", record.path, f"sha256 differs{grew}")
 
 
 def _check_table(job: _ShardCheck, found: _ShardFound) -> _ShardFound:
@@ -181,8 +216,14 @@ def _count(path: Path, tokenizer_name: str) -> tuple[int, int, str]:
                 batch.clear()
         tokens += sum(tokenizer.count_batch(batch))
     except EOFError:
-        return documents, tokens, f"compressed stream ends early after line {lineno}"
-    except (msgspec.DecodeError, UnicodeDecodeError, OSError, ValueError) as exc:
+        return documents, tokens, f"{TRUNCATED} after line {lineno}" if lineno else TRUNCATED
+    except (
+        msgspec.DecodeError,
+        UnicodeDecodeError,
+        ValueError,
+        RecursionError,
+        *READ_ERRORS,
+    ) as exc:
         return documents, tokens, f"line {lineno + 1}: {exc}"
     return documents, tokens, ""
 

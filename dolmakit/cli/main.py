@@ -42,6 +42,9 @@ def cli(ctx: click.Context, max_line_bytes: str, quiet: bool) -> None:
     ctx.obj = {"progress": not quiet}
 
 
+SHOW_SKIPPED = 20
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--id", "ids", multiple=True, help="Show only documents with this id (repeatable).")
@@ -67,16 +70,24 @@ def inspect(
     """
     import msgspec
 
-    from dolmakit.io.inspect import inspect_documents, render
+    from dolmakit.io.inspect import Inspection, render
 
     run_list = [r for r in runs.split(",") if r] if runs is not None else None
-    for item in inspect_documents(paths, ids=ids, limit=limit or None, runs=run_list):
+    inspection = Inspection(paths, ids=ids, limit=limit or None, runs=run_list)
+    for item in inspection:
         if as_json:
             obj = item.document.to_dict()
             obj["attributes"] = item.attributes
             click.echo(msgspec.json.encode(obj).decode())
         else:
             click.echo(render(item, max_chars))
+    for skipped in inspection.skipped[:SHOW_SKIPPED]:
+        click.echo(str(skipped), err=True)
+    if len(inspection.skipped) > SHOW_SKIPPED:
+        click.echo(f"... and {len(inspection.skipped) - SHOW_SKIPPED:,} more", err=True)
+    problem = inspection.problem()
+    if problem is not None:
+        raise DolmakitError(problem)
 
 
 @cli.command()

@@ -31,11 +31,11 @@ from dolmakit.dedup.index import (
 )
 from dolmakit.dedup.normalize import light_normalize
 from dolmakit.dedup.report import DedupSummary, write_clusters
-from dolmakit.dedup.stage import attribute_run_dir, default_report_dir
+from dolmakit.dedup.stage import attribute_run_dir, default_report_dir, readable_inputs
 from dolmakit.document import Document
 from dolmakit.io import storage
 from dolmakit.io.arrays import load_npz
-from dolmakit.io.attributes import AttributeWriter, attribute_key
+from dolmakit.io.attributes import AttributeWriter, attribute_key, make_attribute_folders
 from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
 from dolmakit.io.reader import read_documents
 from dolmakit.io.rejects import OnError, Rejects, rejects_file
@@ -216,6 +216,8 @@ def dedup_exact(
     for path in files:
         split_dataset_path(path)
     report = storage.location(report_dir) if report_dir else default_report_dir(files[0], run)
+    storage.make_folder(report, "the report folder")
+    make_attribute_folders(files, run)
     report = report.resolve()
     backend = backend or SerialBackend()
     work = report / "work"
@@ -268,7 +270,7 @@ def dedup_exact(
                 config.mode,
             ),
         )
-        for job in jobs
+        for job in readable_inputs(jobs, hashed, run)
     ]
     run_shards(
         f"dedup exact ({run}) attributes",

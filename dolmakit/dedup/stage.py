@@ -45,12 +45,13 @@ from dolmakit.dedup.signing import sign_shard, signature_job
 from dolmakit.errors import ConfigError
 from dolmakit.io import storage
 from dolmakit.io.arrays import load_npz
-from dolmakit.io.attributes import AttributeWriter, attribute_key
+from dolmakit.io.attributes import AttributeWriter, attribute_key, make_attribute_folders
 from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
+from dolmakit.io.reader import unreadable
 from dolmakit.io.rejects import OnError, Rejects, rejects_file
 from dolmakit.run.backends import Backend, SerialBackend
 from dolmakit.run.progress import Tally
-from dolmakit.run.runner import ShardJob, ShardResult, run_shards
+from dolmakit.run.runner import RunSummary, ShardJob, ShardResult, run_shards
 
 U64 = npt.NDArray[np.uint64]
 F64 = npt.NDArray[np.float64]
@@ -90,6 +91,8 @@ def dedup_minhash(
     for path in files:
         split_dataset_path(path)
     report = storage.location(report_dir) if report_dir else default_report_dir(files[0], run)
+    storage.make_folder(report, "the report folder")
+    make_attribute_folders(files, run)
     report = report.resolve()
     backend = backend or SerialBackend()
     index_dir = report / "index"
@@ -140,6 +143,7 @@ def dedup_minhash(
         s: {"documents": per_source[s], "removed": removed_by_source[s]} for s in sorted(per_source)
     }
     key_prefix = (run, "minhash")
+    readable = {job.key for job in readable_inputs(jobs, signed, run)}
     write_jobs = [
         ShardJob(
             entry.key,
@@ -148,6 +152,7 @@ def dedup_minhash(
             (entry.dir, str(work / "decisions" / f"{entry.key}.npz"), key_prefix),
         )
         for entry in new
+        if entry.key in readable
     ]
     run_shards(
         f"dedup minhash ({run}) attributes",
@@ -162,6 +167,21 @@ def dedup_minhash(
     summary.write()
     storage.delete_tree(work)
     return summary
+
+
+def readable_inputs(jobs: Sequence[ShardJob], read: RunSummary, run: str) -> list[ShardJob]:
+    """Return the jobs whose input could be read; delete the run's attributes of the others.
+
+    A file that gave no document because it could not be read gets no attribute file (an
+    empty one would look like a complete result); `read.results` are in `jobs` order.
+    """
+    out = []
+    for job, result in zip(jobs, read.results, strict=True):
+        if unreadable(result.written, result.rejected):
+            storage.delete(attribute_path(job.input, run), missing_ok=True)
+        else:
+            out.append(job)
+    return out
 
 
 def _index_folder(path: Path) -> Path:

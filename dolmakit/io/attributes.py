@@ -8,8 +8,9 @@ dolmakit stage re-reading the same file stays aligned. Scores `1` and `1.0` are 
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,16 @@ import msgspec
 
 from dolmakit.document import Document
 from dolmakit.errors import InputError
+from dolmakit.io import storage
 from dolmakit.io.paths import attribute_path
-from dolmakit.io.reader import DEFAULT_MAX_LINE_BYTES, iter_lines, line_problem, read_documents
+from dolmakit.io.reader import (
+    DEFAULT_MAX_LINE_BYTES,
+    READ_ERRORS,
+    file_problem,
+    iter_lines,
+    line_problem,
+    read_documents,
+)
 from dolmakit.io.rejects import Rejects
 from dolmakit.io.writer import JsonlWriter
 
@@ -37,6 +46,12 @@ def attribute_key(run: str, tagger: str, kind: str) -> str:
     return f"{sanitize_name(run)}__{sanitize_name(tagger)}__{sanitize_name(kind)}"
 
 
+def make_attribute_folders(documents: Sequence[Path], run: str) -> None:
+    """Create the folders attribute run `run` writes into; StorageError names a file in the way."""
+    for folder in sorted({attribute_path(doc, run).parent for doc in documents}, key=str):
+        storage.make_folder(folder, f"the folder of attribute run {run!r}")
+
+
 class AttributeWriter(JsonlWriter):
     """Write one attribute line per document, atomically, in the Dolma shape."""
 
@@ -49,8 +64,13 @@ class AttributeWriter(JsonlWriter):
 
 
 def read_attribute_lines(path: str | Path) -> Iterator[tuple[int, str, Attributes]]:
-    """Yield (line number, id, attributes) of an attribute file; InputError on a bad line."""
+    """Yield (line number, id, attributes) of an attribute file; InputError on a bad line.
+
+    Every value is checked once, here: a list of [start, end, score] spans (see span_problem),
+    so that filters, statistics and span replacement can index spans without checks.
+    """
     name = str(path)
+    lineno = 0
     try:
         for lineno, line in iter_lines(name, DEFAULT_MAX_LINE_BYTES):
             if line is None:
@@ -65,9 +85,76 @@ def read_attribute_lines(path: str | Path) -> Iterator[tuple[int, str, Attribute
             attrs = obj.get("attributes") or {}
             if not isinstance(attrs, dict):
                 raise InputError(name, lineno, "'attributes' must be an object")
+            key = _bad_span_key(attrs)
+            if key is not None:
+                problem = span_problem(attrs[key]) or "not a list of spans"
+                raise InputError(name, lineno, f"attribute {key!r}: {problem}")
             yield lineno, obj["id"], attrs
-    except EOFError as exc:
-        raise InputError(name, 0, f"truncated attribute file: {exc}") from None
+    except READ_ERRORS as exc:
+        raise InputError(name, lineno + 1, f"attribute file: {file_problem(exc)}") from None
+
+
+MAX_OFFSET = 1 << 63
+SPAN_SHAPE = "[start, end, score]"
+
+
+def span_problem(spans: Any) -> str | None:
+    """Return why an attribute value is not a list of [start, end, score] spans, or None.
+
+    start and end are integers (not booleans; integral floats such as 0.0 too) with
+    0 <= start <= end < 2**63; score is an integer or a finite float (not a boolean). The
+    pure-Python reference of the reader's compiled check (`dolmakit._textstats.bad_span_key`),
+    and the wording of its errors.
+    """
+    if not isinstance(spans, list):
+        return f"must be a list of {SPAN_SHAPE} spans, got {_shown(spans)}"
+    for i, span in enumerate(spans):
+        if not isinstance(span, list) or len(span) != 3:
+            return f"span {i} is {_shown(span)}, not {SPAN_SHAPE}"
+        start, end, score = span
+        for what, value in (("start", start), ("end", end)):
+            if type(value) is not int and not (type(value) is float and value.is_integer()):
+                return f"span {i} {_shown(span)}: {what} {_shown(value)} is not an integer"
+            if not 0 <= value < MAX_OFFSET:
+                return f"span {i} {_shown(span)}: {what} {value} is out of range"
+        if start > end:
+            return f"span {i} {_shown(span)}: start {start} is after end {end}"
+        if type(score) is float:
+            if not math.isfinite(score):
+                return f"span {i} {_shown(span)}: score {score} is not finite"
+        elif type(score) is not int:
+            kind = "a boolean, not a number" if isinstance(score, bool) else "not a number"
+            return f"span {i} {_shown(span)}: score {_shown(score)} is {kind}"
+    return None
+
+
+def first_bad_key(attrs: Attributes) -> str | None:
+    """Return the first key whose value span_problem rejects, or None (pure Python)."""
+    for key, spans in attrs.items():
+        if span_problem(spans) is not None:
+            return key
+    return None
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """Return a value as JSON for a message, cut to `limit` characters."""
+    try:
+        text = msgspec.json.encode(value).decode()
+    except (TypeError, RecursionError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _native_check() -> Callable[[Attributes], str | None]:
+    """Return the compiled span check, or the pure-Python one when it is not built."""
+    try:
+        from dolmakit._textstats import bad_span_key
+    except ImportError:
+        return first_bad_key
+    return bad_span_key
+
+
+_bad_span_key = _native_check()
 
 
 def read_with_attributes(

@@ -2,6 +2,8 @@
 
 Readers yield decompressed chunks and raise `EOFError` when a compressed file ends inside a
 frame or member: zstandard's and gzip's stream readers otherwise end a truncated file quietly.
+Bytes that are not valid compressed data (corrupt, or another format under the name) raise
+`CorruptStreamError`.
 Files may be local or objects (`s3://`); `dolmakit.io.storage` hands over their raw bytes.
 """
 
@@ -20,6 +22,10 @@ from dolmakit.io import storage
 ZSTD_LEVEL = 3
 GZIP_LEVEL = 6
 CHUNK_BYTES = 1 << 20
+
+
+class CorruptStreamError(Exception):
+    """Report bytes that do not decompress: a corrupt frame or member, or not that format."""
 
 
 def compression_of(path: str | Path) -> str:
@@ -52,7 +58,10 @@ def _zstd_chunks(raw: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
     while data := raw.read(chunk_bytes):
         while data:
             in_frame = True
-            out = dobj.decompress(data)
+            try:
+                out = dobj.decompress(data)
+            except zstandard.ZstdError as exc:
+                raise CorruptStreamError(f"corrupt zstd data ({exc})") from exc
             if out:
                 yield out
             if not dobj.eof:
@@ -74,7 +83,7 @@ def _gzip_chunks(raw: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
             try:
                 out = dobj.decompress(data)
             except zlib.error as exc:
-                raise EOFError(f"corrupt gzip data: {exc}") from exc
+                raise CorruptStreamError(f"corrupt gzip data ({exc})") from exc
             if out:
                 yield out
             if not dobj.eof:

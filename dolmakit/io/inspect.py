@@ -13,7 +13,7 @@ from dolmakit.document import Document
 from dolmakit.errors import DolmakitError
 from dolmakit.io.attributes import Attributes, read_with_attributes
 from dolmakit.io.paths import attribute_runs, expand_inputs, split_dataset_path
-from dolmakit.io.reader import read_documents
+from dolmakit.io.reader import FILE_REASONS, read_documents
 from dolmakit.io.rejects import Rejects
 
 
@@ -27,6 +27,94 @@ class Inspected:
     attributes: Attributes
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A line (0: the whole file) that `inspect` could not show, and why."""
+
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: rejected: {self.reason}"
+
+
+class _Collected(Rejects):
+    """Rejects that also keep every rejected line, to be shown to the user."""
+
+    def __init__(self, into: list[Skipped]) -> None:
+        super().__init__()
+        self.into = into
+
+    def add(self, path: str, line: int, reason: str) -> None:
+        super().add(path, line, reason)
+        self.into.append(Skipped(path, line, reason))
+
+
+class Inspection:
+    """Iterate the documents `inspect` shows; then `problem()` says what it could not show.
+
+    Rejected lines met on the way are kept in `skipped`, in reading order.
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[str],
+        *,
+        ids: Sequence[str] = (),
+        limit: int | None = 5,
+        runs: Sequence[str] | None = None,
+    ) -> None:
+        self.sources = tuple(sources)
+        self.ids = tuple(ids)
+        self.limit = limit
+        self.runs = runs
+        self.skipped: list[Skipped] = []
+        self.found: set[str] = set()
+        self.shown = 0
+
+    def __iter__(self) -> Iterator[Inspected]:
+        wanted = set(self.ids)
+        for path in expand_inputs(self.sources):
+            file_runs = list(self.runs) if self.runs is not None else _runs_of(path)
+            rejects = _Collected(self.skipped)
+            if file_runs:
+                rows = read_with_attributes(path, file_runs, rejects)
+            else:
+                rows = ((line, doc, {}) for line, doc in read_documents(path, rejects))
+            for line, doc, attrs in rows:
+                if wanted and doc.id not in wanted:
+                    continue
+                self.found.add(doc.id)
+                self.shown += 1
+                yield Inspected(path, line, doc, attrs)
+                if self.limit is not None and self.shown >= self.limit:
+                    return
+
+    def problem(self) -> str | None:
+        """Return why nothing (or not every id asked for) was shown, or None when all was."""
+        stopped = self.limit is not None and self.shown >= self.limit
+        missing = [i for i in self.ids if i not in self.found] if not stopped else []
+        lines = f"{_count(self.skipped)} (listed above)"
+        where = ", ".join(self.sources)
+        if missing:
+            which = ", ".join(repr(i) for i in missing)
+            problem = f"no document with id {which} in {where}"
+            return f"{problem}; {lines}, it may be among them" if self.skipped else problem
+        if not self.shown and self.skipped:
+            return f"no document to show in {where}: {lines}"
+        return None
+
+
+def _count(skipped: list[Skipped]) -> str:
+    files = sum(1 for s in skipped if not s.line or s.reason.startswith(FILE_REASONS))
+    lines = len(skipped) - files
+    parts = [f"{lines:,} rejected line{'s' if lines != 1 else ''}"] if lines else []
+    parts += [f"{files:,} unreadable file{'s' if files != 1 else ''}"] if files else []
+    return " and ".join(parts)
+
+
 def inspect_documents(
     sources: Sequence[str],
     *,
@@ -35,22 +123,7 @@ def inspect_documents(
     runs: Sequence[str] | None = None,
 ) -> Iterator[Inspected]:
     """Yield documents (optionally only `ids`) with the attributes of `runs` (default: all)."""
-    wanted = set(ids)
-    shown = 0
-    for path in expand_inputs(sources):
-        file_runs = list(runs) if runs is not None else _runs_of(path)
-        rejects = Rejects()
-        if file_runs:
-            rows = read_with_attributes(path, file_runs, rejects)
-        else:
-            rows = ((line, doc, {}) for line, doc in read_documents(path, rejects))
-        for line, doc, attrs in rows:
-            if wanted and doc.id not in wanted:
-                continue
-            yield Inspected(path, line, doc, attrs)
-            shown += 1
-            if limit is not None and shown >= limit:
-                return
+    yield from Inspection(sources, ids=ids, limit=limit, runs=runs)
 
 
 def _runs_of(path: Path) -> list[str]:

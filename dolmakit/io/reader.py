@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import zstandard
 
-from dolmakit.document import Document, document_from_dict
+from dolmakit.document import MAX_NESTING, Document, NestingError, document_from_dict
 from dolmakit.io import storage
-from dolmakit.io.compression import iter_chunks
+from dolmakit.io.compression import CorruptStreamError, iter_chunks
 from dolmakit.io.rejects import Rejects
 
 DEFAULT_MAX_LINE_BYTES = 64 << 20
@@ -96,10 +96,32 @@ def read_documents(
             doc = _parse_line(name, lineno, line, max_line_bytes, rejects)
             if doc is not None:
                 yield lineno, doc
-    except EOFError as exc:
-        rejects.add(name, lineno + 1, f"truncated file: {exc}")
-    except (zstandard.ZstdError, zlib.error, OSError) as exc:
-        rejects.add(name, lineno + 1, f"unreadable file: {exc}")
+    except READ_ERRORS as exc:
+        rejects.add(name, lineno + 1, file_problem(exc))
+
+
+READ_ERRORS = (EOFError, CorruptStreamError, zstandard.ZstdError, zlib.error, OSError)
+"""What reading a file's bytes may raise: truncation, corrupt compression, I/O."""
+
+
+FILE_REASONS = ("truncated file", "unreadable file")
+"""The reject reasons (classes) file_problem gives: the file could not be read on."""
+
+
+def unreadable(documents: int, rejected: Mapping[str, int]) -> bool:
+    """Return true when a file gave no document because it could not be read at all.
+
+    `rejected` counts a shard's rejects by reason class (`Rejects.counts`). Stages write no
+    output for such a file: an empty one would look like a complete result.
+    """
+    return documents == 0 and any(rejected.get(reason) for reason in FILE_REASONS)
+
+
+def file_problem(exc: BaseException) -> str:
+    """Name why a file could not be read to its end (for an exception of READ_ERRORS)."""
+    if isinstance(exc, EOFError):
+        return f"truncated file: {exc}"
+    return f"unreadable file: {exc}"
 
 
 def _parse_line(
@@ -117,13 +139,18 @@ def _parse_line(
         rejects.add(name, lineno, line_problem(line, lineno, exc))
         return None
     try:
-        return document_from_dict(obj)
+        return document_from_dict(obj, len(line))
+    except NestingError as exc:
+        rejects.add(name, lineno, f"{TOO_DEEP}: {exc}")
+        return None
     except ValueError as exc:
         rejects.add(name, lineno, f"invalid document: {exc}")
         return None
 
 
 UTF8_BOM = b"\xef\xbb\xbf"
+TOO_DEEP = "JSON nested too deeply"
+DECODER_TOO_DEEP = f"{TOO_DEEP}: objects and arrays nest more than {MAX_NESTING} levels deep"
 
 
 def line_problem(line: bytes, lineno: int, exc: BaseException) -> str:
@@ -139,7 +166,7 @@ def line_problem(line: bytes, lineno: int, exc: BaseException) -> str:
     except UnicodeDecodeError as bad:
         return f"invalid UTF-8: byte {bad.start} (0x{line[bad.start]:02x})"
     if isinstance(exc, RecursionError):
-        return "JSON nested too deeply: more levels than the decoder allows"
+        return DECODER_TOO_DEEP
     return f"invalid JSON: {exc}"
 
 
@@ -164,6 +191,10 @@ def _read_parquet(name: str, rejects: Rejects) -> Iterator[tuple[int, Document]]
                 row += 1
                 try:
                     yield row, document_from_dict(_parquet_row(obj, json_columns))
+                except NestingError as exc:
+                    rejects.add(name, row, f"{TOO_DEEP}: {exc}")
+                except RecursionError:
+                    rejects.add(name, row, DECODER_TOO_DEEP)
                 except ValueError as exc:
                     rejects.add(name, row, f"invalid document: {exc}")
     except (OSError, pa.ArrowInvalid) as exc:

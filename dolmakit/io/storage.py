@@ -397,6 +397,26 @@ def fingerprint(path: str | os.PathLike[str]) -> dict[str, Any]:
     return state
 
 
+def make_folder(path: str | os.PathLike[str], what: str = "folder") -> None:
+    """Create a local folder and its parents; StorageError names a file standing in the way.
+
+    `what` says what the folder is for (e.g. "the destination"). Object storage has no
+    folders: nothing is done for s3:// paths.
+    """
+    loc = location(path)
+    if isinstance(loc, RemotePath):
+        return
+    try:
+        loc.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in (loc, *loc.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise StorageError(
+                f"cannot write {what} {path}: {blocker} is a file, not a folder"
+            ) from None
+        raise StorageError(f"cannot write {what} {path}: {exc.strerror or exc}") from None
+
+
 def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 

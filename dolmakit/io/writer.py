@@ -24,7 +24,10 @@ _encoder = msgspec.json.Encoder()
 
 
 class _Atomic(ABC):
-    """Close (rename into place) on success, abort (delete) on an exception."""
+    """Close (rename into place) on success, abort (delete) on an exception or a discard."""
+
+    path: Path
+    _discarded = False
 
     @abstractmethod
     def close(self) -> None:
@@ -34,16 +37,22 @@ class _Atomic(ABC):
     def abort(self) -> None:
         """Discard the partial file."""
 
+    def discard(self) -> None:
+        """Make the `with` block end with no file at all: not this one, nor an earlier one."""
+        self._discarded = True
+
     def __enter__(self) -> Self:
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if kind is None:
+        if kind is None and not self._discarded:
             self.close()
         else:
             self.abort()
+            if kind is None:
+                storage.delete(self.path, missing_ok=True)
 
 
 class JsonlWriter(_Atomic):

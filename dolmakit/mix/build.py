@@ -89,16 +89,32 @@ class MixResult:
             f"{m.totals.tokens:,} tokens ({m.tokenizer}) in {counted(m.totals.shards, 'shard')}"
             f" -> {self.mix_dir}"
         ]
+        out.extend(self._read_lines())
         for s in m.sources:
             f = s.funnel
             want = f"{s.declared_share:.2%}" if s.declared_share is not None else f"rate {s.rate:g}"
+            bad = f" ({f.rejected_lines:,} rejected)" if f.rejected_lines else ""
             out.append(
-                f"  {s.name}: read {f.read:,}, passed {f.passed:,}, sampled "
-                f"{f.sampled:,}, emitted {f.emitted_documents:,} docs / "
+                f"  {s.name}: read {f.read + f.rejected_lines:,}{bad}, passed {f.passed:,},"
+                f" sampled {f.sampled:,}, emitted {f.emitted_documents:,} docs / "
                 f"{f.tokens_emitted:,} tokens; share {s.realised_share:.2%} (declared {want})"
             )
         out.extend(f"  warning: {w}" for w in m.warnings)
         out.append(f"  manifest {self.manifest_path} content sha256 {m.content_sha256}")
+        return out
+
+    def _read_lines(self) -> list[str]:
+        """Return the balance every stage prints: lines read = valid documents + rejected."""
+        m = self.manifest
+        valid = sum(s.funnel.read for s in m.sources)
+        rejects = m.rejects
+        out = [
+            f"  {valid + rejects.lines:,} documents read = {valid:,} valid + "
+            f"{rejects.lines:,} rejected ({counted(len(m.inputs.documents), 'input file')})"
+        ]
+        out.extend(f"  rejected: {n:,} {reason}" for reason, n in rejects.by_reason.items())
+        if rejects.path is not None:
+            out.append(f"  rejected lines listed in {self.mix_dir / rejects.path}")
         return out
 
 
@@ -182,6 +198,8 @@ def _build(
     work = mix_dir / WORK_DIR
     if work_root is not None:
         work = work_root.resolve() / spec.name / f"v{spec.version}"
+    storage.make_folder(mix_dir, "the mix")
+    storage.make_folder(work, "the work folder")
     states = _states(inputs)
     configs = [_job_config(spec, f, work) for f in inputs]
     jobs1 = [

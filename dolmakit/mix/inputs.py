@@ -71,7 +71,7 @@ def resolve_inputs(spec: MixSpec, data_root: Path) -> list[InputFile]:
                         problem = (
                             f"attribute run {run!r} has no file for "
                             f"{relative(path, root)} (expected {attr})"
-                        )
+                        ) + _unreadable_note(path)
                     raise spec.error(f"{where}.attributes[{r_index}]", problem)
                 attrs.append(attr)
             files.append(
@@ -86,6 +86,20 @@ def resolve_inputs(spec: MixSpec, data_root: Path) -> list[InputFile]:
                 )
             )
     return files
+
+
+def _unreadable_note(path: Path) -> str:
+    """Explain a missing attribute file when the document file cannot be read at all."""
+    from dolmakit.io.reader import read_documents, unreadable
+    from dolmakit.io.rejects import Rejects
+
+    rejects = Rejects()
+    if next(read_documents(path, rejects), None) is None and unreadable(0, rejects.counts):
+        return (
+            ": the document file cannot be read, so no run wrote attributes for it; repair or "
+            "remove it, or leave it out of the source's document globs"
+        )
+    return ""
 
 
 _GLOB_CHARS = frozenset("*?[")

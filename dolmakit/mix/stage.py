@@ -256,26 +256,50 @@ _encoder = msgspec.json.Encoder()
 
 
 def _kept_documents(path: Path, wanted: dict[int, int]) -> Iterator[tuple[int, int, Document]]:
-    """Yield (line, document index, document) for the lines in `wanted`, parsing only those."""
-    from dolmakit.io.reader import iter_lines, read_documents
+    """Yield (line, document index, document) for the lines in `wanted`, parsing only those.
 
+    Reading stops after the last wanted line: pass 1 rejected the rest of a file it could not
+    read past a point (a truncated or corrupt stream), and no wanted line lies beyond it.
+    """
+    from dolmakit.io.reader import (
+        READ_ERRORS,
+        file_problem,
+        iter_lines,
+        max_line_bytes_default,
+        read_documents,
+    )
+
+    if not wanted:
+        return
     if path.name.endswith(".parquet"):
         for line, doc in read_documents(path):
             if line in wanted:
                 yield line, wanted[line], doc
         return
     decode = msgspec.json.Decoder().decode
-    for line, raw in iter_lines(path):
-        index = wanted.get(line)
-        if index is None:
-            continue
-        try:
-            parsed = document_from_dict(decode(raw)) if raw is not None else None
-        except (msgspec.DecodeError, UnicodeDecodeError, ValueError):
-            parsed = None
-        if parsed is None:
-            raise InputError(str(path), line, "the file changed between the mixer's two passes")
-        yield line, index, parsed
+    last = max(wanted)
+    line = 0
+    try:
+        for line, raw in iter_lines(path, max_line_bytes_default()):
+            index = wanted.get(line)
+            if index is None:
+                continue
+            try:
+                parsed = document_from_dict(decode(raw)) if raw is not None else None
+            except (msgspec.DecodeError, UnicodeDecodeError, ValueError, RecursionError):
+                parsed = None
+            if parsed is None:
+                raise InputError(str(path), line, "the file changed between the mixer's two passes")
+            yield line, index, parsed
+            if line == last:
+                return
+    except READ_ERRORS as exc:
+        raise InputError(
+            str(path),
+            line + 1,
+            f"{file_problem(exc)}; the mixer's first pass read this line, so the file "
+            "changed between its two passes",
+        ) from None
 
 
 def pass2(job: ShardJob, rejects: Rejects) -> ShardResult:

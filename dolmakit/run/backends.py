@@ -13,6 +13,7 @@ from concurrent import futures
 from typing import Any, Protocol, TypeVar
 
 from dolmakit.errors import DolmakitError
+from dolmakit.run.orphans import exit_with_parent
 from dolmakit.run.progress import LocalCounter, install_counter
 
 T = TypeVar("T")
@@ -67,6 +68,8 @@ class ProcessBackend:
 
     Workers are started with 'spawn' so that no lock or thread state of the parent leaks into
     them; each worker imports heavy models once and reuses them for every shard it gets.
+    Workers exit when the parent process dies, even in the middle of a shard
+    (dolmakit.run.orphans).
     """
 
     name = "processes"
@@ -86,7 +89,10 @@ class ProcessBackend:
         counter: Any = ctx.Array("q", 2)
         workers = min(self.workers, len(items))
         with futures.ProcessPoolExecutor(
-            max_workers=workers, mp_context=ctx, initializer=install_counter, initargs=(counter,)
+            max_workers=workers,
+            mp_context=ctx,
+            initializer=_start_worker,
+            initargs=(counter, os.getpid()),
         ) as pool:
             pending = {pool.submit(fn, item): i for i, item in enumerate(items)}
             try:
@@ -104,6 +110,12 @@ class ProcessBackend:
                     future.cancel()
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
+
+
+def _start_worker(counter: Any, parent_pid: int) -> None:
+    """Set up a pool worker: the progress counter, and an exit when the parent dies."""
+    install_counter(counter)
+    exit_with_parent(parent_pid)
 
 
 def make_backend(name: str = "processes", workers: int | None = None, **options: Any) -> Backend:

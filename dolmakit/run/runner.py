@@ -160,6 +160,11 @@ def run_shards(
     """
     backend = backend or SerialBackend()
     digest = config_hash(config)
+    # A file where a folder must be fails here, named, not later in a worker under a
+    # temporary name.
+    storage.make_folder(record_dir, f"{stage}: its record folder")
+    for folder in sorted({out.parent for job in jobs for out in job.outputs}, key=str):
+        storage.make_folder(folder, f"{stage}: an output folder")
     summary = RunSummary(stage=stage, shards=len(jobs))
     todo: list[ShardJob] = []
     done: dict[str, ShardResult] = {}

@@ -26,9 +26,14 @@ import msgspec
 from dolmakit.document import Document, Span
 from dolmakit.errors import ConfigError, DolmakitError
 from dolmakit.io.atomic import write_bytes_atomic
-from dolmakit.io.attributes import Attributes, AttributeWriter, attribute_key
+from dolmakit.io.attributes import (
+    Attributes,
+    AttributeWriter,
+    attribute_key,
+    make_attribute_folders,
+)
 from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
-from dolmakit.io.reader import read_documents
+from dolmakit.io.reader import read_documents, unreadable
 from dolmakit.io.rejects import OnError, Rejects, rejects_file
 from dolmakit.run.backends import Backend
 from dolmakit.run.progress import Tally
@@ -118,6 +123,7 @@ def tag(
             + ", ".join(str(d) for d in datasets)
             + "); tag one dataset per run"
         )
+    make_attribute_folders(files, run)
     options = TagOptions(run, recipe.taggers, batch_size)
     jobs = [
         ShardJob(str(split_dataset_path(f)[1]), f, (attribute_path(f, run),), options)
@@ -161,6 +167,8 @@ def tag_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
             result.text_bytes += len(item[1].text)
         if batch:
             checker.write_batch(batch, writer)
+        if unreadable(writer.lines, rejects.counts):
+            writer.discard()
     tally.flush()
     result.written = writer.lines
     result.read = result.written + rejects.total

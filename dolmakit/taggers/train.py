@@ -38,7 +38,13 @@ import msgspec
 from dolmakit.errors import DolmakitError, InputError
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.paths import expand_inputs
-from dolmakit.io.reader import iter_lines, read_documents
+from dolmakit.io.reader import (
+    READ_ERRORS,
+    file_problem,
+    iter_lines,
+    line_problem,
+    read_documents,
+)
 from dolmakit.taggers.models import import_fasttext
 
 LABEL_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -136,19 +142,23 @@ def load_labelled_jsonl(paths: Sequence[str | Path]) -> TrainingData:
     decoder = msgspec.json.Decoder()
     for path in expand_inputs(paths):
         data.files[str(path)] = file_sha256(path)
-        for lineno, raw in iter_lines(path):
-            if raw is None:
-                raise InputError(str(path), lineno, "line longer than the size limit")
-            if not raw.strip():
-                continue
-            try:
-                obj = decoder.decode(raw)
-            except msgspec.DecodeError as exc:
-                raise InputError(str(path), lineno, f"invalid JSON: {exc}") from None
-            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                raise InputError(str(path), lineno, "expected an object with a string 'text'")
-            label = check_label(obj.get("label"), f"{path}:{lineno}")
-            data.examples.append(Example(label, obj["text"]))
+        lineno = 0
+        try:
+            for lineno, raw in iter_lines(path):
+                if raw is None:
+                    raise InputError(str(path), lineno, "line longer than the size limit")
+                if not raw.strip():
+                    continue
+                try:
+                    obj = decoder.decode(raw)
+                except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+                    raise InputError(str(path), lineno, line_problem(raw, lineno, exc)) from None
+                if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+                    raise InputError(str(path), lineno, "expected an object with a string 'text'")
+                label = check_label(obj.get("label"), f"{path}:{lineno}")
+                data.examples.append(Example(label, obj["text"]))
+        except READ_ERRORS as exc:
+            raise InputError(str(path), lineno + 1, file_problem(exc)) from None
     return data
 
 
