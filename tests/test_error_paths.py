@@ -475,3 +475,19 @@ def test_verify_tells_a_recompressed_shard_from_a_truncated_one(
     broken = verify(mix)
     assert broken.exit_code == 1 and "Traceback" not in broken.output
     assert "unreadable: shard-00001.jsonl.zst: line 1: corrupt zstd data" in broken.output
+
+
+def test_labelled_training_lines_name_read_errors(tmp_path: Path) -> None:
+    from dolmakit.taggers.train import load_labelled_jsonl
+
+    good = b'{"text": "a b", "label": "hq"}\n'
+    deep = tmp_path / "deep.jsonl"
+    deep.write_bytes(
+        good + b'{"text": "x", "label": "hq", "m": ' + b"[" * 5000 + b"]" * 5000 + b"}\n"
+    )
+    with pytest.raises(InputError, match=r"deep\.jsonl:2: JSON nested too deeply"):
+        load_labelled_jsonl([deep])
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(gz(good * 3)[:-12])
+    with pytest.raises(InputError, match=r"cut\.jsonl\.gz:\d+: truncated file"):
+        load_labelled_jsonl([cut])
