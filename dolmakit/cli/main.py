@@ -176,6 +176,10 @@ from dolmakit.cli.audit import audit, stats  # noqa: E402
 
 cli.add_command(audit)
 cli.add_command(stats)
+from dolmakit.cli.contamination import audit_contamination, contamination  # noqa: E402
+
+cli.add_command(contamination)
+audit.add_command(audit_contamination)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from dolmakit.errors import ConfigError, DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.rejects import OnError
+from dolmakit.mix.contamination import contamination_record
 from dolmakit.mix.files import shard_files
 from dolmakit.mix.inputs import (
     InputFile,
@@ -198,6 +199,8 @@ def _build(
     )
     manifest = _manifest(spec, spec_hash, force, inputs, summary1, summary2, plan, shards, mix_dir)
     manifest["warnings"] = sorted(warnings)
+    if contamination := contamination_record(spec, inputs, root):
+        manifest["contamination"] = contamination
     _copy_rejects(summary1, mix_dir, manifest, root.resolve())
     manifest["timing"] = {
         "started": started.isoformat(timespec="seconds"),

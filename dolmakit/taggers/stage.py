@@ -78,14 +78,17 @@ def resolve_recipe(taggers: Recipe | str | Path | Sequence[str | TaggerSpec]) ->
 def run_config(run: str, recipe: Recipe) -> dict[str, Any]:
     """Return the configuration that decides a run's output bytes (hashed for resume)."""
     registry = available_taggers()
-    return {
-        "run": run,
-        "taggers": [
-            {"name": s.name, "version": registry[s.name][0].version, "params": dict(s.params)}
-            for s in recipe.taggers
-        ],
-        "score_digits": SCORE_DIGITS,
-    }
+    taggers = []
+    for s in recipe.taggers:
+        cls = registry[s.name][0]
+        entry: dict[str, Any] = {"name": s.name, "version": cls.version, "params": dict(s.params)}
+        # A tagger reading a data file (the contamination index) records which one it read,
+        # so a changed file is a new configuration and the mixer can name it in manifests.
+        record = getattr(cls, "run_record", None)
+        if callable(record):
+            entry["record"] = record(dict(s.params))
+        taggers.append(entry)
+    return {"run": run, "taggers": taggers, "score_digits": SCORE_DIGITS}
 
 
 def tag(
