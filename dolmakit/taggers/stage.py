@@ -34,7 +34,13 @@ from dolmakit.run.backends import Backend
 from dolmakit.run.progress import Tally
 from dolmakit.run.runner import RunSummary, ShardJob, ShardResult, run_shards
 from dolmakit.taggers.base import Tagger, ValueTagger, available_taggers, load_tagger
-from dolmakit.taggers.recipes import Recipe, TaggerSpec, load_recipe, recipe_from_names
+from dolmakit.taggers.recipes import (
+    Recipe,
+    TaggerSpec,
+    load_recipe,
+    recipe_from_names,
+    recipe_from_specs,
+)
 from dolmakit.taggers.rules.text import NATIVE
 
 DEFAULT_BATCH_SIZE = 512
@@ -70,9 +76,7 @@ def resolve_recipe(taggers: Recipe | str | Path | Sequence[str | TaggerSpec]) ->
     names = [t for t in taggers if isinstance(t, str)]
     if len(names) == len(taggers):
         return recipe_from_names(names)
-    specs = tuple(t if isinstance(t, TaggerSpec) else TaggerSpec(t) for t in taggers)
-    recipe_from_names([s.name for s in specs])  # names known and unique
-    return Recipe(specs)
+    return recipe_from_specs([t if isinstance(t, TaggerSpec) else TaggerSpec(t) for t in taggers])
 
 
 def run_config(run: str, recipe: Recipe) -> dict[str, Any]:
