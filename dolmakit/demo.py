@@ -30,6 +30,11 @@ DEMO_TAGGERS = (
     "tokens",
 )
 DEMO_MIXES = ("demo-v1.yaml", "demo-v2.yaml")
+# A stand-in evaluation set cut from demo documents (so v1 contains it; v2 masks it).
+DEMO_BENCHMARK = "benchmarks/demo_quiz.jsonl"
+DEMO_INDEX = "benchmarks/demo_quiz.index"
+DEMO_BENCHMARK_SOURCES = ("debian-reference", "gnu-standards")
+DEMO_EXAMPLES_PER_SOURCE = 3
 MARKER = ".dolmakit-demo"
 
 
@@ -147,6 +152,8 @@ def run_demo(
             f" duplicate in {found.clusters:,} clusters -> {data / 'attributes' / run}"
         )
 
+    report.steps.extend(_demo_benchmark(documents, data, backend, progress))
+
     mixes = []
     for name in DEMO_MIXES:
         result = build_mix(
@@ -160,9 +167,60 @@ def run_demo(
         f"audit diff v1 -> v2: {len(difference.spec)} spec changes, {difference.added:,} documents"
         f" added, {difference.removed:,} removed, {difference.kept:,} kept"
     )
+    from dolmakit.audit.contamination import audit_contamination
+
+    for mix in (mixes[0], mixes[-1]):
+        (found,) = audit_contamination(mix, data / DEMO_INDEX, backend=backend).benchmarks
+        report.steps.append(
+            f"audit contamination {mix.name}: {found.found} of {found.detectable} examples of"
+            f" benchmark {found.name} found, in {found.documents} documents"
+        )
     markdown, html = render_card(mixes[-1], data_root=data)
     verified = verify_mix(mixes[-1], inputs=True, data_root=data)
     report.ok = verified.ok
     report.steps.append(f"audit verify: {verified.summary()}")
     report.steps.append(f"data card: {html} (and {markdown.name})")
     return report
+
+
+def _demo_benchmark(documents: Path, data: Path, backend: Backend, progress: bool) -> list[str]:
+    """Cut a small benchmark from demo documents, index it, and tag run `evals` with it.
+
+    Each example is 60 words from the middle of one of the first long documents of the
+    manuals: a question of 45 words and an answer of 15.
+    """
+    import json
+
+    from dolmakit.contamination.index import index_benchmarks
+    from dolmakit.io.atomic import write_bytes_atomic
+    from dolmakit.taggers.recipes import TaggerSpec
+    from dolmakit.taggers.stage import tag
+
+    rows = []
+    for source in DEMO_BENCHMARK_SOURCES:
+        taken = 0
+        for path in expand_inputs([documents / source]):
+            for _, doc in read_documents(path):
+                words = doc.text.split()
+                if len(words) < 150 or taken == DEMO_EXAMPLES_PER_SOURCE:
+                    continue
+                middle = words[len(words) // 2 - 30 : len(words) // 2 + 30]
+                rows.append(
+                    {
+                        "id": f"quiz-{source}-{taken}",
+                        "question": " ".join(middle[:45]),
+                        "answer": " ".join(middle[45:]),
+                    }
+                )
+                taken += 1
+    bench = data / DEMO_BENCHMARK
+    write_bytes_atomic(bench, "".join(json.dumps(r) + "\n" for r in rows).encode())
+    summary = index_benchmarks(
+        [f"demo_quiz={bench}"], data / DEMO_INDEX, "demo_quiz", ["question", "answer"], "id"
+    )
+    spec = TaggerSpec("contamination", {"index": str(data / DEMO_INDEX)})
+    tagged = tag([documents], "evals", [spec], backend=backend, progress=progress)
+    return [
+        f"contamination index: {summary.lines[0]} -> {data / DEMO_INDEX}",
+        f"tag contamination: {tagged.written:,} documents -> {data / 'attributes' / 'evals'}",
+    ]

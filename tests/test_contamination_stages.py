@@ -36,7 +36,7 @@ def setup(tmp_path: Path) -> tuple[Path, Path, list[str]]:
     return data, tmp_path / "evals" / "quiz.jsonl", examples
 
 
-def spec(**changes: object) -> dict:
+def spec_dict(**changes: object) -> dict:
     out = {
         "name": "m",
         "version": 1,
@@ -89,14 +89,14 @@ def test_tag_mix_and_audit(tmp_path: Path) -> None:
     run = json.loads((data / "attributes/evals/.dolmakit/run.json").read_text())
     assert run["taggers"][0]["record"]["n"] == 13
 
-    plain = write_spec(tmp_path / "v1.yaml", spec())
+    plain = write_spec(tmp_path / "v1.yaml", spec_dict())
     masked = write_spec(
         tmp_path / "v2.yaml",
-        spec(version=2, span_replacements=[
+        spec_dict(version=2, span_replacements=[
             {"attribute": "contamination.match", "replacement": "[benchmark]"}]),
     )  # fmt: skip
-    dropped = write_spec(tmp_path / "v3.yaml", spec(version=3))
-    dropped_spec = spec(version=3)
+    dropped = write_spec(tmp_path / "v3.yaml", spec_dict(version=3))
+    dropped_spec = spec_dict(version=3)
     dropped_spec["sources"][0]["filter"] = "contamination.examples_hit == 0"
     write_spec(dropped, dropped_spec)
     for path in (plain, masked, dropped):
@@ -154,3 +154,24 @@ def _read(path: Path) -> list[str]:
     from dolmakit.io.reader import iter_lines
 
     return [line.decode() for _, line in iter_lines(str(path), 1 << 20)]
+
+
+def test_card_has_a_contamination_section(tmp_path: Path) -> None:
+    from dolmakit.audit.card_data import render_card
+    from dolmakit.contamination.index import index_benchmarks
+    from dolmakit.mix import build_mix
+    from dolmakit.taggers.recipes import TaggerSpec
+    from dolmakit.taggers.stage import tag
+
+    data, bench, _ = setup(tmp_path)
+    index = tmp_path / "quiz.index"
+    index_benchmarks([str(bench)], index, "evals", ["q", "a"], "uid")
+    spec = TaggerSpec("contamination", {"index": str(index)})
+    tag([data / "documents"], "evals", [spec], progress=False)
+    mix = build_mix(write_spec(tmp_path / "v1.yaml", spec_dict()), data_root=data,
+                    output=tmp_path / "mixes", progress=False).mix_dir  # fmt: skip
+    md, html = render_card(mix, data_root=data)
+    text = md.read_text()
+    assert "## Benchmark contamination" in text
+    assert "| quiz | 2 of 4 | 50.0% | 2 | web (2) |" in text
+    assert "Benchmark examples found in the mix" in html.read_text()
