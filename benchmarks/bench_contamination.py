@@ -4,9 +4,10 @@ Held-back documents of the development corpus are cut into "evaluation examples"
 words: a question of the first three quarters, an answer of the rest) that the remaining
 corpus does not contain: the held-back documents and every document sharing a run of 20 words
 (lower-cased, split at whitespace) with one are removed: the Python documentation repeats
-whole passages and the Debian Reference its table of contents, which are real overlaps. Examples are then planted into host documents verbatim, with about 3% of
-their words replaced, reformatted (case, whitespace, punctuation), or half of them (the first
-or second half); all other documents have nothing planted. Recall is scored per kind (for
+whole passages and the Debian Reference its table of contents, which are real overlaps.
+Examples are then planted into host documents verbatim, with about 3% of their words
+replaced, reformatted (case, whitespace, punctuation), or half of them (the first or second
+half); all other documents have nothing planted. Recall is scored per kind (for
 dolmakit, the planted example must be among those found), and documents with nothing planted
 give the false positives. datatrove 0.10.1 runs `NGramsDecontFilter` with its
 `NGramsDecontConfig` defaults (12-grams of the answer and of the answer's overlap with the
@@ -155,7 +156,9 @@ def run_dolmakit(work: Path, bench: Path, docs: list[dict]) -> tuple[dict, float
     texts = [d["text"] for d in docs]
     for i in range(0, len(texts), 512):
         for d, result in zip(
-            docs[i : i + 512], match_texts(index, texts[i : i + 512], DEFAULT_MIN_COVERAGE)
+            docs[i : i + 512],
+            match_texts(index, texts[i : i + 512], DEFAULT_MIN_COVERAGE),
+            strict=True,
         ):
             if result.hits:
                 found[d["id"]] = {index.example_id[h.example] for h in result.hits}
@@ -279,26 +282,25 @@ def speed(target_ngrams: int = 1_000_000) -> dict:
 
 
 def markdown(summary: dict) -> str:
+    """Return the results as the Markdown table of docs/contamination.md."""
     cols = [k for k in ("dolmakit", "datatrove_defaults", "datatrove_query_ngrams") if k in summary]
-    head = "| kind | " + " | ".join(cols) + " |"
-    rows = [head, "|---" * (len(cols) + 1) + "|"]
+
+    def row(label: str, cell) -> str:  # type: ignore[no-untyped-def]
+        return f"| {label} | " + " | ".join(cell(summary[c]) for c in cols) + " |"
+
+    rows = ["| kind | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for kind in KINDS:
-        rows.append(f"| recall, {kind} | " + " | ".join(f"{summary[c][kind]:.3f}" for c in cols) + " |")
+        rows.append(row(f"recall, {kind}", lambda r, k=kind: f"{r[k]:.3f}"))
     rows.append(
-        "| clean documents flagged | "
-        + " | ".join(f"{summary[c]['clean_flagged']} of {summary[c]['clean_docs']:,}" for c in cols)
-        + " |"
+        row("clean documents flagged", lambda r: f"{r['clean_flagged']} of {r['clean_docs']:,}")
     )
+    rows.append(row("clean documents not flagged", lambda r: f"{r['clean_not_flagged']:.4f}"))
+    rows.append(row("precision", lambda r: f"{r['precision']:.4f}"))
     rows.append(
-        "| clean documents not flagged | "
-        + " | ".join(f"{summary[c]['clean_not_flagged']:.4f}" for c in cols)
-        + " |"
-    )
-    rows.append("| precision | " + " | ".join(f"{summary[c]['precision']:.4f}" for c in cols) + " |")
-    rows.append(
-        "| seconds (index + match) | "
-        + " | ".join(f"{summary[c]['seconds_index']:.1f} + {summary[c]['seconds_match']:.1f}" for c in cols)
-        + " |"
+        row(
+            "seconds (index + match)",
+            lambda r: f"{r['seconds_index']:.1f} + {r['seconds_match']:.1f}",
+        )
     )
     return "\n".join(rows)
 

@@ -170,10 +170,10 @@ def run_demo(
     from dolmakit.audit.contamination import audit_contamination
 
     for mix in (mixes[0], mixes[-1]):
-        (found,) = audit_contamination(mix, data / DEMO_INDEX, backend=backend).benchmarks
+        (bench,) = audit_contamination(mix, data / DEMO_INDEX, backend=backend).benchmarks
         report.steps.append(
-            f"audit contamination {mix.name}: {found.found} of {found.detectable} examples of"
-            f" benchmark {found.name} found, in {found.documents} documents"
+            f"audit contamination {mix.name}: {bench.found} of {bench.detectable} examples of"
+            f" benchmark {bench.name} found, in {bench.documents} documents"
         )
     markdown, html = render_card(mixes[-1], data_root=data)
     verified = verify_mix(mixes[-1], inputs=True, data_root=data)
