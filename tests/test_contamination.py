@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from conftest import write_lines
 from hypothesis import given
@@ -136,7 +137,7 @@ def test_common_ngrams_are_set_aside(tmp_path: Path) -> None:
     root2 = toy_index(tmp_path / "b", [*examples, unique], boilerplate=(boiler,))
     index2 = open_index(root2)
     assert match_texts(index2, [unique], 0.01)[0].longest == 0
-    table = __import__("pyarrow.parquet").parquet.read_table(root2 / "examples.parquet")
+    table = pq.read_table(root2 / "examples.parquet")
     assert table.column("status").to_pylist()[-1] == "only_common"
 
 

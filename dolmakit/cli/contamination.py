@@ -14,6 +14,10 @@ def contamination() -> None:
 
     Tag with it (`dolmakit tag --taggers contamination --param contamination.index=IDX`),
     filter or mask in a mix, and check a finished mix with `dolmakit audit contamination`.
+
+    \b
+    Example:
+      dolmakit contamination index quiz=evals/quiz.jsonl --name evals --fields question,answer
     """
 
 
