@@ -52,6 +52,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "load_spec": ("dolmakit.mix.spec", "load_spec"),
     "build_mix": ("dolmakit.mix.build", "build_mix"),
     "read_manifest": ("dolmakit.mix.manifest", "read_manifest"),
+    "IndexOptions": ("dolmakit.contamination.index", "IndexOptions"),
+    "index_benchmarks": ("dolmakit.contamination.index", "index_benchmarks"),
     # Audit
     "verify_mix": ("dolmakit.audit.verify", "verify_mix"),
     "mix_sources": ("dolmakit.audit.sources", "mix_sources"),
@@ -62,6 +64,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "rebuild_mix": ("dolmakit.audit.rebuild", "rebuild_mix"),
     "StatsConfig": ("dolmakit.audit.stats", "StatsConfig"),
     "compute_stats": ("dolmakit.audit.stats", "compute_stats"),
+    "audit_contamination": ("dolmakit.audit.contamination", "audit_contamination"),
     "run_demo": ("dolmakit.demo", "run_demo"),
 }
 
@@ -73,6 +76,7 @@ __all__ = [
     "DocumentWriter",
     "DolmakitError",
     "ExactConfig",
+    "IndexOptions",
     "InputError",
     "KeepRule",
     "MinHashConfig",
@@ -85,6 +89,7 @@ __all__ = [
     "__version__",
     "attribute_key",
     "attribute_path",
+    "audit_contamination",
     "available_taggers",
     "build_mix",
     "compute_stats",
@@ -93,6 +98,7 @@ __all__ = [
     "dedup_minhash",
     "diff_mixes",
     "expand_inputs",
+    "index_benchmarks",
     "inspect_documents",
     "load_classes",
     "load_labelled_jsonl",
@@ -136,6 +142,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from dolmakit.audit.card_data import render_card
+    from dolmakit.audit.contamination import audit_contamination
     from dolmakit.audit.diff import diff_mixes
     from dolmakit.audit.rebuild import rebuild_mix
     from dolmakit.audit.sources import mix_sources
@@ -143,6 +150,7 @@ if TYPE_CHECKING:
     from dolmakit.audit.trace import trace as trace_document
     from dolmakit.audit.trace import where as where_input
     from dolmakit.audit.verify import verify_mix
+    from dolmakit.contamination.index import IndexOptions, index_benchmarks
     from dolmakit.dedup.config import ExactConfig, KeepRule, MinHashConfig
     from dolmakit.dedup.exact import dedup_exact
     from dolmakit.dedup.stage import dedup_minhash

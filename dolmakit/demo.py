@@ -31,6 +31,11 @@ DEMO_TAGGERS = (
     "tokens",
 )
 DEMO_MIXES = ("demo-v1.yaml", "demo-v2.yaml")
+# A stand-in evaluation set cut from demo documents (so v1 contains it; v2 masks it).
+DEMO_BENCHMARK = "benchmarks/demo_quiz.jsonl"
+DEMO_INDEX = "benchmarks/demo_quiz.index"
+DEMO_BENCHMARK_SOURCES = ("debian-reference", "gnu-standards")
+DEMO_EXAMPLES_PER_SOURCE = 3
 MARKER = ".dolmakit-demo"
 
 
@@ -150,6 +155,9 @@ def run_demo(
             f" {counted(found.clusters, 'cluster')} -> {data / 'attributes' / run}"
         )
 
+    benchmarks = _benchmark_root(data)
+    report.steps.extend(_demo_benchmark(documents, benchmarks, backend, progress))
+
     mixes = []
     for name in DEMO_MIXES:
         result = build_mix(
@@ -164,6 +172,14 @@ def run_demo(
         f" {counted(difference.added, 'document')} added, {difference.removed:,} removed,"
         f" {difference.kept:,} kept"
     )
+    from dolmakit.audit.contamination import audit_contamination
+
+    for mix in (mixes[0], mixes[-1]):
+        (bench,) = audit_contamination(mix, benchmarks / DEMO_INDEX, backend=backend).benchmarks
+        report.steps.append(
+            f"audit contamination {mix.name}: {bench.found} of {bench.detectable} examples of"
+            f" benchmark {bench.name} found, in {bench.documents} documents"
+        )
     traced = _index_and_trace(mixes[-1], backend, progress)
     report.steps.append(traced[0])
     markdown, html = render_card(mixes[-1], data_root=data)
@@ -218,3 +234,59 @@ def _index_and_trace(mix_dir: Path, backend: Backend, progress: bool) -> tuple[s
         finally:
             index.close()
     return f"{built.lines()[0].split(' -> ')[0]}", f"trace: {summarize(result)}"
+
+
+def _benchmark_root(data: Path) -> Path:
+    """Return where the demo benchmark and its index go: the data folder, or a local scratch.
+
+    The contamination index is read from local files; with the demo's data in object storage
+    it is built in a local temporary folder (removed by the system, not by the demo).
+    """
+    if not storage.is_remote(data):
+        return data
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="dolmakit-demo-benchmarks-"))
+
+
+def _demo_benchmark(documents: Path, data: Path, backend: Backend, progress: bool) -> list[str]:
+    """Cut a small benchmark from demo documents, index it, and tag run `evals` with it.
+
+    Each example is 60 words from the middle of one of the first long documents of the
+    manuals: a question of 45 words and an answer of 15.
+    """
+    import json
+
+    from dolmakit.contamination.index import index_benchmarks
+    from dolmakit.io.atomic import write_bytes_atomic
+    from dolmakit.taggers.recipes import TaggerSpec
+    from dolmakit.taggers.stage import tag
+
+    rows = []
+    for source in DEMO_BENCHMARK_SOURCES:
+        taken = 0
+        for path in expand_inputs([documents / source]):
+            for _, doc in read_documents(path):
+                words = doc.text.split()
+                if len(words) < 150 or taken == DEMO_EXAMPLES_PER_SOURCE:
+                    continue
+                middle = words[len(words) // 2 - 30 : len(words) // 2 + 30]
+                rows.append(
+                    {
+                        "id": f"quiz-{source}-{taken}",
+                        "question": " ".join(middle[:45]),
+                        "answer": " ".join(middle[45:]),
+                    }
+                )
+                taken += 1
+    bench = data / DEMO_BENCHMARK
+    write_bytes_atomic(bench, "".join(json.dumps(r) + "\n" for r in rows).encode())
+    summary = index_benchmarks(
+        [f"demo_quiz={bench}"], data / DEMO_INDEX, "demo_quiz", ["question", "answer"], "id"
+    )
+    spec = TaggerSpec("contamination", {"index": str(data / DEMO_INDEX)})
+    tagged = tag([documents], "evals", [spec], backend=backend, progress=progress)
+    return [
+        f"contamination index: {summary.lines[0]}",
+        f"tag contamination: {tagged.written:,} documents -> run evals",
+    ]

@@ -115,7 +115,9 @@ def test_mix_rejects_a_corrupt_input_once_and_prints_the_balance(tmp_path: Path,
     assert f"  rejected: 1 {reason}\n" in result.output
     assert f"  web: read {valid + 1} (1 rejected), passed {valid}," in result.output
     mix = tmp_path / "out" / "t" / "v1"
-    (entry,) = [json.loads(x) for x in (mix / ".dolmakit" / "rejects.jsonl").read_text().splitlines()]
+    (entry,) = [
+        json.loads(x) for x in (mix / ".dolmakit" / "rejects.jsonl").read_text().splitlines()
+    ]
     assert (entry["path"], entry["line"]) == (f"documents/web/{name}", line)
     assert entry["reason"].startswith(f"{reason}: ")
 

@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "dolmakit.tokenizers": 1,
     "dolmakit.io": 2,
     "dolmakit.run": 3,
+    "dolmakit.contamination": 3,
     "dolmakit.convert": 4,
     "dolmakit.taggers": 4,
     "dolmakit.dedup": 4,

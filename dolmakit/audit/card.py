@@ -227,8 +227,8 @@ def chart_figures(data: CardData) -> list[tuple[str, Figure]]:
     return figures
 
 
-def render_html(data: CardData) -> str:
-    """Return the card as one self-contained HTML page."""
+def render_html(data: CardData, extra: Sequence[str] = ()) -> str:
+    """Return the card as one self-contained HTML page (`extra`: further sections, at the end)."""
     sections = []
     if data.description:
         sections.append(f"<p>{esc(data.description)}</p>")
@@ -253,4 +253,5 @@ def render_html(data: CardData) -> str:
     for s in data.sources:
         sections.append(f"<h3>{esc(s.name)}</h3>")
         sections.append(table(["step", "documents"], _funnel_rows(s)))
+    sections.extend(extra)
     return page(data.title, sections)

@@ -231,6 +231,9 @@ def render_card(
 
     folder = storage.location(out) if out is not None else mix.folder
     md_path, html_path = folder / "card.md", folder / "card.html"
-    write_bytes_atomic(md_path, render_markdown(data).encode())
-    write_bytes_atomic(html_path, render_html(data).encode())
+    from dolmakit.audit.card_contamination import contamination_section
+
+    md_extra, html_extra = contamination_section(mix)
+    write_bytes_atomic(md_path, (render_markdown(data) + md_extra).encode())
+    write_bytes_atomic(html_path, render_html(data, html_extra).encode())
     return md_path, html_path

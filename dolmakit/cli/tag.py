@@ -22,6 +22,13 @@ from dolmakit.io.units import counted
     default=None,
     help="A recipe file (YAML) listing taggers and their parameters, e.g. taggers/web.yaml.",
 )
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="TAGGER.KEY=VALUE",
+    help="A parameter of a --taggers tagger, e.g. contamination.index=evals.index (repeatable).",
+)
 @click.option("--batch-size", default=512, show_default=True, help="Documents per tag_batch call.")
 @click.option("--no-resume", is_flag=True, help="Redo shards an earlier run completed.")
 @runner_options
@@ -32,6 +39,7 @@ def tag(
     run_name: str,
     tagger_names: str | None,
     recipe: Path | None,
+    params: tuple[str, ...],
     batch_size: int,
     no_resume: bool,
     backend: str,
@@ -49,15 +57,19 @@ def tag(
     Example:
       dolmakit tag data/documents --run quality --taggers lengths,gopher_quality,c4
       dolmakit tag data/documents --run web --recipe taggers/web.yaml
+      dolmakit tag data/documents --run evals --taggers contamination \\
+        --param contamination.index=evals.index
     """
     from dolmakit.taggers.stage import tag as run_tag
 
     if (tagger_names is None) == (recipe is None):
         raise click.UsageError("give exactly one of --taggers and --recipe")
+    if params and tagger_names is None:
+        raise click.UsageError("--param goes with --taggers; a recipe lists its parameters")
     summary = run_tag(
         documents,
         run_name,
-        recipe if recipe is not None else str(tagger_names),
+        recipe if recipe is not None else _with_params(str(tagger_names), params),
         backend=backend_from(backend, workers),
         on_error=on_error,  # type: ignore[arg-type]
         resume=not no_resume,
@@ -66,6 +78,27 @@ def tag(
     )
     report(summary)
     click.echo(f"tagged {counted(summary.written, 'document')} as run {run_name!r}")
+
+
+def _with_params(names: str, params: tuple[str, ...]) -> Any:
+    """Return tagger names, or TaggerSpecs when `--param TAGGER.KEY=VALUE` options are given."""
+    if not params:
+        return names
+    import yaml
+
+    from dolmakit.taggers.recipes import TaggerSpec
+
+    listed = [n.strip() for n in names.split(",") if n.strip()]
+    values: dict[str, dict[str, Any]] = {n: {} for n in listed}
+    for item in params:
+        target, eq, raw = item.partition("=")
+        tagger, dot, key = target.partition(".")
+        if not (eq and dot and tagger and key):
+            raise click.UsageError(f"--param {item!r}: use TAGGER.KEY=VALUE")
+        if tagger not in values:
+            raise click.UsageError(f"--param {item!r}: {tagger!r} is not in --taggers")
+        values[tagger][key] = yaml.safe_load(raw) if raw else ""
+    return [TaggerSpec(n, values[n]) for n in listed]
 
 
 @click.command("taggers")

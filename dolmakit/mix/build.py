@@ -20,6 +20,7 @@ from dolmakit.io import storage
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.rejects import REJECTS_FILE, OnError, rejects_file
 from dolmakit.io.units import counted
+from dolmakit.mix.contamination import contamination_record
 from dolmakit.mix.files import shard_files
 from dolmakit.mix.inputs import (
     InputFile,
@@ -277,6 +278,8 @@ def _build(
     )
     if licences is not None:
         manifest = msgspec.structs.replace(manifest, licences=licences)
+    if contamination := contamination_record(spec, inputs, root):
+        manifest = msgspec.structs.replace(manifest, contamination=tuple(contamination))
     manifest = write_manifest(mix_dir, manifest)
     storage.delete_tree(work)
     return MixResult(mix_dir, manifest, warnings=list(manifest.warnings))

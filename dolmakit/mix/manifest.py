@@ -223,6 +223,8 @@ class Manifest(Record, frozen=True):
     location: Location
     content_sha256: str = ""
     licences: tuple[SourceLicences, ...] | None = None
+    # The benchmark indexes the mix's contamination attributes came from (mix/contamination.py).
+    contamination: tuple[dict[str, Any], ...] | None = None
 
 
 def canonical_json(value: Any) -> bytes:

@@ -33,6 +33,7 @@ BUILTIN_MODULES: list[str] = [
     "dolmakit.taggers.pii",
     "dolmakit.taggers.toxicity",
     "dolmakit.taggers.classifier",
+    "dolmakit.taggers.contamination",
 ]
 
 

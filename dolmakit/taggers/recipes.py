@@ -51,7 +51,12 @@ class Recipe:
 def recipe_from_names(names: str | Sequence[str]) -> Recipe:
     """Build a recipe from tagger names (a list or a comma-separated string)."""
     items = names.split(",") if isinstance(names, str) else list(names)
-    specs = tuple(TaggerSpec(n.strip()) for n in items if n.strip())
+    return recipe_from_specs([TaggerSpec(n.strip()) for n in items if n.strip()])
+
+
+def recipe_from_specs(given: Sequence[TaggerSpec]) -> Recipe:
+    """Build a recipe from tagger specs (`--taggers` with `--param`), each one checked."""
+    specs = tuple(given)
     if not specs:
         raise ConfigError("--taggers: no tagger names given")
     for i, spec in enumerate(specs):

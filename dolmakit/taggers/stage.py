@@ -39,7 +39,13 @@ from dolmakit.run.backends import Backend
 from dolmakit.run.progress import Tally
 from dolmakit.run.runner import RunSummary, ShardJob, ShardResult, run_shards
 from dolmakit.taggers.base import Tagger, ValueTagger, available_taggers, load_tagger
-from dolmakit.taggers.recipes import Recipe, TaggerSpec, load_recipe, recipe_from_names
+from dolmakit.taggers.recipes import (
+    Recipe,
+    TaggerSpec,
+    load_recipe,
+    recipe_from_names,
+    recipe_from_specs,
+)
 from dolmakit.taggers.rules.text import NATIVE
 
 DEFAULT_BATCH_SIZE = 512
@@ -75,22 +81,23 @@ def resolve_recipe(taggers: Recipe | str | Path | Sequence[str | TaggerSpec]) ->
     names = [t for t in taggers if isinstance(t, str)]
     if len(names) == len(taggers):
         return recipe_from_names(names)
-    specs = tuple(t if isinstance(t, TaggerSpec) else TaggerSpec(t) for t in taggers)
-    recipe_from_names([s.name for s in specs])  # names known and unique
-    return Recipe(specs)
+    return recipe_from_specs([t if isinstance(t, TaggerSpec) else TaggerSpec(t) for t in taggers])
 
 
 def run_config(run: str, recipe: Recipe) -> dict[str, Any]:
     """Return the configuration that decides a run's output bytes (hashed for resume)."""
     registry = available_taggers()
-    return {
-        "run": run,
-        "taggers": [
-            {"name": s.name, "version": registry[s.name][0].version, "params": dict(s.params)}
-            for s in recipe.taggers
-        ],
-        "score_digits": SCORE_DIGITS,
-    }
+    taggers = []
+    for s in recipe.taggers:
+        cls = registry[s.name][0]
+        entry: dict[str, Any] = {"name": s.name, "version": cls.version, "params": dict(s.params)}
+        # A tagger reading a data file (the contamination index) records which one it read,
+        # so a changed file is a new configuration and the mixer can name it in manifests.
+        record = getattr(cls, "run_record", None)
+        if callable(record):
+            entry["record"] = record(dict(s.params))
+        taggers.append(entry)
+    return {"run": run, "taggers": taggers, "score_digits": SCORE_DIGITS}
 
 
 def tag(
