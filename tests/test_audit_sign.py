@@ -139,3 +139,24 @@ def test_a_bad_key_file_is_one_line(tmp_path: Path) -> None:
     assert code != 0
     assert out.startswith(f"Error: {bad}: not an unencrypted PEM private key")
     assert "Traceback" not in out
+
+
+def test_the_card_shows_the_signing_key(signed: tuple[Path, Path]) -> None:
+    from dolmakit.audit.card_data import render_card
+    from dolmakit.audit.sign import read_signature
+
+    mix, _ = signed
+    signature = read_signature(mix)
+    assert signature is not None
+    markdown, html = render_card(mix)
+    assert f"Ed25519 key {signature.key_fingerprint}" in markdown.read_text()
+    assert signature.key_fingerprint in html.read_text()
+    code, out = invoke("audit", "verify", str(mix))
+    assert code == 0, out  # the card files are not extra files
+
+
+def test_an_unsigned_card_says_so(tmp_path: Path) -> None:
+    from dolmakit.audit.card_data import render_card
+
+    markdown, _ = render_card(make_mix(tmp_path))
+    assert "not signed (dolmakit audit sign)" in markdown.read_text()

@@ -64,9 +64,7 @@ def contamination_section(mix: MixFolder) -> tuple[str, list[str]]:
     return "\n".join(md) + "\n", html
 
 
-def _report(
-    mix: MixFolder, record: dict[str, object]
-) -> tuple[ContaminationReport | None, str]:
+def _report(mix: MixFolder, record: dict[str, object]) -> tuple[ContaminationReport | None, str]:
     index = Path(str(record.get("index", "")))
     if not index.is_absolute():
         if mix.data_root is None:

@@ -51,6 +51,7 @@ def card_data(
         ("manifest content sha256", manifest.content_sha256),
         ("built by", f"dolmakit {manifest.dolmakit_version}"),
     ]
+    facts.append(("signature", _signature_fact(mix)))
     facts.extend(("warning", w) for w in manifest.warnings)
     sources = tuple(
         SourceSummary(
@@ -237,3 +238,21 @@ def render_card(
     write_bytes_atomic(md_path, (render_markdown(data) + md_extra).encode())
     write_bytes_atomic(html_path, render_html(data, html_extra).encode())
     return md_path, html_path
+
+
+def _signature_fact(mix: MixFolder) -> str:
+    """Say who signed the mix (the key's fingerprint), or that it is not signed."""
+    from dolmakit.audit.sign import SIGNATURE_NAME, read_signature
+
+    try:
+        signature = read_signature(mix.folder)
+    except DolmakitError as exc:
+        return f"unreadable: {exc}"
+    if signature is None:
+        return "not signed (dolmakit audit sign)"
+    if signature.content_sha256 != mix.manifest.content_sha256:
+        return f"{SIGNATURE_NAME} was made for another content hash: it does not vouch for this mix"
+    return (
+        f"Ed25519 key {signature.key_fingerprint} ({SIGNATURE_NAME}); check it with"
+        " dolmakit audit verify --public-key KEY.pub"
+    )
