@@ -194,6 +194,7 @@ def readme_examples() -> list[str]:
         for command in block.replace("\\\n", " ").splitlines():
             command = command.split("  #")[0].strip()
             runs_here = "--backend ray" not in command and "s3://" not in command
+            runs_here = runs_here and "--serve" not in command  # a server: test_trace_browser
             if command.startswith(("dolmakit ", "printf ")) and "demo-out" in command and runs_here:
                 commands.append(command)
     return [c for c in commands if not c.startswith("dolmakit demo ")]

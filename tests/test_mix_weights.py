@@ -115,6 +115,8 @@ def _fake_attributes(data: Path) -> None:
         write_jsonl(data / "attributes" / "tags" / rel, tags)
         write_jsonl(data / "attributes" / "dedup_exact" / rel, exact)
         write_jsonl(data / "attributes" / "dedup_minhash" / rel, near)
+        # the demo benchmark's run (contamination tagger): nothing matched, nothing masked
+        write_jsonl(data / "attributes" / "evals" / rel, exact)
 
 
 def test_demo_mix_shares_within_one_percent(tmp_path):
