@@ -1,12 +1,13 @@
 """One writer at a time: an exclusive lock on the folder a stage writes into.
 
 Two runs of the same stage into the same output would share temporary names and overwrite each
-other's parts. A stage therefore holds `<folder>/.dolmakit/lock` while it runs: an advisory
+other's parts. `exclusive` holds `<folder>/.dolmakit/lock` for as long as a stage runs: an advisory
 `flock` on that file, which the kernel releases when the holder exits in any way (kill -9
 included), so a lock left by a killed run is taken over without asking. The file records who
 holds it (host, pid, command, since when) so that the run which is turned away can say so.
 
-Object storage has no locks: on `s3://` outputs a stage runs unlocked (docs/scaling.md).
+Object storage has no locks: on `s3://` folders `exclusive` takes none. The stages do not take
+this lock yet; until they do, two runs into one output still collide.
 """
 
 from __future__ import annotations
