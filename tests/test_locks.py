@@ -67,3 +67,21 @@ def test_the_lock_is_released_when_the_block_raises(tmp_path: Path) -> None:
         raise RuntimeError("boom")
     with exclusive(tmp_path, "tag") as previous:
         assert previous is None
+
+
+def test_a_second_tag_run_of_one_run_name_is_turned_away(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from dolmakit.cli.main import cli
+
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    (docs / "a.jsonl").write_text('{"id": "a", "text": "hello there"}\n')
+    args = ["tag", str(docs), "--run", "r", "--taggers", "lengths", "--backend", "serial"]
+    with exclusive(tmp_path / "attributes" / "r", "tag run 'r'"):
+        result = CliRunner().invoke(cli, args)
+    assert result.exit_code != 0
+    assert "another tag run 'r' is writing here: pid " in result.output
+    assert "Traceback" not in result.output
+    result = CliRunner().invoke(cli, args)  # the lock is free again
+    assert result.exit_code == 0, result.output

@@ -6,8 +6,8 @@ other's parts. `exclusive` holds `<folder>/.dolmakit/lock` for as long as a stag
 included), so a lock left by a killed run is taken over without asking. The file records who
 holds it (host, pid, command, since when) so that the run which is turned away can say so.
 
-Object storage has no locks: on `s3://` folders `exclusive` takes none. The stages do not take
-this lock yet; until they do, two runs into one output still collide.
+Object storage has no locks: on `s3://` folders `exclusive` takes none. `tag` holds it on
+`<dataset>/attributes/<run>/`; the other stages do not take it yet.
 """
 
 from __future__ import annotations

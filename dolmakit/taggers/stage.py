@@ -36,6 +36,7 @@ from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
 from dolmakit.io.reader import read_documents, unreadable
 from dolmakit.io.rejects import OnError, Rejects, rejects_file
 from dolmakit.run.backends import Backend
+from dolmakit.run.lock import exclusive
 from dolmakit.run.progress import Tally
 from dolmakit.run.runner import RunSummary, ShardJob, ShardResult, run_shards
 from dolmakit.taggers.base import Tagger, ValueTagger, available_taggers, load_tagger
@@ -139,19 +140,21 @@ def tag(
     config = run_config(run, recipe)
     output = datasets[0] / "attributes" / run
     record_dir = output / RECORD_FOLDER
-    summary = run_shards(
-        "tag",
-        jobs,
-        tag_shard,
-        record_dir=record_dir,
-        config=config,
-        backend=backend,
-        on_error=on_error,
-        resume=resume,
-        progress=progress,
-        rejects_file=rejects_file(output),
-    )
-    write_bytes_atomic(record_dir / "run.json", msgspec.json.format(msgspec.json.encode(config)))
+    with exclusive(output, f"tag run {run!r}"):
+        summary = run_shards(
+            "tag",
+            jobs,
+            tag_shard,
+            record_dir=record_dir,
+            config=config,
+            backend=backend,
+            on_error=on_error,
+            resume=resume,
+            progress=progress,
+            rejects_file=rejects_file(output),
+        )
+        config_bytes = msgspec.json.format(msgspec.json.encode(config))
+        write_bytes_atomic(record_dir / "run.json", config_bytes)
     return summary
 
 
