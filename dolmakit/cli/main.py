@@ -197,6 +197,9 @@ from dolmakit.cli.contamination import audit_contamination, contamination  # noq
 
 cli.add_command(contamination)
 audit.add_command(audit_contamination)
+from dolmakit.cli.run import run  # noqa: E402
+
+cli.add_command(run)
 
 
 def main() -> None:
