@@ -66,6 +66,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "compute_stats": ("dolmakit.audit.stats", "compute_stats"),
     "audit_contamination": ("dolmakit.audit.contamination", "audit_contamination"),
     "run_demo": ("dolmakit.demo", "run_demo"),
+    "load_pipeline": ("dolmakit.pipeline.spec", "load_pipeline"),
+    "run_pipeline": ("dolmakit.pipeline.run", "run_pipeline"),
 }
 
 __all__ = [
@@ -102,6 +104,7 @@ __all__ = [
     "inspect_documents",
     "load_classes",
     "load_labelled_jsonl",
+    "load_pipeline",
     "load_spec",
     "make_backend",
     "mix_sources",
@@ -112,6 +115,7 @@ __all__ = [
     "rebuild_mix",
     "render_card",
     "run_demo",
+    "run_pipeline",
     "tag",
     "tagger_info",
     "trace_document",
@@ -171,6 +175,8 @@ if TYPE_CHECKING:
     from dolmakit.mix.build import build_mix
     from dolmakit.mix.manifest import read_manifest
     from dolmakit.mix.spec import MixSpec, load_spec
+    from dolmakit.pipeline.run import run_pipeline
+    from dolmakit.pipeline.spec import load_pipeline
     from dolmakit.run.backends import Backend, make_backend
     from dolmakit.run.runner import RunSummary
     from dolmakit.taggers.base import available_taggers, tagger_info
