@@ -328,3 +328,16 @@ def test_the_example_pipeline_lists_the_demo_stages(tmp_path: Path) -> None:
     ]
     (evals,) = pipeline.tag[1].recipe.taggers
     assert evals.params["index"] == str(data / "benchmarks" / "demo_quiz.index")
+
+
+def test_a_second_run_of_the_same_pipeline_is_turned_away(tmp_path: Path) -> None:
+    from dolmakit.run.lock import exclusive
+
+    path = write_pipeline(
+        tmp_path, "name: p\ndatasets: {d: data}\ntag:\n  - {run: t, taggers: [lengths]}\n"
+    )
+    with exclusive(load_pipeline(path).state, "run of pipeline 'p'"):
+        code, output = run_cli(path)
+    assert code != 0
+    assert "another run of pipeline 'p' is writing here: pid " in output
+    assert len(output.strip().splitlines()) == 1

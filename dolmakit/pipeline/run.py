@@ -16,7 +16,7 @@ from __future__ import annotations
 import resource
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -25,7 +25,7 @@ from typing import Any, TextIO
 import msgspec
 
 from dolmakit.io import storage
-from dolmakit.io.atomic import write_bytes_atomic
+from dolmakit.io.atomic import TMP_MARK, write_bytes_atomic
 from dolmakit.io.rejects import OnError
 from dolmakit.mix.spec import load_spec
 from dolmakit.pipeline.spec import Pipeline, TagRun, load_pipeline
@@ -41,7 +41,7 @@ from dolmakit.pipeline.stages import (
     tag_stage,
 )
 from dolmakit.run.backends import Backend, SerialBackend
-from dolmakit.run.lock import LOCK_NAME
+from dolmakit.run.lock import LOCK_NAME, exclusive
 from dolmakit.run.runner import config_hash
 from dolmakit.taggers.stage import run_config
 
@@ -258,10 +258,9 @@ def file_states(roots: tuple[Path, ...] | list[Path], *, reading: bool) -> dict[
             out[str(root)] = {"missing": True}
             continue
         for path in sorted(storage.list_files(root)):
-            parts = path.relative_to(root).parts
-            if HIDDEN in parts and (reading or parts[-1] == LOCK_NAME):
+            if path.name == LOCK_NAME and path.parent.name == HIDDEN:
                 continue
-            if path.name.startswith(".tmp") or ".tmp-" in path.name:
+            if TMP_MARK in path.name or (reading and HIDDEN in path.relative_to(root).parts):
                 continue
             out[str(path)] = storage.fingerprint(path)
     return out
@@ -321,50 +320,60 @@ def run_pipeline(
     stages = plan(pipeline)
     storage.make_folder(pipeline.state, "the pipeline's state folder")
     report = PipelineReport(pipeline.name)
-    for number, stage in enumerate(stages, 1):
-        done = _finished(pipeline, stage) if resume else None
-        if done is not None:
-            done.label = stage.label
-            report.stages.append(done)
-            _say(how, out, f"[{number}/{len(stages)}] {stage.label}: done earlier, skipped")
-            continue
-        _say(how, out, f"[{number}/{len(stages)}] {stage.label}")
-        inputs = file_states(stage.inputs, reading=True)
-        wall, cpu = time.monotonic(), _cpu()
-        outcome = stage.run(how)
-        result = StageReport(
-            stage.label,
-            documents=outcome.documents,
-            bytes=outcome.bytes,
-            wall_seconds=round(time.monotonic() - wall, 3),
-            cpu_seconds=round(_cpu() - cpu, 3),
-            shards=outcome.shards,
-            shards_skipped=outcome.shards_skipped,
-            note=outcome.note,
-        )
-        report.stages.append(result)
-        for line in outcome.lines:
-            _say(how, out, f"  {line}")
-        record = {
-            "stage": stage.label,
-            "config": config_hash(stage.config()),
-            "inputs": inputs,
-            "output_roots": [str(p) for p in outcome.outputs],
-            "outputs": file_states(outcome.outputs, reading=False),
-            "report": asdict(result),
-        }
-        write_bytes_atomic(
-            _record_path(pipeline, stage), msgspec.json.format(msgspec.json.encode(record))
-        )
+    with exclusive(pipeline.state, f"run of pipeline {pipeline.name!r}"):
+        for number, stage in enumerate(stages, 1):
+            _run_stage(
+                pipeline, stage, f"[{number}/{len(stages)}] {stage.label}", how, out, resume, report
+            )
     return report
+
+
+def _run_stage(
+    pipeline: Pipeline,
+    stage: Stage,
+    title: str,
+    how: How,
+    out: TextIO,
+    resume: bool,
+    report: PipelineReport,
+) -> None:
+    """Skip `stage` if an earlier run finished it unchanged; otherwise run it and record it."""
+    done = _finished(pipeline, stage) if resume else None
+    if done is not None:
+        done.label = stage.label
+        report.stages.append(done)
+        _say(how, out, f"{title}: done earlier, skipped")
+        return
+    _say(how, out, title)
+    inputs = file_states(stage.inputs, reading=True)
+    wall, cpu = time.monotonic(), _cpu()
+    outcome = stage.run(how)
+    result = StageReport(
+        stage.label,
+        documents=outcome.documents,
+        bytes=outcome.bytes,
+        wall_seconds=round(time.monotonic() - wall, 3),
+        cpu_seconds=round(_cpu() - cpu, 3),
+        shards=outcome.shards,
+        shards_skipped=outcome.shards_skipped,
+        note=outcome.note,
+    )
+    report.stages.append(result)
+    for line in outcome.lines:
+        _say(how, out, f"  {line}")
+    record = {
+        "stage": stage.label,
+        "config": config_hash(stage.config()),
+        "inputs": inputs,
+        "output_roots": [str(p) for p in outcome.outputs],
+        "outputs": file_states(outcome.outputs, reading=False),
+        "report": asdict(result),
+    }
+    write_bytes_atomic(
+        _record_path(pipeline, stage), msgspec.json.format(msgspec.json.encode(record))
+    )
 
 
 def _say(how: How, out: TextIO, line: str) -> None:
     if how.progress:
         print(line, file=out, flush=True)
-
-
-def stage_labels(pipeline: Pipeline) -> Iterator[str]:
-    """Yield the label of every stage, in the order they run."""
-    for stage in plan(pipeline):
-        yield stage.label
