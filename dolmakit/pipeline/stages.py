@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
@@ -44,7 +43,6 @@ class Outcome:
     note: str = ""
     outputs: list[Path] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def input_bytes(files: list[Path]) -> int:
