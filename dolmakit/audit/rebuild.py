@@ -17,7 +17,8 @@ from dolmakit.audit.folder import MixFolder, open_mix
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
 from dolmakit.mix.manifest import MANIFEST_NAME, content_hash, manifest_content
-from dolmakit.run.backends import Backend
+from dolmakit.run.backends import Backend, SerialBackend
+from dolmakit.run.options import RunOptions
 
 CHUNK = 1 << 20
 
@@ -139,7 +140,6 @@ def _build(mix: MixFolder, data_root: Path, out: Path, backend: Backend | None) 
         data_root,
         out,
         spec_file=mix.manifest.spec_file,
-        backend=backend,
-        progress=False,
+        run_options=RunOptions(backend or SerialBackend(), progress=False),
     )
     return result.mix_dir
