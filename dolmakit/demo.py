@@ -11,13 +11,25 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from dolmakit.audit.card_data import render_card
+from dolmakit.audit.contamination import audit_contamination
+from dolmakit.audit.diff import diff_mixes
+from dolmakit.audit.verify import verify_mix
+from dolmakit.contamination.index import index_benchmarks
+from dolmakit.dedup import ExactConfig, KeepRule, MinHashConfig, dedup_exact, dedup_minhash
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
+from dolmakit.io.atomic import write_bytes_atomic
 from dolmakit.io.paths import expand_inputs
 from dolmakit.io.reader import read_documents
 from dolmakit.io.units import counted
+from dolmakit.mix import build_mix
 from dolmakit.run.backends import make_backend
 from dolmakit.run.options import RunOptions
+from dolmakit.taggers.recipes import TaggerSpec
+from dolmakit.taggers.stage import tag
+from dolmakit.trace import build_index, open_index, trace_text
+from dolmakit.trace.query import summarize
 
 DEMO_TAGGERS = (
     "lengths",
@@ -107,13 +119,6 @@ def run_demo(
 
     Default run options: a process pool with one worker per core.
     """
-    from dolmakit.audit.card_data import render_card
-    from dolmakit.audit.diff import diff_mixes
-    from dolmakit.audit.verify import verify_mix
-    from dolmakit.dedup import ExactConfig, KeepRule, MinHashConfig, dedup_exact, dedup_minhash
-    from dolmakit.mix import build_mix
-    from dolmakit.taggers.stage import tag
-
     out = storage.location(out_dir).resolve()
     specs = demo_mixes(mixes_dir)
     report = DemoReport(out)
@@ -173,7 +178,6 @@ def run_demo(
         f" {counted(difference.added, 'document')} added, {difference.removed:,} removed,"
         f" {difference.kept:,} kept"
     )
-    from dolmakit.audit.contamination import audit_contamination
 
     for mix in (mixes[0], mixes[-1]):
         (bench,) = audit_contamination(mix, benchmarks / DEMO_INDEX, backend=backend).benchmarks
@@ -215,9 +219,6 @@ def _index_and_trace(mix_dir: Path, options: RunOptions) -> tuple[str, str]:
     """
     import tempfile
 
-    from dolmakit.trace import build_index, open_index, trace_text
-    from dolmakit.trace.query import summarize
-
     with tempfile.TemporaryDirectory(prefix="dolmakit-demo-trace-") as scratch:
         local = mix_dir
         if storage.is_remote(mix_dir):
@@ -257,11 +258,6 @@ def _demo_benchmark(documents: Path, data: Path, options: RunOptions) -> list[st
     manuals: a question of 45 words and an answer of 15.
     """
     import json
-
-    from dolmakit.contamination.index import index_benchmarks
-    from dolmakit.io.atomic import write_bytes_atomic
-    from dolmakit.taggers.recipes import TaggerSpec
-    from dolmakit.taggers.stage import tag
 
     rows = []
     for source in DEMO_BENCHMARK_SOURCES:

@@ -16,6 +16,7 @@ from typing import Any
 from dolmakit.audit.folder import MixFolder, open_mix
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
+from dolmakit.mix import build_from_spec_dict
 from dolmakit.mix.manifest import MANIFEST_NAME, content_hash, manifest_content
 from dolmakit.run.backends import Backend, SerialBackend
 from dolmakit.run.options import RunOptions
@@ -131,8 +132,6 @@ def rebuild_mix(
 
 def _build(mix: MixFolder, data_root: Path, out: Path, backend: Backend | None) -> Path:
     """Build the manifest's canonical spec under `out` with the mixer; return the new folder."""
-    from dolmakit.mix import build_from_spec_dict
-
     if not mix.manifest.spec:
         raise DolmakitError(f"{mix.manifest_path}: the manifest holds no spec to rebuild from")
     result = build_from_spec_dict(

@@ -1,4 +1,8 @@
-"""The `dolmakit audit` command group and `dolmakit stats`: parse options, call the library."""
+"""The `dolmakit audit` command group and `dolmakit stats`: parse options, call the library.
+
+Library modules are imported inside each command (lazily), so that `dolmakit --help` and
+shell completion load none of them.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from dolmakit.cli.options import run_options
+from dolmakit.errors import DolmakitError
 from dolmakit.run.options import RunOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,8 +71,6 @@ class AuditGroup(click.Group):
     """Turn I/O and Parquet errors of a damaged mix into a one-line error (no traceback)."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from dolmakit.errors import DolmakitError
-
         try:
             return super().invoke(ctx)
         except OSError as exc:

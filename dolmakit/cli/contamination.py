@@ -1,4 +1,8 @@
-"""The `dolmakit contamination` commands and `dolmakit audit contamination`."""
+"""The `dolmakit contamination` commands and `dolmakit audit contamination`.
+
+Library modules are imported inside each command (lazily), so that `dolmakit --help` and
+shell completion load none of them.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""`dolmakit dedup exact` and `dolmakit dedup minhash`: parse options, call the library."""
+"""`dolmakit dedup exact` and `dolmakit dedup minhash`: parse options, call the library.
+
+Library modules are imported inside each command (lazily), so that `dolmakit --help` and
+shell completion load none of them.
+"""
 
 from __future__ import annotations
 

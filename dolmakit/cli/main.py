@@ -1,4 +1,8 @@
-"""The `dolmakit` command line: each command parses options, calls one library function."""
+"""The `dolmakit` command line: each command parses options, calls one library function.
+
+Library modules are imported inside each command (lazily), so that `dolmakit --help` and
+shell completion load none of them.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The `dolmakit mix` command: parse options, call `build_mix`, print the funnel and shares."""
+"""The `dolmakit mix` command: parse options, call `build_mix`, print the funnel and shares.
+
+Library modules are imported inside each command (lazily), so that `dolmakit --help` and
+shell completion load none of them.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The `dolmakit index` and `dolmakit trace` commands: parse options, call dolmakit.trace."""
+"""The `dolmakit index` and `dolmakit trace` commands: parse options, call dolmakit.trace.
+
+Library modules are imported inside each command (lazily), so that `dolmakit --help` and
+shell completion load none of them.
+"""
 
 from __future__ import annotations
 

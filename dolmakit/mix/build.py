@@ -15,17 +15,22 @@ from typing import Any, TypeVar
 import msgspec
 import numpy as np
 
+from dolmakit import __version__
 from dolmakit.errors import ConfigError, DolmakitError
 from dolmakit.io import storage
+from dolmakit.io.atomic import atomic_open
 from dolmakit.io.digest import file_sha256
+from dolmakit.io.paths import split_dataset_path
 from dolmakit.io.rejects import REJECTS_FILE, rejects_file
 from dolmakit.io.units import counted
 from dolmakit.mix.contamination import contamination_record
+from dolmakit.mix.evaluate import compile_filter, resolve
 from dolmakit.mix.files import shard_files
 from dolmakit.mix.inputs import (
     InputFile,
     check_output_outside_inputs,
     outside_root_warnings,
+    relative,
     resolve_inputs,
 )
 from dolmakit.mix.licences import (
@@ -59,7 +64,7 @@ from dolmakit.mix.output import iter_output
 from dolmakit.mix.plan import MixPlan, plan_mix
 from dolmakit.mix.sampling import BUCKETS
 from dolmakit.mix.shards import merge_runs
-from dolmakit.mix.spec import MixSpec, load_spec
+from dolmakit.mix.spec import MixSpec, load_spec, spec_from_canonical
 from dolmakit.mix.stage import (
     JobConfig,
     PassOneStats,
@@ -70,6 +75,8 @@ from dolmakit.mix.stage import (
 )
 from dolmakit.run.options import RunOptions, or_default
 from dolmakit.run.runner import RunSummary, ShardFn, ShardJob, run_shards
+from dolmakit.taggers.tokens import DEFAULT_TOKENIZER
+from dolmakit.tokenizers import TOKENIZER_NAMES, get_tokenizer
 
 S = TypeVar("S")
 
@@ -164,8 +171,6 @@ def build_from_spec_dict(
     This is how a mix is rebuilt from its manifest: the same canonical spec, data root and
     `spec_file` (the manifest's, it is content) give the same manifest content and bytes.
     """
-    from dolmakit.mix.spec import spec_from_canonical
-
     parsed = spec_from_canonical(spec, Path(spec_file))
     root, out = storage.location(data_root), storage.location(output)
     return _build(parsed, root, out, or_default(run_options), False)
@@ -311,8 +316,6 @@ def _check_tokenizer(spec: MixSpec, inputs: list[InputFile]) -> None:
     A `tokens` name pointing at dolmakit's tokens tagger is checked against the run's record
     (`attributes/<run>/.dolmakit/run.json`): counts of another tokenizer are refused.
     """
-    from dolmakit.tokenizers import TOKENIZER_NAMES, get_tokenizer
-
     if any(s.tokens is None for s in spec.sources) or not (
         spec.tokenizer in TOKENIZER_NAMES or Path(spec.tokenizer).expanduser().is_file()
     ):
@@ -320,8 +323,6 @@ def _check_tokenizer(spec: MixSpec, inputs: list[InputFile]) -> None:
     for i, source in enumerate(spec.sources):
         if source.tokens is None:
             continue
-        from dolmakit.io.paths import split_dataset_path
-        from dolmakit.mix.evaluate import resolve
 
         datasets = {split_dataset_path(f.path)[0] for f in inputs if f.source_index == i}
         for key in resolve(source.tokens, source.attributes).keys:
@@ -352,8 +353,6 @@ def _tagger_tokenizer(run_dir: Path) -> str | None:
         return None
     for tagger in taggers:
         if isinstance(tagger, dict) and tagger.get("name") == "tokens":
-            from dolmakit.taggers.tokens import DEFAULT_TOKENIZER
-
             return str((tagger.get("params") or {}).get("tokenizer", DEFAULT_TOKENIZER))
     return None
 
@@ -473,8 +472,6 @@ def _check_names(
     Attributes are sparse (a PII tagger writes no key for a clean document), so a name is
     only reported when it matched nothing in any source: a typo, or nothing to match.
     """
-    from dolmakit.mix.evaluate import compile_filter, resolve
-
     seen: list[set[str]] = [set() for _ in spec.sources]
     for f, result in zip(inputs, summary.results, strict=True):
         seen[f.source_index].update(result.stats.keys)
@@ -543,8 +540,6 @@ def _manifest(
     location: Location,
 ) -> Manifest:
     """Assemble the manifest of a finished build (its content hash is set when written)."""
-    from dolmakit import __version__
-
     total_tokens = sum(s.tokens for s in shards)
     documents, attributes = [], []
     for f, r1 in zip(inputs, summary1.results, strict=True):
@@ -680,17 +675,12 @@ def _source_section(
 
 
 def _clauses(text: str | None, runs: tuple[str, ...]) -> tuple[str, ...]:
-    from dolmakit.mix.evaluate import compile_filter
-
     return compile_filter(text, runs).clause_texts
 
 
 def _copy_rejects(summary: RunSummary[PassOneStats], mix_dir: Path, root: Path) -> RejectedLines:
     """Copy pass 1's rejected lines into the mix, with input paths relative to the data root."""
     import msgspec
-
-    from dolmakit.io.atomic import atomic_open
-    from dolmakit.mix.inputs import relative
 
     target = rejects_file(mix_dir)
     if summary.rejects_file is not None and summary.rejects_file.is_file():

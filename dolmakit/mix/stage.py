@@ -23,6 +23,14 @@ from dolmakit.document import Document, document_from_dict
 from dolmakit.errors import DolmakitError, InputError
 from dolmakit.io.attributes import Attributes, read_with_attributes
 from dolmakit.io.digest import file_sha256
+from dolmakit.io.paths import attribute_path
+from dolmakit.io.reader import (
+    READ_ERRORS,
+    file_problem,
+    iter_lines,
+    max_line_bytes_default,
+    read_documents,
+)
 from dolmakit.io.rejects import Rejects
 from dolmakit.mix.evaluate import (
     CompiledFilter,
@@ -37,6 +45,7 @@ from dolmakit.mix.shards import write_run
 from dolmakit.mix.spans import SpanReplacer, SpanRule
 from dolmakit.run.progress import Tally
 from dolmakit.run.runner import ShardJob, ShardResult
+from dolmakit.tokenizers import Tokenizer, get_tokenizer
 
 TOKEN_BATCH = 256
 
@@ -169,8 +178,6 @@ def pass1(job: ShardJob[JobConfig], rejects: Rejects) -> ShardResult[PassOneStat
     With `tokens` set, counts are read from that attribute where it has a value and the text
     was not changed by a span replacement; other passing documents are counted.
     """
-    from dolmakit.tokenizers import Tokenizer, get_tokenizer
-
     cfg = job.options
     compiled = _filter(cfg.filter, cfg.runs)
     replacer = _replacer(cfg.rules, cfg.runs)
@@ -251,8 +258,6 @@ def pass1(job: ShardJob[JobConfig], rejects: Rejects) -> ShardResult[PassOneStat
 
 
 def _attribute_paths(job: ShardJob[JobConfig]) -> list[Path]:
-    from dolmakit.io.paths import attribute_path
-
     return [attribute_path(job.input, run) for run in job.options.runs]
 
 
@@ -291,14 +296,6 @@ def _kept_documents(path: Path, wanted: dict[int, int]) -> Iterator[tuple[int, i
     Reading stops after the last wanted line: pass 1 rejected the rest of a file it could not
     read past a point (a truncated or corrupt stream), and no wanted line lies beyond it.
     """
-    from dolmakit.io.reader import (
-        READ_ERRORS,
-        file_problem,
-        iter_lines,
-        max_line_bytes_default,
-        read_documents,
-    )
-
     if not wanted:
         return
     if path.name.endswith(".parquet"):

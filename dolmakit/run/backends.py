@@ -170,7 +170,7 @@ def make_backend(name: str = "processes", workers: int | None = None, **options:
             return SerialBackend()
         return ProcessBackend(workers)
     if name == "ray":
-        try:
+        try:  # lazy: Ray is an optional extra, and slow to import
             from dolmakit.run.ray_backend import RayBackend
         except ImportError as exc:
             raise DolmakitError(
