@@ -34,6 +34,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # Running work
     "Backend": ("dolmakit.run.backends", "Backend"),
     "make_backend": ("dolmakit.run.backends", "make_backend"),
+    "RunOptions": ("dolmakit.run.options", "RunOptions"),
     "RunSummary": ("dolmakit.run.runner", "RunSummary"),
     # Stages
     "tag": ("dolmakit.taggers.stage", "tag"),
@@ -84,6 +85,7 @@ __all__ = [
     "MinHashConfig",
     "MixSpec",
     "Rejects",
+    "RunOptions",
     "RunSummary",
     "Span",
     "StatsConfig",
@@ -178,6 +180,7 @@ if TYPE_CHECKING:
     from dolmakit.pipeline.run import run_pipeline
     from dolmakit.pipeline.spec import load_pipeline
     from dolmakit.run.backends import Backend, make_backend
+    from dolmakit.run.options import RunOptions
     from dolmakit.run.runner import RunSummary
     from dolmakit.taggers.base import available_taggers, tagger_info
     from dolmakit.taggers.stage import tag
