@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from dolmakit.cli.options import backend_from, runner_options
+from dolmakit.cli.options import run_options
+from dolmakit.run.options import RunOptions
 
 
 @click.command("run")
 @click.argument("pipeline", type=click.Path(dir_okay=False))
 @click.option("--no-resume", is_flag=True, help="Run every stage again, even those done earlier.")
-@runner_options
-@click.pass_obj
-def run(
-    obj: dict[str, Any],
-    pipeline: str,
-    no_resume: bool,
-    backend: str,
-    workers: int | None,
-    on_error: str,
-) -> None:
+@run_options()
+def run(pipeline: str, no_resume: bool, run_options: RunOptions) -> None:
     """Run the whole pipeline PIPELINE describes: tag, dedup, mix, and what follows.
 
     PIPELINE is a YAML file (docs/pipeline.md) naming the datasets, the tag runs (a recipe or
@@ -37,12 +28,6 @@ def run(
     """
     from dolmakit.pipeline import run_pipeline
 
-    report = run_pipeline(
-        pipeline,
-        backend=backend_from(backend, workers),
-        on_error=on_error,  # type: ignore[arg-type]
-        progress=(obj or {}).get("progress", True),
-        resume=not no_resume,
-    )
+    report = run_pipeline(pipeline, run_options=run_options.replace(resume=not no_resume))
     for line in report.lines():
         click.echo(line)

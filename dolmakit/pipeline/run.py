@@ -26,11 +26,9 @@ import msgspec
 
 from dolmakit.io import storage
 from dolmakit.io.atomic import TMP_MARK, write_bytes_atomic
-from dolmakit.io.rejects import OnError
 from dolmakit.mix.spec import load_spec
 from dolmakit.pipeline.spec import Pipeline, TagRun, load_pipeline
 from dolmakit.pipeline.stages import (
-    How,
     Outcome,
     benchmark_stage,
     dedup_stage,
@@ -40,8 +38,8 @@ from dolmakit.pipeline.stages import (
     publish_stage,
     tag_stage,
 )
-from dolmakit.run.backends import Backend, SerialBackend
 from dolmakit.run.lock import LOCK_NAME, exclusive
+from dolmakit.run.options import RunOptions
 from dolmakit.run.runner import config_hash
 from dolmakit.taggers.stage import run_config
 
@@ -57,7 +55,7 @@ class Stage:
     label: str
     config: Callable[[], dict[str, Any]]  # when the stage is reached: it may read earlier outputs
     inputs: tuple[Path, ...]
-    run: Callable[[How], Outcome]
+    run: Callable[[RunOptions], Outcome]
 
 
 @dataclass
@@ -301,30 +299,26 @@ def _cpu() -> float:
 def run_pipeline(
     pipeline: Pipeline | str | Path,
     *,
-    backend: Backend | None = None,
-    on_error: OnError = "skip",
-    progress: bool = True,
-    resume: bool = True,
+    run_options: RunOptions | None = None,
     stream: TextIO | None = None,
 ) -> PipelineReport:
     """Run every stage of a pipeline (a Pipeline or its file); return the per-stage report.
 
-    With `resume`, a stage an earlier run finished is skipped when nothing it read or wrote
-    has changed since. `stream` (default standard error) gets one line as each stage starts,
-    the stage's own progress and, when it ends, the lines its command prints.
+    With `run_options.resume` (the default), a stage an earlier run finished is skipped when
+    nothing it read or wrote has changed since; without it every stage runs again from the
+    start. `stream` (default standard error) gets one line as each stage starts, the stage's
+    own progress and, when it ends, the lines its command prints (none without progress).
     """
     if not isinstance(pipeline, Pipeline):
         pipeline = load_pipeline(pipeline)
-    how = How(backend or SerialBackend(), on_error, progress)
+    how = run_options or RunOptions()
     out = stream if stream is not None else sys.stderr
     stages = plan(pipeline)
     storage.make_folder(pipeline.state, "the pipeline's state folder")
     report = PipelineReport(pipeline.name)
     with exclusive(pipeline.state, f"run of pipeline {pipeline.name!r}"):
         for number, stage in enumerate(stages, 1):
-            _run_stage(
-                pipeline, stage, f"[{number}/{len(stages)}] {stage.label}", how, out, resume, report
-            )
+            _run_stage(pipeline, stage, f"[{number}/{len(stages)}] {stage.label}", how, out, report)
     return report
 
 
@@ -332,13 +326,12 @@ def _run_stage(
     pipeline: Pipeline,
     stage: Stage,
     title: str,
-    how: How,
+    how: RunOptions,
     out: TextIO,
-    resume: bool,
     report: PipelineReport,
 ) -> None:
     """Skip `stage` if an earlier run finished it unchanged; otherwise run it and record it."""
-    done = _finished(pipeline, stage) if resume else None
+    done = _finished(pipeline, stage) if how.resume else None
     if done is not None:
         done.label = stage.label
         report.stages.append(done)
@@ -374,6 +367,6 @@ def _run_stage(
     )
 
 
-def _say(how: How, out: TextIO, line: str) -> None:
+def _say(how: RunOptions, out: TextIO, line: str) -> None:
     if how.progress:
         print(line, file=out, flush=True)

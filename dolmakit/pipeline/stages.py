@@ -11,25 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.paths import expand_inputs
-from dolmakit.io.rejects import OnError
 from dolmakit.pipeline.spec import BenchmarkIndex, DedupRun, MixRun, Publish, TagRun
-from dolmakit.run.backends import Backend
+from dolmakit.run.options import RunOptions
 from dolmakit.run.runner import RunSummary
 
 PARTIAL_SUFFIX = ".partial"
-
-
-@dataclass(frozen=True)
-class How:
-    """How stages run (never what they write): backend, bad-line policy, progress lines."""
-
-    backend: Backend
-    on_error: OnError = "skip"
-    progress: bool = True
 
 
 @dataclass
@@ -50,13 +41,13 @@ def input_bytes(files: list[Path]) -> int:
     return sum(storage.size(f) for f in files)
 
 
-def _read(outcome: Outcome, summary: RunSummary) -> None:
+def _read(outcome: Outcome, summary: RunSummary[Any]) -> None:
     outcome.documents = summary.read
     outcome.shards = summary.shards
     outcome.shards_skipped = summary.shards_skipped
 
 
-def benchmark_stage(entry: BenchmarkIndex, how: How) -> Outcome:
+def benchmark_stage(entry: BenchmarkIndex, run_options: RunOptions) -> Outcome:
     """Build a benchmark n-gram index (`dolmakit contamination index`)."""
     from dolmakit.contamination.index import IndexOptions, index_benchmarks
 
@@ -68,7 +59,7 @@ def benchmark_stage(entry: BenchmarkIndex, how: How) -> Outcome:
         list(entry.fields),
         entry.id_field,
         options,
-        on_error=how.on_error,
+        on_error=run_options.on_error,
     )
     examples = sum(sum(b["examples"].values()) for b in summary.record["benchmarks"])
     return Outcome(
@@ -79,19 +70,13 @@ def benchmark_stage(entry: BenchmarkIndex, how: How) -> Outcome:
     )
 
 
-def tag_stage(entry: TagRun, dataset: Path, how: How) -> Outcome:
+def tag_stage(entry: TagRun, dataset: Path, run_options: RunOptions) -> Outcome:
     """Tag one dataset's documents as run `entry.run` (`dolmakit tag`)."""
     from dolmakit.taggers.stage import tag
 
     documents = dataset / "documents"
     summary = tag(
-        [documents],
-        entry.run,
-        entry.recipe,
-        backend=how.backend,
-        on_error=how.on_error,
-        progress=how.progress,
-        batch_size=entry.batch_size,
+        [documents], entry.run, entry.recipe, run_options=run_options, batch_size=entry.batch_size
     )
     outcome = Outcome(bytes=input_bytes(expand_inputs([documents])))
     _read(outcome, summary)
@@ -100,7 +85,7 @@ def tag_stage(entry: TagRun, dataset: Path, how: How) -> Outcome:
     return outcome
 
 
-def dedup_stage(entry: DedupRun, datasets: list[Path], how: How) -> Outcome:
+def dedup_stage(entry: DedupRun, datasets: list[Path], run_options: RunOptions) -> Outcome:
     """Mark exact or near duplicates as run `entry.run` (`dolmakit dedup exact|minhash`)."""
     from dolmakit.dedup import DedupSummary, ExactConfig, dedup_exact, dedup_minhash
 
@@ -112,9 +97,7 @@ def dedup_stage(entry: DedupRun, datasets: list[Path], how: How) -> Outcome:
         documents,
         entry.run,
         entry.config,
-        backend=how.backend,
-        on_error=how.on_error,
-        progress=how.progress,
+        run_options=run_options,
     )
     outcome = Outcome(bytes=input_bytes(expand_inputs(documents)))
     if summary.read is not None:
@@ -143,7 +126,7 @@ def mix_dir_of(entry: MixRun) -> Path:
     return (root / spec.name / f"v{spec.version}").resolve()
 
 
-def mix_stage(entry: MixRun, how: How) -> Outcome:
+def mix_stage(entry: MixRun, run_options: RunOptions) -> Outcome:
     """Build a mix (`dolmakit mix SPEC --data-root ... --output ...`)."""
     from dolmakit.mix import build_mix
 
@@ -151,9 +134,7 @@ def mix_stage(entry: MixRun, how: How) -> Outcome:
         entry.spec,
         data_root=entry.data_root,
         output=entry.output,
-        backend=how.backend,
-        on_error=how.on_error,
-        progress=how.progress,
+        run_options=run_options,
     )
     manifest = result.manifest
     read = sum(s.funnel.read for s in manifest.sources) + manifest.rejects.lines
@@ -170,11 +151,11 @@ def mix_stage(entry: MixRun, how: How) -> Outcome:
     )
 
 
-def index_stage(mix_dir: Path, how: How) -> Outcome:
+def index_stage(mix_dir: Path, run_options: RunOptions) -> Outcome:
     """Build the span index of a mix (`dolmakit index MIX`)."""
     from dolmakit.trace import build_index
 
-    result = build_index(mix_dir, backend=how.backend, progress=how.progress)
+    result = build_index(mix_dir, run_options=run_options)
     totals = result.manifest["totals"]
     shards = len(result.manifest["shards"])
     return Outcome(
@@ -188,7 +169,7 @@ def index_stage(mix_dir: Path, how: How) -> Outcome:
     )
 
 
-def publish_stage(mix_dir: Path, target: Publish, how: How) -> Outcome:
+def publish_stage(mix_dir: Path, target: Publish, run_options: RunOptions) -> Outcome:
     """Publish a mix (`dolmakit publish MIX OUT`), into a side folder renamed when complete.
 
     A publish killed half-way leaves only `<out>.partial`, which the next run replaces; `out`
