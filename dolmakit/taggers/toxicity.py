@@ -136,8 +136,7 @@ class ToxicityTagger:
 
     def _count_matrix(self, columns: list[int], lengths: list[int]) -> Any:
         """Return the CSR word counts (float64, indices sorted) of rows of given lengths."""
-        from scipy import sparse
-
+        sparse = _sparse()
         cols = np.asarray(columns, dtype=np.int64)
         rows = np.repeat(np.arange(len(lengths)), lengths)
         known = cols >= 0
@@ -150,8 +149,7 @@ class ToxicityTagger:
 
     def _count_matrix_of_rows(self, counts: Any, groups: Any, n_groups: int) -> Any:
         """Return the sum of the rows of `counts` in each group (CSR, indices sorted)."""
-        from scipy import sparse
-
+        sparse = _sparse()
         member = sparse.csr_matrix(
             (np.ones(len(groups)), (groups, np.arange(len(groups)))),
             shape=(n_groups, counts.shape[0]),
@@ -162,6 +160,12 @@ class ToxicityTagger:
 
     @staticmethod
     def _stack(top: Any, bottom: Any) -> Any:
-        from scipy import sparse
-
+        sparse = _sparse()
         return sparse.vstack([top, bottom], format="csr")
+
+
+def _sparse() -> Any:
+    """Return scipy.sparse (installed with scikit-learn, which the model needs)."""
+    from scipy import sparse  # type: ignore[import-untyped]
+
+    return sparse
