@@ -332,6 +332,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         variants = {"before": args.baseline_python, "after": args.python}
 
     runs: dict[str, list[list[StageTime]]] = {name: [] for name in variants}
+    about = {
+        "corpus": str(corpus),
+        "files": len(files),
+        "input_bytes": input_bytes,
+        "workers": args.workers,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cores": os.cpu_count(),
+    }
+    result: dict[str, Any] = {}
     try:
         for repeat in range(args.repeats):
             for name, python in variants.items():
@@ -343,22 +353,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{core_hours_per_tb(total, input_bytes):.1f} core-h/TB",
                     file=sys.stderr,
                 )
+            # Saved after every repeat, so an interrupted long run keeps what it measured.
+            result = {
+                **about,
+                "repeats": repeat + 1,
+                "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                "variants": {name: summarise(r, input_bytes) for name, r in runs.items()},
+            }
+            if args.json:
+                args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     finally:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    result: dict[str, Any] = {
-        "corpus": str(corpus),
-        "files": len(files),
-        "input_bytes": input_bytes,
-        "workers": args.workers,
-        "repeats": args.repeats,
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cores": os.cpu_count(),
-        "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "variants": {name: summarise(r, input_bytes) for name, r in runs.items()},
-    }
     print(
         f"corpus {corpus}: {len(files)} files, {input_bytes / MB:.1f} MB uncompressed, "
         f"{args.workers} workers, median of {args.repeats}"
@@ -374,8 +381,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         old = json.loads(args.compare.read_text(encoding="utf-8"))
         print(f"\n{args.compare} ({old['measured']}) vs this run:")
         print(format_compare(old["variants"]["after"], result["variants"]["after"], args.markdown))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
