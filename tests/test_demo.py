@@ -59,7 +59,7 @@ def test_demo_ends_with_the_audit_summary_and_the_card(demo: tuple[Path, str]) -
     out, output = demo
     lines = output.splitlines()
     assert lines[0].startswith("corpus: 2,240 documents in 12 files from 6 sources")
-    assert lines[-5].startswith("index: 1 index shard over 1,049 documents, ")
+    assert lines[-5].startswith("index: 1 index shard over 1,050 documents, ")
     assert lines[-4].startswith("audit verify: verified demo v2: ")
     assert lines[-4].endswith("all match the manifest")
     assert lines[-3] == f"data card: {out / 'mixes/demo/v2/card.html'} (and card.md)"

@@ -95,6 +95,36 @@ def test_toxicity_document_and_sentences() -> None:
     assert [text[s:e] for s, e, _ in attrs["toxic_sentence"]] == ["You are a fucking idiot."]
 
 
+TRICKY_TEXTS = [
+    "Have a nice day. You are a fucking idiot.\n\nThanks for the help.",
+    "ΟΔΟΣ ΚΑΙ ΣΟΦΙΑΣ. Σ. İstanbul'da İYİ günler! DAMN it… «Shit» (really?)  ok",
+    "the and of it is was. Stop words only? THE END",
+    "A\u00a0non-breaking\u2028line\u3000space. Ünïcödé, 日本語のテキスト。 crap!!",
+    "one sentence with no end and caps FUCK",
+    "\n\n  Leading and trailing blanks.  \n\n",
+]
+
+
+def test_toxicity_scores_equal_the_vectorizer_on_each_whole_text() -> None:
+    # Each text is tokenised once (document counts are the sum of its sentences'), yet every
+    # score is bit-identical to vectorising the document and each sentence on its own.
+    pytest.importorskip("profanity_check")
+    from dolmakit.taggers.segments import sentence_spans
+
+    tagger = load_tagger("toxicity")
+    docs = [Document(str(i), text) for i, text in enumerate(TRICKY_TEXTS)]
+    for doc, attrs in zip(docs, tagger.tag_batch(docs), strict=True):
+        spans = sentence_spans(doc.text)
+        expected = tagger.predict([doc.text] + [doc.text[s:e] for s, e in spans])
+        assert attrs["toxic"] == [(0, len(doc.text), expected[0])]
+        assert attrs["toxic_sentence"] == [
+            (s, e, p) for (s, e), p in zip(spans, expected[1:], strict=True)
+        ]
+    without = load_tagger("toxicity", {"sentences": False}).tag_batch(docs)
+    assert [a["toxic"] for a in without] == [a["toxic"] for a in tagger.tag_batch(docs)]
+    assert all(list(a) == ["toxic"] for a in without)
+
+
 # --- train-classifier and the classifier tagger -------------------------------------------
 
 
