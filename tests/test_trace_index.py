@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from test_mix_helpers import write_spec
 
@@ -407,4 +408,22 @@ def test_at_most_max_documents_per_span_ranked_by_relevance(tmp_path: Path) -> N
     three = TraceOptions(spans=SpanOptions(max_frequency=20), max_documents=3)
     (top,) = trace_text(index, output, three).spans
     assert [d.id for d in top.documents] == listed[:3]
+    index.close()
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+def test_other_shard_formats_index_to_the_same_text(tmp_path: Path, built: Path, fmt: str) -> None:
+    spec = yaml.safe_load((built.parent.parent.parent / "mix.yaml").read_text())
+    spec["output"]["format"] = fmt
+    path = write_spec(tmp_path / "mix.yaml", spec)
+    data = built.parent.parent.parent / "data"
+    other = build_mix(path, data_root=data, output=tmp_path / "mixes", progress=False).mix_dir
+    build_index(other, SMALL_SHARDS, progress=False)
+    ours, theirs = index_bytes(built), index_bytes(other)
+    assert sorted(ours) == sorted(theirs)
+    for name in ours:
+        if name.startswith(("text-", "sa-")):
+            assert ours[name] == theirs[name], name
+    index = open_index(other)
+    assert index.provenance(0, index.locate(0, 0)).row == 1
     index.close()
