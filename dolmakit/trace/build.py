@@ -11,8 +11,10 @@ killed build, rerun, redoes only unfinished shards and ends with the same bytes:
    position map `docs-NNNNN.parquet` (start offset, mix shard, row, id per document).
 
 Memory per worker is about five times one index shard's text (the text and its int32 suffix
-array); the index on disk is text + suffix array + position map, about 5 bytes per byte of
-text. `index.json`, written last, records every file's sha256 and the mix it was built from.
+array, both memory maps of their output files, so their pages are the kernel's to write back),
+whatever the size of the mix; the index on disk is text + suffix array + position map, about
+5 bytes per byte of text. `index.json`, written last, records every file's sha256 and the mix
+it was built from.
 """
 
 from __future__ import annotations
