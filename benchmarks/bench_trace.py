@@ -85,7 +85,11 @@ def build(mix_dir: Path, shard_size: str, limit: int = 0) -> dict[str, Any]:
     cmd = [sys.executable, "-c", CHILD, str(limit), "-q", "index", str(mix_dir)]
     cmd += ["--backend", "serial", "--shard-size", shard_size, "--force"]
     start = time.monotonic()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    # An address-space limit counts reservations, not memory used: keep thread pools and
+    # malloc arenas (reserved, hardly touched) from taking it up.
+    single = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
+    env = {**os.environ, **single} if limit else None
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     wall = time.monotonic() - start
     if done.returncode != 0:
         raise SystemExit(f"index failed with status {done.returncode}: {done.stderr[-2000:]}")

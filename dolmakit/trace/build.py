@@ -64,7 +64,7 @@ _SEPARATOR = bytes([SEPARATOR])
 _WHITESPACE = np.zeros(256, dtype=bool)
 _WHITESPACE[[9, 10, 11, 12, 13, 32, SEPARATOR]] = True
 _WORD_CHUNK = 1 << 18  # cache-sized: the lookups and compares stay in L2
-_BATCH_BYTES = 4 << 20
+_BATCH_BYTES = 1 << 20  # compressed bytes per decoded batch: a few MiB of documents at once
 
 
 @dataclass(frozen=True)
