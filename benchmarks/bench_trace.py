@@ -31,6 +31,7 @@ import yaml
 from dolmakit.io.reader import read_documents
 from dolmakit.io.units import parse_size
 from dolmakit.mix import build_mix
+from dolmakit.run.options import RunOptions
 
 
 def make_mix(corpus: Path, work: Path) -> Path:
@@ -49,7 +50,9 @@ def make_mix(corpus: Path, work: Path) -> Path:
     path = work / "mix.yaml"
     work.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(spec))
-    return build_mix(path, data_root=corpus, output=work / "mixes", progress=False).mix_dir
+    return build_mix(
+        path, data_root=corpus, output=work / "mixes", run_options=RunOptions(progress=False)
+    ).mix_dir
 
 
 # Runs `dolmakit ARGS...` under an optional address-space limit, then prints its CPU seconds

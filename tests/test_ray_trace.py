@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from dolmakit.cli.main import cli
 from dolmakit.run.backends import ProcessBackend, make_backend
+from dolmakit.run.options import RunOptions
 from tests.conftest_ray import ray_cluster
 from tests.test_trace_index import SMALL_SHARDS, index_bytes, make_mix
 
@@ -19,8 +21,10 @@ def test_index_on_ray_gives_the_bytes_of_the_process_pool(tmp_path: Path, ray_cl
 
     on_ray = make_mix(tmp_path / "ray")
     on_pool = make_mix(tmp_path / "pool")
-    result = build_index(on_ray, SMALL_SHARDS, backend=make_backend("ray"), progress=False)
-    build_index(on_pool, SMALL_SHARDS, backend=ProcessBackend(2), progress=False)
+    quiet = RunOptions(progress=False)
+    ray = replace(quiet, backend=make_backend("ray"))
+    result = build_index(on_ray, SMALL_SHARDS, run_options=ray)
+    build_index(on_pool, SMALL_SHARDS, run_options=replace(quiet, backend=ProcessBackend(2)))
     # one Ray task per mix shard, then one per index shard
     assert result.runs[0].shards == len(list(on_ray.glob("shard-*"))) >= 2
     assert result.runs[1].shards == len(result.manifest["shards"]) >= 3

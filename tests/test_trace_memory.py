@@ -16,6 +16,7 @@ import pytest
 from test_mix_helpers import write_jsonl, write_spec
 
 from dolmakit.mix import build_mix
+from dolmakit.run.options import RunOptions
 
 pytest.importorskip("pydivsufsort")
 
@@ -43,7 +44,10 @@ def made_up_mix(root: Path, documents: int) -> Path:
         "output": {"format": "jsonl.zst", "shard_size": "256KB"},
     }
     path = write_spec(root / "mix.yaml", spec)
-    return build_mix(path, data_root=root / "data", output=root / "mixes", progress=False).mix_dir
+    quiet = RunOptions(progress=False)
+    return build_mix(
+        path, data_root=root / "data", output=root / "mixes", run_options=quiet
+    ).mix_dir
 
 
 # Runs `dolmakit ARGS...` and then prints the process's own peak RSS (VmHWM, of the memory
