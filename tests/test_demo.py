@@ -252,6 +252,8 @@ def test_demo_finds_its_benchmark_in_v1_and_v2_masks_it(demo: tuple[Path, str]) 
     assert record["benchmarks"] == ["demo_quiz"] and record["run"] == "evals"
     index = out / "data" / "benchmarks" / "demo_quiz.index"
     audit = ["audit", "contamination", "--index", str(index), "--max-share", "0"]
-    assert CliRunner().invoke(cli, [*audit, str(out / "mixes/demo/v1")]).exit_code == 1
+    result = CliRunner().invoke(cli, [*audit, str(out / "mixes/demo/v1")])
+    assert result.exit_code == 1 and "demo_quiz: 6 of 6 detectable examples found" in result.output
+    assert "\n  source python: " in result.output and "coverage 1.00, document " in result.output
     result = CliRunner().invoke(cli, [*audit, str(out / "mixes/demo/v2")])
     assert result.exit_code == 0, result.output
