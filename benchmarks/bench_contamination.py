@@ -1,22 +1,26 @@
 """Injection benchmark for benchmark contamination, with datatrove's n-gram filter beside it.
 
-Held-back documents of the development corpus are cut into "evaluation examples" (40-100
-words: a question of the first three quarters, an answer of the rest) that the remaining
-corpus does not contain: the held-back documents and every document sharing a run of 20 words
-(lower-cased, split at whitespace) with one are removed: the Python documentation repeats
-whole passages and the Debian Reference its table of contents, which are real overlaps.
+Held-back documents of a corpus (the development corpus, or `--corpus`, e.g. the Debian
+documentation of benchmarks/foreign_corpus.py) are cut into "evaluation examples" (40-100
+words: a question of the first three quarters, an answer of the rest), one benchmark per
+source of the held document. The remaining corpus must not contain them: every document
+sharing a run of 20 words (lower-cased letters and digits, punctuation dropped) with a held
+document is removed, unless every such run is held by 5 or more documents (licences,
+templates, repeated passages): those stay, as "boilerplate-sharing" documents scored apart.
 Examples are then planted into host documents verbatim, with about 3% of their words
 replaced, reformatted (case, whitespace, punctuation), or half of them (the first or second
-half); all other documents have nothing planted. Recall is scored per kind (for
-dolmakit, the planted example must be among those found), and documents with nothing planted
-give the false positives. datatrove 0.10.1 runs `NGramsDecontFilter` with its
+half); all other documents have nothing planted. Recall is scored per kind and per benchmark
+(for dolmakit, the planted example must be among those found), and documents with nothing
+planted give the false positives. datatrove 0.10.1 runs `NGramsDecontFilter` with its
 `NGramsDecontConfig` defaults (12-grams of the answer and of the answer's overlap with the
 question) and, as a second column, with `find_query_ngrams=True` (every n-gram).
 
     python benchmarks/bench_contamination.py --out /tmp/contamination-bench [--no-peer]
+    python benchmarks/bench_contamination.py --corpus F/documents --max-mb 10 [--common-in-corpus]
     python benchmarks/bench_contamination.py --speed      # 1M n-gram index: MB/s, bytes/n-gram
 
-Prints a JSON summary and the Markdown tables of docs/contamination.md.
+Prints a JSON summary and the Markdown tables of docs/contamination.md; writes the summary
+and every flagged unplanted document with its matched text (`unplanted_flags.jsonl`) to --out.
 """
 
 from __future__ import annotations
@@ -79,9 +83,17 @@ def load_corpus(corpus: Path = DEV_CORPUS, max_mb: float = 0.0, seed: int = 0) -
     return docs
 
 
+_WORD = re.compile(r"[^\W_]+")
+
+
 def _windows(text: str, size: int = 20) -> set[int]:
-    """Return hashes of the text's raw 20-word windows (lower-cased, punctuation kept)."""
-    words = text.lower().split()
+    """Return hashes of the text's 20-word windows: lower-cased runs of letters and digits.
+
+    Punctuation and markup do not separate a shared passage: the same licence behind `#`,
+    ` * ` or `--` comment marks, or a Python passage with other markup, is the same run of
+    words (with whitespace-split words, such documents passed as clean).
+    """
+    words = _WORD.findall(text.lower())
     return {hash(tuple(words[i : i + size])) for i in range(len(words) - size + 1)}
 
 
