@@ -296,6 +296,14 @@ def score(
     out["clean_docs"] = len(clean_ids)
     out["clean_not_flagged"] = 1 - fp / len(clean_ids)
     out["precision"] = tp / (tp + fp) if tp + fp else 1.0
+    # Per benchmark (for a tool that names examples): unplanted documents flagged with one
+    # of its examples, clean and boilerplate-sharing.
+    unplanted = [(d, "clean") for d in clean_ids] + [(d, "boiler") for d in boiler_ids]
+    by_bench: dict[str, Counter[str]] = {}
+    for d, kind in unplanted:
+        for b in {bench_of[e] for e in flagged.get(d) or ()}:
+            by_bench.setdefault(b, Counter())[kind] += 1
+    out["unplanted_flags_per_benchmark"] = {b: dict(c) for b, c in sorted(by_bench.items())}
     out["boiler_flagged"] = bf = sum(1 for d in boiler_ids if d in flagged)
     out["boiler_docs"] = len(boiler_ids)
     # Flags on documents that share only boilerplate with an example count as false here.
