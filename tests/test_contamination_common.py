@@ -90,6 +90,13 @@ def test_a_bad_reference_corpus_stops_the_build_naming_it(tmp_path: Path) -> Non
     (corpus / "documents" / "web" / "part-2.jsonl").write_text('{"id": "x", "text": "a"}\n{oops\n')
     with pytest.raises(InputError, match=r"part-2\.jsonl:2"):
         build(tmp_path, bench, "bad", common_in=(corpus,))
+    short = write_lines(tmp_path / "short.jsonl", [{"id": "s", "q": "only five words here now"}])
+    (corpus / "documents" / "web" / "part-2.jsonl").unlink()
+    summary = index_benchmarks([f"s={short}"], tmp_path / "short", "s", ["q"], "id",
+                               IndexOptions(common_in=(corpus,)))  # fmt: skip
+    assert summary.record["common_in"]["documents"] == 26
+    assert summary.record["common_in"]["ngrams"] == 0
+    assert "1 shorter than 13 words (not detectable)" in summary.lines[0]
     with pytest.raises(ConfigError, match="at least 1"):
         build(tmp_path, bench, "zero", common_in=(corpus,), max_docs_per_ngram=0)
 

@@ -202,11 +202,13 @@ def _common_in_corpus(
     batch: list[str] = []
 
     def count(texts: list[str]) -> None:
+        if ngrams.size == 0:  # every example too short: nothing to count
+            return
         grams = ngram_hashes(texts, options.n)
-        at = np.minimum(np.searchsorted(ngrams, grams.hashes), max(ngrams.size - 1, 0))
-        hit = ngrams[at] == grams.hashes if ngrams.size else np.zeros(0, dtype=bool)
+        at = np.minimum(np.searchsorted(ngrams, grams.hashes), ngrams.size - 1)
+        hit = ngrams[at] == grams.hashes
         pairs = np.unique(grams.text[hit] * ngrams.size + at[hit])
-        docs[:] += np.bincount(pairs % max(ngrams.size, 1), minlength=ngrams.size)
+        docs[:] += np.bincount(pairs % ngrams.size, minlength=ngrams.size)
 
     rejects = Rejects(on_error="fail")
     for path in files:
