@@ -225,6 +225,40 @@ def test_readme_examples_work_on_the_demo_output(demo: tuple[Path, str], tmp_pat
     assert (tmp_path / "demo-out" / "stats.html").is_file()
 
 
+def test_demo_finds_its_benchmark_in_v1_and_v2_masks_it(demo: tuple[Path, str]) -> None:
+    from dolmakit.contamination.ngrams import normalise
+
+    out, output = demo
+    assert "contamination index: demo_quiz: 6 of 6 examples indexed" in output
+    assert "audit contamination v1: 6 of 6 examples of benchmark demo_quiz found" in output
+    assert "audit contamination v2: 0 of 6 examples of benchmark demo_quiz found" in output
+    bench = out / "data" / "benchmarks" / "demo_quiz.jsonl"
+    rows = [json.loads(line) for line in bench.read_text().splitlines()]
+    # Worked out from the shards directly: each question's words, normalised, in v1 and not v2.
+    questions = [" ".join(normalise(r["question"])) for r in rows]
+
+    def texts(version: str) -> list[str]:
+        mix = out / "mixes" / "demo" / version
+        return [d.text for s in sorted(mix.glob("shard-*.jsonl.zst")) for _, d in read_documents(s)]
+
+    v1 = [" ".join(normalise(t)) for t in texts("v1")]
+    raw2 = texts("v2")
+    v2 = [" ".join(normalise(t)) for t in raw2]
+    assert all(any(q in t for t in v1) for q in questions)
+    assert not any(q[:200] in t for q in questions for t in v2)
+    assert sum(t.count("|||BENCHMARK|||") for t in raw2) >= 6
+    manifest = json.loads((out / "mixes/demo/v2/manifest.json").read_text())
+    (record,) = manifest["contamination"]
+    assert record["benchmarks"] == ["demo_quiz"] and record["run"] == "evals"
+    index = out / "data" / "benchmarks" / "demo_quiz.index"
+    audit = ["audit", "contamination", "--index", str(index), "--max-share", "0"]
+    result = CliRunner().invoke(cli, [*audit, str(out / "mixes/demo/v1")])
+    assert result.exit_code == 1 and "demo_quiz: 6 of 6 detectable examples found" in result.output
+    assert "\n  source python: " in result.output and "coverage 1.00, document " in result.output
+    result = CliRunner().invoke(cli, [*audit, str(out / "mixes/demo/v2")])
+    assert result.exit_code == 0, result.output
+
+
 def demo_files(out: Path) -> dict[str, bytes]:
     """Return the demo's output files by relative path (records with mtimes left out)."""
     found = {}
