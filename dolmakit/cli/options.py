@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from dolmakit.errors import DolmakitError
+from dolmakit.io.atomic import write_failure
 from dolmakit.run.backends import BACKENDS, Backend, make_backend
 from dolmakit.run.runner import RunSummary
 
@@ -20,13 +21,18 @@ RAY_ADDRESS_KEY = "dolmakit.ray_address"
 
 
 class DolmakitGroup(click.Group):
-    """Show user errors as one line, with no traceback."""
+    """Show user errors (and a full disk anywhere) as one line, with no traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except DolmakitError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            failure = write_failure(exc, None)
+            if failure is None:
+                raise
+            raise click.ClickException(str(failure)) from None
 
 
 def runner_options(fn: F) -> F:
