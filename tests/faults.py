@@ -334,7 +334,9 @@ def kill_and_rerun(ref: StageReference, work: Path, delay: float) -> KillOutcome
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     _wait_for_group(proc.pid)
-    again = run(argv)
+    # A kill after the end is no fault: the finished run is compared as it is (rerunning a
+    # finished `publish` is refused by design).
+    again = run(argv) if landed else subprocess.CompletedProcess(argv, 0, "", "")
     now = digest(work)
     differing = sorted(
         name for name in set(now) | set(ref.digest) if now.get(name) != ref.digest.get(name)
@@ -348,6 +350,20 @@ def kill_and_rerun(ref: StageReference, work: Path, delay: float) -> KillOutcome
         left=temporaries(work),
         stderr=again.stderr[-2000:],
     )
+
+
+def landing_kill(ref: StageReference, work: Path, delay: float, tries: int = 4) -> KillOutcome:
+    """Kill at `delay`; if the stage had already finished, try again at half the delay.
+
+    Run times vary with the machine's load, so a delay drawn from the reference run may fall
+    after the end; the kill point is then moved earlier until it lands mid-run.
+    """
+    outcome = kill_and_rerun(ref, work, delay)
+    while not outcome.landed and tries > 1 and outcome.ok:
+        tries -= 1
+        delay /= 2
+        outcome = kill_and_rerun(ref, work, delay)
+    return outcome
 
 
 def _wait_for_group(pgid: int, timeout: float = 10) -> None:
@@ -377,7 +393,7 @@ def inject(
         if ref.stage.name not in stages:
             continue
         for delay in kill_delays(seed, ref.stage.name, ref.seconds, kills_per_stage):
-            outcome = kill_and_rerun(ref, base / "work", delay)
+            outcome = landing_kill(ref, base / "work", delay)
             outcomes.append(outcome)
             if on_outcome is not None:
                 on_outcome(outcome)

@@ -29,8 +29,8 @@ from tests.faults import (
     build_references,
     digest,
     fill_disk,
-    kill_and_rerun,
     kill_delays,
+    landing_kill,
     mount_tmpfs,
     temporaries,
     unmount,
@@ -67,7 +67,7 @@ def test_a_stage_killed_at_seeded_points_reruns_to_the_same_bytes(
     base, _, refs = pipeline
     ref = refs[stage]
     outcomes = [
-        kill_and_rerun(ref, base / "work", delay)
+        landing_kill(ref, base / "work", delay)
         for delay in kill_delays(SEED, stage, ref.seconds, KILLS_PER_STAGE)
     ]
     for outcome in outcomes:

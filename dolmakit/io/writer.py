@@ -6,6 +6,7 @@ no partial file behind under that name. Paths may be local or `s3://` (dolmakit.
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
@@ -111,10 +112,8 @@ class JsonlWriter(_Atomic):
 
     def abort(self) -> None:
         """Discard the partial file (closing it may fail again on a full disk)."""
-        try:
+        with contextlib.suppress(OSError, ValueError):
             self._out.close()
-        except (OSError, ValueError):
-            pass
         storage.delete(self._tmp, missing_ok=True)
 
 

@@ -64,9 +64,7 @@ def check_empty_output(out_dir: Path) -> None:
     """Refuse an output that exists and is neither empty nor left by an unfinished publish."""
     if not out_dir.exists():
         return
-    if out_dir.is_dir() and (
-        (out_dir / UNFINISHED_MARK).is_file() or not any(out_dir.iterdir())
-    ):
+    if out_dir.is_dir() and ((out_dir / UNFINISHED_MARK).is_file() or not any(out_dir.iterdir())):
         return
     raise DolmakitError(f"{out_dir}: the output folder is not empty; choose a new folder")
 

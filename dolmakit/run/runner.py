@@ -145,7 +145,6 @@ class _Call:
         write_bytes_atomic(_record_path(self.record_dir, job.key), msgspec.json.encode(record))
         return result
 
-
     def _run(self, job: ShardJob, tmp_log: Path) -> tuple[ShardResult, Rejects]:
         tmp_log.unlink(missing_ok=True)
         rejects = Rejects(on_error=self.on_error, log_path=tmp_log)
