@@ -289,3 +289,21 @@ def test_digest_leaves_out_only_records_and_build_times(tmp_path: Path) -> None:
     assert digest(tmp_path) == first and list(first) == ["manifest.json"]
     (tmp_path / "manifest.json").write_text('{"name": "n", "timing": {"seconds": 2}}')
     assert digest(tmp_path) != first
+
+
+def test_a_rerun_clears_the_record_and_rejects_temporaries_of_a_killed_run(
+    tmp_path: Path,
+) -> None:
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    (docs / "a.jsonl").write_text('{"id": "a", "text": "x"}\n{broken\n')
+    out = tmp_path / "out"
+    assert invoke("convert", str(docs), str(out)).exit_code == 0
+    (record,) = out.rglob("*.done.json")
+    (rejects,) = out.rglob("a*.rejects.jsonl")
+    record.unlink()  # as if killed before the record was renamed into place
+    stale = [p.with_name(f".{p.name}.tmp-999999") for p in (record, rejects)]
+    for path in stale:
+        path.write_text("left by a killed run")
+    assert invoke("convert", str(docs), str(out)).exit_code == 0
+    assert temporaries(out) == [] and record.is_file()

@@ -109,8 +109,10 @@ class _Call:
         for out in job.outputs:
             remove_stale_temporaries(out)
         log = _rejects_path(self.record_dir, job.key)
+        # A killed run's temporaries carry its process id: clear any pid's, not only ours.
+        remove_stale_temporaries(log)
+        remove_stale_temporaries(_record_path(self.record_dir, job.key))
         tmp_log = temporary_name(log)
-        tmp_log.unlink(missing_ok=True)
         before = _file_state(job.input)
         result, rejects = self._run(job, tmp_log)
         after = _file_state(job.input)
