@@ -6,6 +6,11 @@ and ETag for `s3://` objects), the stage configuration hash and every output wit
 A rerun skips a shard whose record still matches and redoes the rest, so a run killed at any
 instant and rerun ends with the same bytes as an uninterrupted one. Inputs, outputs and the
 record folder may each be local or in object storage (dolmakit.io.storage).
+
+The input's state is taken before and after its shard: an input that changed meanwhile is
+read again (with a warning), and one that changes again stops the run with InputError and
+nothing recorded for it, so no record ever names a state its outputs were not made from
+(docs/faults.md).
 """
 
 from __future__ import annotations
