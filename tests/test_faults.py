@@ -297,3 +297,19 @@ def test_a_rerun_clears_the_record_and_rejects_temporaries_of_a_killed_run(
         path.write_text("left by a killed run")
     assert invoke("convert", str(docs), str(out)).exit_code == 0
     assert temporaries(out) == [] and record.is_file()
+
+
+def test_a_write_clears_temporaries_of_dead_writers_and_keeps_live_ones(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    folder = tmp_path / "report"
+    folder.mkdir()
+    stale = folder / f".clusters.parquet.tmp-{dead.stdout.strip()}"
+    live = folder / f".other.json.tmp-{os.getppid()}"
+    for path in (stale, live):
+        path.write_text("partial")
+    write_bytes_atomic(folder / "summary.json", b"{}")
+    assert sorted(p.name for p in folder.iterdir()) == [live.name, "summary.json"]

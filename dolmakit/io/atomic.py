@@ -14,6 +14,7 @@ user reads one line, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 from collections.abc import Iterator
@@ -51,10 +52,51 @@ def write_failure(exc: BaseException, final: str | os.PathLike[str] | None) -> S
 
 
 def temporary_name(final: Path) -> Path:
-    """Return the temporary path a file is written under before it is renamed to `final`."""
+    """Return the temporary path a file is written under before it is renamed to `final`.
+
+    Locally, a killed run's temporaries in the folder are deleted first (once per folder and
+    process: `clear_dead_temporaries`), so every file a stage writes is cleared on a rerun.
+    """
     if isinstance(final, RemotePath):
         return final.with_name(f".{final.name}{TMP_MARK}upload")
+    clear_dead_temporaries(final.parent)
     return final.with_name(f".{final.name}{TMP_MARK}{os.getpid()}")
+
+
+_cleared: set[str] = set()
+
+
+def clear_dead_temporaries(folder: Path) -> None:
+    """Delete the temporaries in `folder` whose writing process no longer runs.
+
+    Done once per folder in a process (a listing of the folder): the name carries the
+    writer's pid, and a live writer's file (this process's included) is left alone.
+    """
+    key = os.fspath(folder)
+    if key in _cleared:
+        return
+    _cleared.add(key)
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        head, mark, pid = entry.name.rpartition(TMP_MARK)
+        if mark and head.startswith(".") and pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 @contextmanager
