@@ -21,6 +21,8 @@ from dolmakit.io.atomic import atomic_path, write_bytes_atomic
 from dolmakit.mix.licences import count_licences, licence_shares
 from dolmakit.mix.manifest import Manifest, SourceLicences, read_manifest
 from dolmakit.mix.output import iter_output
+from dolmakit.publish.card import render_card
+from dolmakit.publish.croissant import croissant
 
 DATA_DIR = "data"
 ROW_GROUP_BYTES = 32 * 2**20
@@ -216,9 +218,6 @@ def _publish(
     row_group_bytes: int,
     shard_bytes: int,
 ) -> Release:
-    from dolmakit.publish.card import render_card
-    from dolmakit.publish.croissant import croissant
-
     writer = _ShardWriter(out / DATA_DIR, _schema(provenance), row_group_bytes, shard_bytes)
     languages: Counter[str] = Counter()
     per_source: Counter[str] = Counter()
