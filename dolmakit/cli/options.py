@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from dolmakit.errors import DolmakitError
+from dolmakit.io.atomic import write_failure
 from dolmakit.run.backends import BACKENDS
 from dolmakit.run.options import ON_ERROR, RunOptions
 from dolmakit.run.runner import RunSummary
@@ -21,13 +22,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class DolmakitGroup(click.Group):
-    """Show user errors as one line, with no traceback."""
+    """Show user errors (and a full disk anywhere) as one line, with no traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except DolmakitError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            failure = write_failure(exc, None)
+            if failure is None:
+                raise
+            raise click.ClickException(str(failure)) from None
 
 
 def run_options(

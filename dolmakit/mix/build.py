@@ -286,6 +286,13 @@ def _build(
         manifest = msgspec.structs.replace(manifest, licences=licences)
     if contamination := contamination_record(spec, inputs, root):
         manifest = msgspec.structs.replace(manifest, contamination=tuple(contamination))
+    changed = [a[0] for a, b in zip(states, _states(inputs), strict=True) if a != b]
+    if changed:
+        raise DolmakitError(
+            f"{changed[0]}: changed while the mix was built"
+            + (f" (and {len(changed) - 1} more inputs)" if len(changed) > 1 else "")
+            + "; no manifest was written: rerun once the inputs no longer change"
+        )
     manifest = write_manifest(mix_dir, manifest)
     storage.delete_tree(work)
     return MixResult(mix_dir, manifest, warnings=list(manifest.warnings))

@@ -58,10 +58,24 @@ class Release:
         ]
 
 
+UNFINISHED_MARK = ".dolmakit-publish-unfinished"
+"""A file in the output folder while `publish_mix` writes it; a killed run leaves it behind."""
+
+
 def check_empty_output(out_dir: Path) -> None:
-    """Refuse an output that exists and is not an empty folder."""
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise DolmakitError(f"{out_dir}: the output folder is not empty; choose a new folder")
+    """Refuse an output that exists and is neither empty nor left by an unfinished publish."""
+    if not out_dir.exists():
+        return
+    if out_dir.is_dir() and ((out_dir / UNFINISHED_MARK).is_file() or not any(out_dir.iterdir())):
+        return
+    raise DolmakitError(f"{out_dir}: the output folder is not empty; choose a new folder")
+
+
+def _clear(out_dir: Path) -> None:
+    """Delete everything in `out_dir` (an unfinished publish's files)."""
+    if out_dir.is_dir():
+        for child in sorted(out_dir.iterdir()):
+            storage.delete_tree(child)
 
 
 def _row(doc: dict[str, Any], provenance: bool) -> dict[str, Any]:
@@ -135,7 +149,11 @@ class _ShardWriter:
             self._context = atomic_path(self.folder / name)
             path = self._context.__enter__()
             self._writer = pq.ParquetWriter(path, self.schema, compression="zstd")
-        self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
+        try:
+            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
+        except BaseException as exc:
+            self._abort(exc)
+            raise
         self._written += self._buffered
         self._rows, self._buffered = [], 0
         if self._written >= self.shard_bytes:
@@ -143,9 +161,18 @@ class _ShardWriter:
 
     def _close_file(self) -> None:
         if self._writer is not None:
-            self._writer.close()
+            try:
+                self._writer.close()
+            except BaseException as exc:
+                self._abort(exc)
+                raise
             self._context.__exit__(None, None, None)
             self._writer, self._context, self._written = None, None, 0
+
+    def _abort(self, exc: BaseException) -> None:
+        """Delete the file being written; a full disk becomes a StorageError naming it."""
+        context, self._writer, self._context = self._context, None, None
+        context.__exit__(type(exc), exc, exc.__traceback__)
 
     def close(self) -> None:
         self._flush()
@@ -160,12 +187,37 @@ def publish_mix(
     row_group_bytes: int = ROW_GROUP_BYTES,
     shard_bytes: int = SHARD_BYTES,
 ) -> Release:
-    """Write the mix in `mix_dir` as a Hugging Face dataset folder `out_dir` (new or empty)."""
+    """Write the mix in `mix_dir` as a Hugging Face dataset folder `out_dir` (new or empty).
+
+    While it writes, `out_dir` holds an UNFINISHED_MARK file; a rerun after a kill clears
+    such a folder and starts again, and a run that fails leaves the folder empty.
+    """
     folder = storage.location(mix_dir)
     manifest = read_manifest(folder)
     out = Path(out_dir).resolve()
     check_empty_output(out)
-    (out / DATA_DIR).mkdir(parents=True, exist_ok=True)
+    # A rerun after a kill starts again from an empty folder; a failed run leaves one.
+    _clear(out)
+    storage.make_folder(out, "the release folder")
+    (out / UNFINISHED_MARK).write_bytes(b"written by `dolmakit publish`; it did not finish\n")
+    try:
+        (out / DATA_DIR).mkdir(exist_ok=True)
+        release = _publish(folder, manifest, out, provenance, row_group_bytes, shard_bytes)
+    except BaseException:
+        _clear(out)
+        raise
+    (out / UNFINISHED_MARK).unlink()
+    return release
+
+
+def _publish(
+    folder: Path,
+    manifest: Manifest,
+    out: Path,
+    provenance: bool,
+    row_group_bytes: int,
+    shard_bytes: int,
+) -> Release:
     writer = _ShardWriter(out / DATA_DIR, _schema(provenance), row_group_bytes, shard_bytes)
     languages: Counter[str] = Counter()
     per_source: Counter[str] = Counter()
