@@ -24,6 +24,7 @@ from dolmakit.mix.manifest import (
     MANIFEST_NAME,
     HashedFile,
     Manifest,
+    Table,
     content_hash,
     spec_hash,
 )
@@ -309,7 +310,7 @@ def verify_mix(
     return report
 
 
-def _removed_tables(manifest: Manifest) -> list[HashedFile]:
+def _removed_tables(manifest: Manifest) -> list[Table]:
     """Return the tables of documents removed by takedowns (`takedowns/t-NNNNN.parquet`)."""
     return [t.removed for t in manifest.takedowns or ()]
 

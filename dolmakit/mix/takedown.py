@@ -226,7 +226,6 @@ def take_down(
 
     index = read_table(source_dir / old.index.path)
     cols = {name: index.column(name).to_pylist() for name in ("source", "path", "line", "id")}
-    rows = len(cols["id"])
     matched_by = _match(source_dir, old, request, cols)
     if not matched_by and not allow_empty:
         raise TakedownError(
@@ -235,27 +234,24 @@ def take_down(
             " records the request anyway)"
         )
     keys = list(zip(cols["source"], cols["path"], cols["line"], strict=True))
-    removed_keys = {keys[i]: entry for i, entry in matched_by.items()}
-    removed = np.array([k in removed_keys for k in keys], dtype=bool) if rows else np.zeros(0, bool)
-    number = len(old.takedowns or ()) + 1
-    target.mkdir(parents=True, exist_ok=True)
-    with exclusive(target, f"takedown {number} of {old.name} v{old.version}"):
-        manifest, record = _write_version(
-            source_dir,
-            target,
-            old,
-            index,
-            removed,
-            removed_keys,
-            request,
-            number=number,
-            version=new_version,
-            reason=reason,
-            when=when,
-            started=started,
-            clock=clock,
-        )
+    removed_keys = {keys[i]: entry for i, entry in sorted(matched_by.items())}
     matched_entries = set(removed_keys.values())
+    facts = {
+        "number": len(old.takedowns or ()) + 1,
+        "version": new_version,
+        "kind": request.kind,
+        "list_file": Path(request.path).name,
+        "list_sha256": request.sha256,
+        "entries": len(request.entries),
+        "entries_matched": len(matched_entries),
+        "reason": reason,
+        "date": when,
+    }
+    target.mkdir(parents=True, exist_ok=True)
+    with exclusive(target, f"takedown {facts['number']} of {old.name} v{old.version}"):
+        manifest, record = _write_version(
+            source_dir, target, old, index, removed_keys, facts, started=started, clock=clock
+        )
     unmatched = tuple(e for e in request.entries if e not in matched_entries)
     examples = [
         f"{cols['id'][i]}  ({cols['source'][i]}, {cols['path'][i]}:{cols['line'][i]})"
@@ -332,19 +328,27 @@ def _write_version(
     target: Path,
     old: Manifest,
     index: Any,
-    removed: Any,
     removed_keys: dict[tuple[str, str, int], str],
-    request: TakedownList,
+    facts: dict[str, Any],
     *,
-    number: int,
-    version: str,
-    reason: str,
-    when: str,
     started: datetime,
     clock: float,
 ) -> tuple[Manifest, Takedown]:
-    """Write shards, index, decisions and the removed table; return the sealed manifest."""
+    """Write shards, index, decisions and the removed table; return the sealed manifest.
+
+    `removed_keys` maps (source, path, line) of each removed document to the entry that
+    matched it; `facts` holds the request's fields of the Takedown record.
+    """
     import pyarrow as pa
+
+    number = int(facts["number"])
+    keys = zip(
+        index.column("source").to_pylist(),
+        index.column("path").to_pylist(),
+        index.column("line").to_pylist(),
+        strict=True,
+    )
+    removed = np.array([k in removed_keys for k in keys], dtype=bool)
 
     shard_col = np.asarray(index.column("shard").to_numpy(), dtype=np.int64)
     tokens_col = np.asarray(index.column("tokens").to_numpy(), dtype=np.int64)
@@ -415,17 +419,9 @@ def _write_version(
         _copy(source_dir / old.rejects.path, target / old.rejects.path)
     sources = _sources(old, removed, removed_keys, sources_col, tokens_col, index)
     record = Takedown(
-        number=number,
-        version=version,
+        **facts,
         previous_version=old.version,
         previous_sha256=old.content_sha256,
-        kind=request.kind,
-        list_file=Path(request.path).name,
-        list_sha256=request.sha256,
-        entries=len(request.entries),
-        entries_matched=len(set(removed_keys.values())),
-        reason=reason,
-        date=when,
         documents=len(removed_keys),
         copies=len(removed_rows),
         tokens=int(tokens_col[removed_rows].sum()),
@@ -441,7 +437,7 @@ def _write_version(
 
     manifest = msgspec.structs.replace(
         old,
-        version=version,
+        version=str(facts["version"]),
         dolmakit_version=__version__,
         totals=Totals(
             documents=sum(s.documents for s in shards),
@@ -663,3 +659,36 @@ def _sources(
             )
         )
     return tuple(out)
+
+
+def replay_takedowns(base_dir: str | Path, recorded: Manifest, tables: Path, out: Path) -> Path:
+    """Apply the takedowns `recorded` lists, in order, to the mix at `base_dir`; return the last.
+
+    The removed documents are read from the `takedowns/` tables under `tables` (the mix that
+    recorded them); each version goes to `out/v<version>`. This is how `audit rebuild` makes a
+    taken-down version again from its spec.
+    """
+    current = storage.location(base_dir)
+    for record in recorded.takedowns or ():
+        old = read_manifest(current)
+        table = read_table(
+            tables / record.removed.path, columns=["source", "path", "line", "matched"]
+        )
+        rows = table.to_pylist() if table.num_rows else []
+        removed_keys = {(r["source"], r["path"], r["line"]): r["matched"] for r in rows}
+        facts = {
+            name: getattr(record, name)
+            for name in (
+                "number", "version", "kind", "list_file", "list_sha256", "entries",
+                "entries_matched", "reason", "date",
+            )
+        }  # fmt: skip
+        target = out / f"v{record.version}"
+        target.mkdir(parents=True, exist_ok=True)
+        index = read_table(current / old.index.path)
+        _write_version(
+            current, target, old, index, removed_keys, facts,
+            started=datetime.now(UTC), clock=time.monotonic(),
+        )  # fmt: skip
+        current = target
+    return current
