@@ -177,6 +177,7 @@ def _measures(manifest: Manifest) -> dict[str, list[str]]:
         "toxicity": [],
         "decontamination": [],
         "opt_out": [],
+        "takedowns": [],
     }
     where = f"{manifest.name} v{manifest.version}"
     for s in manifest.sources:
@@ -194,9 +195,34 @@ def _measures(manifest: Manifest) -> dict[str, list[str]]:
                 out["opt_out"].append(line)
             else:
                 out["filters"].append(line)
+    out["opt_out"].extend(_optout_lines(manifest, where))
+    for t in manifest.takedowns or ():
+        out["takedowns"].append(
+            f"{where}: takedown {t.number} of {t.date} (v{t.previous_version} -> v{t.version},"
+            f" {t.reason}): {t.documents:,} documents removed ({t.copies:,} output copies,"
+            f" {t.tokens:,} tokens); {t.kind} list sha256 {t.list_sha256}"
+        )
     for rule in manifest.spec.get("span_replacements") or []:
         out["personal_information"].append(
             f"{where}: spans of `{rule['attribute']}` replaced by `{rule['replacement']}`"
+        )
+    return out
+
+
+def _optout_lines(manifest: Manifest, where: str) -> list[str]:
+    """Describe the rights-reservation snapshots the mix's optout runs evaluated."""
+    out = []
+    for entry in manifest.optout or ():
+        fetched = entry.get("fetched") or {}
+        period = f", fetched {fetched.get('first')} to {fetched.get('last')}" if fetched else ""
+        malformed = (entry.get("robots_malformed") or 0) + (entry.get("tdmrep_malformed") or 0)
+        out.append(
+            f"{where}: run {entry['run']} checked robots.txt and TDMRep reservations for user"
+            f" agents {', '.join(entry.get('agents') or [])} against a snapshot of"
+            f" {entry.get('sites', 0):,} sites ({entry.get('robots', 0):,} robots.txt,"
+            f" {entry.get('tdmrep', 0):,} tdmrep.json, {entry.get('headers', 0):,} header"
+            f" records{period}; {malformed:,} malformed files, their documents' decision"
+            f" unknown), snapshot sha256 {entry.get('sha256')}"
         )
     return out
 

@@ -18,6 +18,7 @@ _MEASURES = (
     ("toxicity", "Toxicity and harmful content"),
     ("decontamination", "Decontamination"),
     ("opt_out", "Rights reservations (opt-outs)"),
+    ("takedowns", "Takedowns (documents removed on request)"),
 )
 
 

@@ -55,6 +55,7 @@ from dolmakit.mix.manifest import (
     read_manifest,
     write_manifest,
 )
+from dolmakit.mix.optout import optout_record
 from dolmakit.mix.output import iter_output
 from dolmakit.mix.plan import MixPlan, plan_mix
 from dolmakit.mix.sampling import BUCKETS
@@ -280,6 +281,8 @@ def _build(
         manifest = msgspec.structs.replace(manifest, licences=licences)
     if contamination := contamination_record(spec, inputs, root):
         manifest = msgspec.structs.replace(manifest, contamination=tuple(contamination))
+    if optout := optout_record(spec, inputs, root):
+        manifest = msgspec.structs.replace(manifest, optout=tuple(optout))
     manifest = write_manifest(mix_dir, manifest)
     storage.delete_tree(work)
     return MixResult(mix_dir, manifest, warnings=list(manifest.warnings))

@@ -252,6 +252,8 @@ class Manifest(Record, frozen=True):
     licences: tuple[SourceLicences, ...] | None = None
     # The benchmark indexes the mix's contamination attributes came from (mix/contamination.py).
     contamination: tuple[dict[str, Any], ...] | None = None
+    # The robots.txt / TDMRep snapshots the mix's optout runs evaluated (mix/optout.py).
+    optout: tuple[dict[str, Any], ...] | None = None
     # Takedown requests applied since the spec's build, oldest first (mix/takedown.py).
     takedowns: tuple[Takedown, ...] | None = None
 
