@@ -209,3 +209,21 @@ def test_allowed_licences_refuse_a_source_and_a_document(tmp_path: Path) -> None
         mix_with(tmp_path / "b", allowed_licences=allowed)
     built = mix_with(tmp_path / "c", allowed_licences=[*allowed, "CC0-1.0"])
     assert built.manifest.spec["allowed_licences"] == [*allowed, "CC0-1.0"]
+
+
+def test_a_market_date_written_as_a_yaml_date_is_kept_as_text(built: Path, tmp_path: Path) -> None:
+    provider = tmp_path / "provider.yaml"
+    provider.write_text(
+        "provider: Acme\nmarket_date: 2027-01-01\nmodels: [{name: a, since: 2026-05-02}]\n"
+    )
+    loaded = load_provider(provider)
+    assert loaded.values["market_date"] == "2027-01-01"
+    assert loaded.values["models"] == [{"name": "a", "since": "2026-05-02"}]
+    result = CliRunner().invoke(
+        cli,
+        ["audit", "summary", str(built), "--provider", str(provider), "--out", str(tmp_path / "s")],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "s" / "summary.json").read_text())["provider"]["market_date"] == (
+        "2027-01-01"
+    )

@@ -87,9 +87,23 @@ def load_provider(path: str | Path | None) -> Provider:
                 f"{path}: source_kinds.{name}: unknown kind {kind!r}"
                 f" (choose one of {', '.join(SOURCE_KINDS)})"
             )
-    values = {k: raw.get(k) for k in PROVIDER_FIELDS}
+    # YAML reads `market_date: 2027-01-01` as a date: keep it as the ISO text it was.
+    values = {k: _plain(raw.get(k)) for k in PROVIDER_FIELDS}
     missing = tuple(k for k, v in values.items() if v in (None, "", [], {}))
     return Provider(values, {str(k): str(v) for k, v in kinds.items()}, missing)
+
+
+def _plain(value: Any) -> Any:
+    """Return a provider value as JSON values: dates and times as ISO 8601 text."""
+    import datetime
+
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
 
 
 def text_range(tokens: int) -> str:

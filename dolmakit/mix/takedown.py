@@ -28,7 +28,7 @@ import numpy as np
 
 from dolmakit.errors import ConfigError, DolmakitError
 from dolmakit.io import storage
-from dolmakit.io.atomic import atomic_path
+from dolmakit.io.atomic import atomic_open, atomic_path
 from dolmakit.io.compression import iter_chunks, open_write
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.units import counted
@@ -472,7 +472,7 @@ def _format_of(path: str) -> str:
 
 
 def _copy(src: Path, dst: Path) -> None:
-    with storage.open_read(src) as fin, atomic_path(dst) as tmp, open(tmp, "wb") as fout:
+    with storage.open_read(src) as fin, atomic_open(dst) as fout:
         while chunk := fin.read(1 << 20):
             fout.write(chunk)
 

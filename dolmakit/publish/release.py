@@ -17,7 +17,9 @@ from typing import Any
 
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
-from dolmakit.io.atomic import atomic_path, write_bytes_atomic
+from dolmakit.io.arrays import parquet_writer
+from dolmakit.io.atomic import write_bytes_atomic
+from dolmakit.io.units import counted
 from dolmakit.mix.licences import count_licences, licence_shares
 from dolmakit.mix.manifest import Manifest, SourceLicences, read_manifest
 from dolmakit.mix.output import iter_output
@@ -50,7 +52,7 @@ class Release:
         """Return what the command prints."""
         return [
             f"published {self.manifest.name} v{self.manifest.version}: {self.documents:,}"
-            f" documents in {len(self.files)} Parquet files -> {self.out_dir}",
+            f" documents in {counted(len(self.files), 'Parquet file')} -> {self.out_dir}",
             f"  card: {self.out_dir / 'README.md'}",
             f"  croissant: {self.out_dir / 'croissant.json'}",
         ]
@@ -123,16 +125,15 @@ class _ShardWriter:
 
     def _flush(self) -> None:
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         if not self._rows:
             return
         if self._writer is None:
             name = f"train-{len(self.files):05d}.parquet"
             self.files.append(f"{DATA_DIR}/{name}")
-            self._context = atomic_path(self.folder / name)
-            path = self._context.__enter__()
-            self._writer = pq.ParquetWriter(path, self.schema, compression="zstd")
+            # (parquet_writer writes locally or to object storage, renaming when complete)
+            self._context = parquet_writer(self.folder / name, self.schema, compression="zstd")
+            self._writer = self._context.__enter__()
         self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
         self._written += self._buffered
         self._rows, self._buffered = [], 0
@@ -141,7 +142,6 @@ class _ShardWriter:
 
     def _close_file(self) -> None:
         if self._writer is not None:
-            self._writer.close()
             self._context.__exit__(None, None, None)
             self._writer, self._context, self._written = None, None, 0
 
@@ -164,7 +164,7 @@ def publish_mix(
 
     folder = storage.location(mix_dir)
     manifest = read_manifest(folder)
-    out = Path(out_dir).resolve()
+    out = storage.location(out_dir).resolve()
     check_empty_output(out)
     (out / DATA_DIR).mkdir(parents=True, exist_ok=True)
     writer = _ShardWriter(out / DATA_DIR, _schema(provenance), row_group_bytes, shard_bytes)
