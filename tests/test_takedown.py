@@ -298,3 +298,13 @@ def test_a_taken_down_version_rebuilds_byte_for_byte(v1: Path, tmp_path: Path) -
     result = rebuild_mix(v3)
     assert result.reproducible, result.message()
     assert result.files_compared == len(read_manifest(v3).shards) + 2 + 2 + 1
+
+
+def test_the_summary_names_each_removed_document_once(v1: Path, tmp_path: Path) -> None:
+    before = [json.loads(line)["id"] for line in lines(v1)]
+    repeated = next(i for i in before if before.count(i) > 1)
+    request = read_takedown_list(write_list(tmp_path / "ids.txt", [repeated]), "ids")
+    result = take_down(v1, request, "r", out=tmp_path / "v2")
+    assert [line for line in result.lines() if line.startswith("  removed: ")] == [
+        f"  removed: {repeated}  (books, documents/books/part-0.jsonl.zst:{int(repeated[1:]) + 1})"
+    ]

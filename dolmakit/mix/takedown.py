@@ -254,10 +254,21 @@ def take_down(
         )
     unmatched = tuple(e for e in request.entries if e not in matched_entries)
     examples = [
-        f"{cols['id'][i]}  ({cols['source'][i]}, {cols['path'][i]}:{cols['line'][i]})"
-        for i in sorted(matched_by)[:EXAMPLES]
+        f"{cols['id'][i]}  ({source}, {path}:{line})"
+        for (source, path, line), i in list(_first_rows(removed_keys, keys).items())[:EXAMPLES]
     ]
     return TakedownResult(target, manifest, record, unmatched, examples)
+
+
+def _first_rows(
+    removed_keys: dict[tuple[str, str, int], str], keys: list[tuple[str, str, int]]
+) -> dict[tuple[str, str, int], int]:
+    """Return the first index row of each removed document, in output order."""
+    first: dict[tuple[str, str, int], int] = {}
+    for i, key in enumerate(keys):
+        if key in removed_keys and key not in first:
+            first[key] = i
+    return first
 
 
 def _valid_date(text: str) -> bool:
