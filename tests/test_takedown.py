@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_mix_helpers import make_source, words, write_spec
 
 from dolmakit.audit.diff import diff_mixes, format_diff
@@ -308,3 +310,48 @@ def test_the_summary_names_each_removed_document_once(v1: Path, tmp_path: Path) 
     assert [line for line in result.lines() if line.startswith("  removed: ")] == [
         f"  removed: {repeated}  (books, documents/books/part-0.jsonl.zst:{int(repeated[1:]) + 1})"
     ]
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_takedown_removes_exactly_the_listed_documents(v1: Path, data: st.DataObject) -> None:
+    import tempfile
+
+    before = lines(v1)
+    ids = sorted({json.loads(line)["id"] for line in before})
+    chosen = data.draw(st.lists(st.sampled_from(ids), min_size=1, max_size=len(ids), unique=True))
+    with tempfile.TemporaryDirectory() as tmp:
+        request = read_takedown_list(write_list(Path(tmp) / "ids.txt", chosen), "ids")
+        result = take_down(v1, request, "property", out=Path(tmp) / "out")
+        assert lines(result.mix_dir) == kept_after(before, set(chosen))
+        assert result.manifest.totals.tokens == sum(s.tokens for s in result.manifest.shards)
+        assert verify_mix(result.mix_dir).ok
+
+
+def test_a_parquet_mix_keeps_every_other_row(tmp_path: Path) -> None:
+    from dolmakit.io.reader import read_documents
+
+    data = tmp_path / "data"
+    make_source(data, "web", [web_doc(i) for i in range(12)])
+    spec = {
+        "name": "pq",
+        "version": 1,
+        "seed": 3,
+        "tokenizer": "whitespace",
+        "sources": [{"name": "web", "documents": ["documents/web/*.jsonl.zst"], "rate": 1.0}],
+        "output": {"format": "parquet", "shard_size": 600},
+    }
+    path = write_spec(tmp_path / "pq.yaml", spec)
+    mix = build_mix(path, data_root=data, output=tmp_path / "mixes", progress=False).mix_dir
+
+    def rows(folder: Path) -> list[dict[str, Any]]:
+        shards = read_manifest(folder).shards
+        return [d.to_dict() for s in shards for _, d in read_documents(folder / s.path)]
+
+    request = read_takedown_list(write_list(tmp_path / "d.txt", ["example.org"]), "domains")
+    result = take_down(mix, request, "r")
+    gone = {f"w{i}" for i in range(0, 12, 3)}
+    assert rows(result.mix_dir) == [d for d in rows(mix) if d["id"] not in gone]
+    assert verify_mix(result.mix_dir).ok, verify_mix(result.mix_dir).lines()
