@@ -66,7 +66,7 @@ def load_provider(path: str | Path | None) -> Provider:
 
     raw: Any = {}
     if path is not None:
-        text = read_config_text(Path(path), "provider file")
+        text = read_config_text(path, "provider file")
         try:
             raw = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
