@@ -355,3 +355,27 @@ def test_a_parquet_mix_keeps_every_other_row(tmp_path: Path) -> None:
     gone = {f"w{i}" for i in range(0, 12, 3)}
     assert rows(result.mix_dir) == [d for d in rows(mix) if d["id"] not in gone]
     assert verify_mix(result.mix_dir).ok, verify_mix(result.mix_dir).lines()
+
+
+def test_publish_and_the_summary_regenerate_from_the_new_version(v1: Path, tmp_path: Path) -> None:
+    pytest.importorskip("tldextract")
+    import pyarrow.parquet as pq
+
+    from dolmakit.audit.summary import build_summary, load_provider
+    from dolmakit.publish.release import publish_mix
+
+    before = [json.loads(line)["id"] for line in lines(v1)]
+    request = read_takedown_list(write_list(tmp_path / "ids.txt", [before[0]]), "ids")
+    v2 = take_down(v1, request, "erasure request", out=tmp_path / "v2", on="2026-03-04").mix_dir
+    publish_mix(v2, tmp_path / "release")
+    ids = [r for f in sorted((tmp_path / "release/data").glob("*.parquet"))
+           for r in pq.read_table(f, columns=["id"]).column("id").to_pylist()]  # fmt: skip
+    assert ids == [i for i in before if i != before[0]]
+    card = (tmp_path / "release" / "README.md").read_text()
+    assert "Takedown 1 (2026-03-04, v1 -> v2): erasure request; 1 document removed" in card
+    summary = build_summary([v2], load_provider(None))
+    (line,) = summary["processing"]["takedowns"]
+    assert line.startswith(
+        "td v2: takedown 1 of 2026-03-04 (v1 -> v2, erasure request): 1 document removed"
+    )
+    assert summary["size"]["text"]["tokens"] == read_manifest(v2).totals.tokens

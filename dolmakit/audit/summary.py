@@ -23,6 +23,7 @@ from dolmakit.audit.folder import open_mix
 from dolmakit.audit.sources import is_dedup_clause
 from dolmakit.errors import ConfigError
 from dolmakit.io.config import read_config_text
+from dolmakit.io.units import counted
 from dolmakit.mix.manifest import Manifest
 from dolmakit.mix.output import iter_output
 
@@ -213,7 +214,7 @@ def _measures(manifest: Manifest) -> dict[str, list[str]]:
     for t in manifest.takedowns or ():
         out["takedowns"].append(
             f"{where}: takedown {t.number} of {t.date} (v{t.previous_version} -> v{t.version},"
-            f" {t.reason}): {t.documents:,} documents removed ({t.copies:,} output copies,"
+            f" {t.reason}): {counted(t.documents, 'document')} removed ({t.copies:,} output copies,"
             f" {t.tokens:,} tokens); {t.kind} list sha256 {t.list_sha256}"
         )
     for rule in manifest.spec.get("span_replacements") or []:

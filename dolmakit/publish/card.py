@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from dolmakit.io.units import counted
 from dolmakit.mix.licences import UNSTATED, parse_licence
 
 if TYPE_CHECKING:
@@ -196,8 +197,9 @@ def render_card(release: Release) -> str:
     for t in m.takedowns or ():
         lines.append(
             f"Takedown {t.number} ({t.date}, v{t.previous_version} -> v{t.version}): {t.reason};"
-            f" {t.documents:,} documents removed ({t.copies:,} output copies, {t.tokens:,}"
-            f" tokens), nothing sampled again. Request: {t.kind} list sha256 `{t.list_sha256}`."
+            f" {counted(t.documents, 'document')} removed ({t.copies:,} output copies,"
+            f" {t.tokens:,} tokens), nothing sampled again. Request: {t.kind} list sha256"
+            f" `{t.list_sha256}`."
         )
         lines.append("")
     lines += ["## Personal and sensitive information", ""]
