@@ -172,6 +172,10 @@ def test_urls_and_domains_match_metadata_url(v1: Path, tmp_path: Path) -> None:
     result = take_down(v1, request, "site owner", out=tmp_path / "d")
     gone = {d["id"] for d in docs if "example.com/" in d.get("metadata", {}).get("url", "")}
     assert gone and lines(result.mix_dir) == kept_after(before, gone)
+    both = read_takedown_list(write_list(tmp_path / "b.txt", ["example.com", "news.example.com"]),
+                              "domains")  # fmt: skip
+    record = take_down(v1, both, "site owner", out=tmp_path / "b").record
+    assert (record.entries, record.entries_matched, record.documents) == (2, 2, len(gone))
 
 
 def test_a_second_takedown_keeps_the_first_and_where_names_both(v1: Path, tmp_path: Path) -> None:

@@ -226,7 +226,7 @@ def take_down(
 
     index = read_table(source_dir / old.index.path)
     cols = {name: index.column(name).to_pylist() for name in ("source", "path", "line", "id")}
-    matched_by = _match(source_dir, old, request, cols)
+    matched_by, matched_entries = _match(source_dir, old, request, cols)
     if not matched_by and not allow_empty:
         raise TakedownError(
             f"{request.path}: none of its {counted(len(request.entries), request.kind[:-1])}"
@@ -235,7 +235,6 @@ def take_down(
         )
     keys = list(zip(cols["source"], cols["path"], cols["line"], strict=True))
     removed_keys = {keys[i]: entry for i, entry in sorted(matched_by.items())}
-    matched_entries = set(removed_keys.values())
     facts = {
         "number": len(old.takedowns or ()) + 1,
         "version": new_version,
@@ -281,12 +280,16 @@ def _valid_date(text: str) -> bool:
 
 def _match(
     mix_dir: Path, manifest: Manifest, request: TakedownList, cols: dict[str, list[Any]]
-) -> dict[int, str]:
-    """Return {index row: the entry it matched} for the output documents the list names."""
+) -> tuple[dict[int, str], set[str]]:
+    """Return {index row: the entry it matched} for the documents the list names, and the
+    entries that matched any (a domain and one under it may both match a document; the
+    most specific is the one recorded for it)."""
     wanted = set(request.entries)
     if request.kind == "ids":
-        return {i: doc_id for i, doc_id in enumerate(cols["id"]) if doc_id in wanted}
+        hits = {i: doc_id for i, doc_id in enumerate(cols["id"]) if doc_id in wanted}
+        return hits, set(hits.values())
     found: dict[int, str] = {}
+    entries: set[str] = set()
     for i, (_, _, doc) in enumerate(_documents(mix_dir, manifest)):
         url = ((doc.get("metadata") or {}) if isinstance(doc.get("metadata"), dict) else {}).get(
             "url"
@@ -295,17 +298,18 @@ def _match(
             continue
         if request.kind == "urls":
             normal = normal_url(url)
-            if normal in wanted:
+            if normal is not None and normal in wanted:
                 found[i] = normal
+                entries.add(normal)
             continue
         host = url_host(url)
         labels = host.split(".") if host else []
         for k in range(len(labels)):
             suffix = ".".join(labels[k:])
             if suffix in wanted:
-                found[i] = suffix
-                break
-    return found
+                found.setdefault(i, suffix)
+                entries.add(suffix)
+    return found, entries
 
 
 def _documents(mix_dir: Path, manifest: Manifest) -> Iterator[tuple[int, bytes, dict[str, Any]]]:
