@@ -82,7 +82,7 @@ def prepare_attributes(corpus: Path, workers: int, logs: Path) -> dict[str, floa
                 glob, taggers, run, processes=workers, log_path=logs / f"dolma-tag-{run}.log"
             )
     if not (corpus / "attributes" / TOKENS_RUN / ".dolmakit" / "run.json").is_file():
-        from dolmakit.run.backends import make_backend
+        from dolmakit.run.options import RunOptions
         from dolmakit.taggers.stage import tag
 
         start = time.perf_counter()
@@ -90,8 +90,7 @@ def prepare_attributes(corpus: Path, workers: int, logs: Path) -> dict[str, floa
             [corpus / "documents"],
             TOKENS_RUN,
             "tokens",
-            backend=make_backend("processes", workers),
-            progress=False,
+            run_options=RunOptions.make("processes", workers, progress=False),
         )
         seconds["dolmakit_tokens_tag"] = time.perf_counter() - start
     return seconds

@@ -34,6 +34,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # Running work
     "Backend": ("dolmakit.run.backends", "Backend"),
     "make_backend": ("dolmakit.run.backends", "make_backend"),
+    "RunOptions": ("dolmakit.run.options", "RunOptions"),
     "RunSummary": ("dolmakit.run.runner", "RunSummary"),
     # Stages
     "tag": ("dolmakit.taggers.stage", "tag"),
@@ -82,6 +83,7 @@ __all__ = [
     "MinHashConfig",
     "MixSpec",
     "Rejects",
+    "RunOptions",
     "RunSummary",
     "Span",
     "StatsConfig",
@@ -172,6 +174,7 @@ if TYPE_CHECKING:
     from dolmakit.mix.manifest import read_manifest
     from dolmakit.mix.spec import MixSpec, load_spec
     from dolmakit.run.backends import Backend, make_backend
+    from dolmakit.run.options import RunOptions
     from dolmakit.run.runner import RunSummary
     from dolmakit.taggers.base import available_taggers, tagger_info
     from dolmakit.taggers.stage import tag

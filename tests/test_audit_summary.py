@@ -22,6 +22,7 @@ from dolmakit.audit.summary import build_summary, load_provider, registered_doma
 from dolmakit.cli.main import cli
 from dolmakit.errors import ConfigError
 from dolmakit.mix import build_mix
+from dolmakit.run.options import RunOptions
 
 pytest.importorskip("tldextract")
 pytest.importorskip("license_expression")
@@ -89,7 +90,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_source(root / "data", "web", web())
     make_source(root / "data", "books", books())
     path = write_spec(root / "sum.yaml", spec())
-    return build_mix(path, data_root=root / "data", output=root / "mixes", progress=False).mix_dir
+    return build_mix(
+        path, data_root=root / "data", output=root / "mixes", run_options=RunOptions(progress=False)
+    ).mix_dir
 
 
 def test_the_summary_matches_the_hand_computed_values(built: Path) -> None:
@@ -177,7 +180,12 @@ def mix_with(tmp_path: Path, **changes: Any) -> Any:
     make_source(tmp_path / "data", "web", web())
     make_source(tmp_path / "data", "books", books())
     path = write_spec(tmp_path / "spec.yaml", spec(**changes))
-    return build_mix(path, data_root=tmp_path / "data", output=tmp_path / "mixes", progress=False)
+    return build_mix(
+        path,
+        data_root=tmp_path / "data",
+        output=tmp_path / "mixes",
+        run_options=RunOptions(progress=False),
+    )
 
 
 def test_an_invalid_spdx_expression_is_one_line_naming_the_field(tmp_path: Path) -> None:
@@ -234,7 +242,9 @@ def test_a_summary_over_two_mixes_adds_them_up(built: Path, tmp_path: Path) -> N
     only_books = spec(name="mid", sources=[spec()["sources"][1]])
     data = built.parent.parent.parent / "data"
     path = write_spec(tmp_path / "mid.yaml", only_books)
-    mid = build_mix(path, data_root=data, output=tmp_path / "mixes", progress=False).mix_dir
+    mid = build_mix(
+        path, data_root=data, output=tmp_path / "mixes", run_options=RunOptions(progress=False)
+    ).mix_dir
     found = build_summary([built, mid], load_provider(None))
     assert [m["name"] for m in found["mixes"]] == ["sum", "mid"]
     assert found["size"]["text"]["tokens"] == 140

@@ -16,6 +16,7 @@ from test_mix_helpers import make_source, words, write_spec
 
 from dolmakit.document import Document
 from dolmakit.errors import ConfigError
+from dolmakit.run.options import RunOptions
 from dolmakit.taggers.optout import OptOutTagger
 from dolmakit.taggers.rights import load_snapshot, snapshot_record
 
@@ -213,7 +214,7 @@ def test_the_mix_filters_on_the_decision_and_the_summary_reports_it(
     data = tmp_path / "data"
     make_source(data, "web", docs)
     spec = TaggerSpec("optout", {"snapshot": str(snapshot), "agents": "CCBot,GPTBot"})
-    run_tag([data / "documents"], "rights", [spec], progress=False)
+    run_tag([data / "documents"], "rights", [spec], run_options=RunOptions(progress=False))
     mix_spec = {
         "name": "o",
         "version": 1,
@@ -230,7 +231,9 @@ def test_the_mix_filters_on_the_decision_and_the_summary_reports_it(
         ],
     }
     path = write_spec(tmp_path / "o.yaml", mix_spec)
-    result = build_mix(path, data_root=data, output=tmp_path / "mixes", progress=False)
+    result = build_mix(
+        path, data_root=data, output=tmp_path / "mixes", run_options=RunOptions(progress=False)
+    )
     from test_mix_helpers import read_output
 
     kept = [d["id"] for d in read_output(result.mix_dir)]

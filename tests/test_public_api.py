@@ -25,6 +25,7 @@ PUBLIC = [
     "MinHashConfig",
     "MixSpec",
     "Rejects",
+    "RunOptions",
     "RunSummary",
     "Span",
     "StatsConfig",

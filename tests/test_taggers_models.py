@@ -15,6 +15,7 @@ from dolmakit.document import Document
 from dolmakit.errors import DolmakitError, InputError
 from dolmakit.io.reader import read_documents
 from dolmakit.run.backends import SerialBackend
+from dolmakit.run.options import RunOptions
 from dolmakit.taggers.base import available_taggers, load_tagger
 from dolmakit.taggers.train import (
     Example,
@@ -238,6 +239,11 @@ def test_golden_attribute_file(tmp_path: Path) -> None:
     docs = tmp_path / "ds" / "documents" / "sample.jsonl"
     docs.parent.mkdir(parents=True)
     shutil.copy(GOLDEN / "sample.jsonl", docs)
-    tag([docs], "models", ["tokens", "pii", "toxicity"], backend=SerialBackend(), progress=False)
+    tag(
+        [docs],
+        "models",
+        ["tokens", "pii", "toxicity"],
+        run_options=RunOptions(backend=SerialBackend(), progress=False),
+    )
     got = (tmp_path / "ds" / "attributes" / "models" / "sample.jsonl").read_text()
     assert got == (GOLDEN / "models.attributes.jsonl").read_text()

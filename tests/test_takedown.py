@@ -25,6 +25,7 @@ from dolmakit.io.compression import iter_chunks
 from dolmakit.mix import build_mix
 from dolmakit.mix.manifest import read_manifest
 from dolmakit.mix.takedown import TakedownError, next_version, read_takedown_list, take_down
+from dolmakit.run.options import RunOptions
 
 DOMAINS = ("example.org", "news.example.com", "blog.example.net")
 
@@ -68,7 +69,9 @@ def v1(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "output": {"format": "jsonl.zst", "shard_size": 1200},
     }
     path = write_spec(root / "td.yaml", spec)
-    return build_mix(path, data_root=data, output=root / "mixes", progress=False).mix_dir
+    return build_mix(
+        path, data_root=data, output=root / "mixes", run_options=RunOptions(progress=False)
+    ).mix_dir
 
 
 def lines(mix: Path) -> list[bytes]:
@@ -348,7 +351,9 @@ def test_a_parquet_mix_keeps_every_other_row(tmp_path: Path) -> None:
         "output": {"format": "parquet", "shard_size": 600},
     }
     path = write_spec(tmp_path / "pq.yaml", spec)
-    mix = build_mix(path, data_root=data, output=tmp_path / "mixes", progress=False).mix_dir
+    mix = build_mix(
+        path, data_root=data, output=tmp_path / "mixes", run_options=RunOptions(progress=False)
+    ).mix_dir
 
     def rows(folder: Path) -> list[dict[str, Any]]:
         shards = read_manifest(folder).shards

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +48,18 @@ class DedupSummary:
     per_source: dict[str, dict[str, int]] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
-    read: RunSummary | None = None
+    read: RunSummary[Any] | None = None
+
+    def set_per_source(
+        self, documents: Sequence[Mapping[str, int]], removed: Mapping[str, int]
+    ) -> None:
+        """Set the documents and removed documents of every source, sorted by source."""
+        total: Counter[str] = Counter()
+        for per_shard in documents:
+            total.update(per_shard)
+        self.per_source = {
+            s: {"documents": total[s], "removed": removed.get(s, 0)} for s in sorted(total)
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form written to summary.json."""

@@ -17,7 +17,7 @@ import yaml
 from dolmakit.errors import ConfigError, DolmakitError
 from dolmakit.io.config import compose_config, read_config_text
 from dolmakit.io.units import parse_size
-from dolmakit.mix.evaluate import compile_filter
+from dolmakit.mix.evaluate import compile_filter, resolve
 from dolmakit.mix.filters import FilterSyntaxError
 from dolmakit.mix.jsonpath import translate_dolma
 from dolmakit.mix.manifest import spec_hash
@@ -420,8 +420,6 @@ def _source(c: _Checker, raw: Any, where: str) -> SourceSpec:
 
 def _tokens_name(c: _Checker, raw: Any, where: str, runs: tuple[str, ...]) -> str:
     """Check `tokens`: an attribute name (as in filters) whose value is the token count."""
-    from dolmakit.mix.evaluate import resolve
-
     name = c.string(raw, where)
     try:
         ref = resolve(name, runs)

@@ -31,7 +31,10 @@ from dolmakit.io import storage
 from dolmakit.io.atomic import atomic_open, atomic_path
 from dolmakit.io.compression import iter_chunks, open_write
 from dolmakit.io.digest import file_sha256
+from dolmakit.io.reader import read_documents
+from dolmakit.io.rejects import Rejects
 from dolmakit.io.units import counted
+from dolmakit.io.writer import DocumentWriter
 from dolmakit.mix.files import read_table, write_table
 from dolmakit.mix.licences import document_licence
 from dolmakit.mix.manifest import (
@@ -323,9 +326,6 @@ def _documents(mix_dir: Path, manifest: Manifest) -> Iterator[tuple[int, bytes, 
 def _shard_lines(path: Path) -> Iterator[bytes]:
     """Yield a shard's document lines as stored (without the newline); Parquet re-encoded."""
     if path.name.endswith(".parquet"):
-        from dolmakit.io.reader import read_documents
-        from dolmakit.io.rejects import Rejects
-
         for _, doc in read_documents(path, Rejects(on_error="fail")):
             yield msgspec.json.encode(doc.to_dict())
         return
@@ -448,7 +448,7 @@ def _write_version(
         ),
     )
     index_path = target / "index.parquet"
-    from dolmakit import __version__
+    from dolmakit import __version__  # (lazy: the package imports the stages)
 
     manifest = msgspec.structs.replace(
         old,
@@ -496,10 +496,6 @@ def _rewrite_shard(src: Path, dst: Path, gone: Any) -> None:
     """Write `src` to `dst` without the rows marked in `gone`; kept lines keep their bytes."""
     drop = gone.tolist()
     if src.name.endswith(".parquet"):
-        from dolmakit.io.reader import read_documents
-        from dolmakit.io.rejects import Rejects
-        from dolmakit.io.writer import DocumentWriter
-
         writer = DocumentWriter(dst)
         try:
             for (_, doc), skip in zip(

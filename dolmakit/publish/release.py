@@ -23,6 +23,8 @@ from dolmakit.io.units import counted
 from dolmakit.mix.licences import count_licences, licence_shares
 from dolmakit.mix.manifest import Manifest, SourceLicences, read_manifest
 from dolmakit.mix.output import iter_output
+from dolmakit.publish.card import render_card
+from dolmakit.publish.croissant import croissant
 
 DATA_DIR = "data"
 ROW_GROUP_BYTES = 32 * 2**20
@@ -159,9 +161,6 @@ def publish_mix(
     shard_bytes: int = SHARD_BYTES,
 ) -> Release:
     """Write the mix in `mix_dir` as a Hugging Face dataset folder `out_dir` (new or empty)."""
-    from dolmakit.publish.card import render_card
-    from dolmakit.publish.croissant import croissant
-
     folder = storage.location(mix_dir)
     manifest = read_manifest(folder)
     out = storage.location(out_dir).resolve()
