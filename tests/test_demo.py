@@ -89,6 +89,45 @@ def test_demo_ends_by_tracing_a_made_up_output(demo: tuple[Path, str]) -> None:
     assert (mix / "index" / "index.json").is_file()
 
 
+def shard_lines(mix: Path) -> list[bytes]:
+    """Return every output line of a mix as stored, in shard order."""
+    from dolmakit.io.compression import iter_chunks
+
+    out: list[bytes] = []
+    for shard in sorted(mix.glob("shard-*.jsonl.zst")):
+        out.extend(b"".join(iter_chunks(shard)).splitlines())
+    return out
+
+
+def test_demo_publishes_v2_summarises_it_and_takes_two_fortunes_down_as_v3(
+    demo: tuple[Path, str],
+) -> None:
+    out, output = demo
+    v2, v3 = out / "mixes/demo/v2", out / "mixes/demo/v3"
+    lines = output.splitlines()
+    assert f"published demo v2: 1,049 documents in 1 Parquet file -> {out / 'release/v2'}" in lines
+    card = (out / "release/v2/README.md").read_text()
+    assert card.startswith("---\n") and (out / "release/v2/croissant.json").is_file()
+    summary = json.loads((out / "summary/v2/summary.json").read_text())
+    assert summary["missing"] == ["crawler"]  # the demo provider.yaml leaves it empty
+    assert summary["provider"]["market_date"] == "2027-01-01"
+    assert summary["size"]["text"]["tokens"] == 351_814
+    # the list: the first two fortunes of v2's output, read from its shards
+    fortunes = []
+    for line in shard_lines(v2):
+        doc = json.loads(line)
+        if doc["metadata"]["provenance"]["source"] == "fortunes" and doc["id"] not in fortunes:
+            fortunes.append(doc["id"])
+    listed = (out / "takedown-ids.txt").read_text().split()
+    assert listed == fortunes[:2]
+    after = shard_lines(v3)
+    assert after == [x for x in shard_lines(v2) if json.loads(x)["id"] not in listed]
+    assert "takedown 1 of demo v2 -> v3: 2 of 2 ids matched; removed 2 documents" in output
+    assert f"audit diff v2 -> v3: 0 added, 2 removed ({', '.join(sorted(listed))}), " in output
+    [origin] = where(v3, listed[0])
+    assert origin.reason().startswith("not in the mix: removed by takedown 1 (demo: ")
+
+
 def test_where_names_the_kept_original_of_a_mirror_copy(demo: tuple[Path, str]) -> None:
     out, _ = demo
     mirror = list(read_documents(out / "data/documents/python-mirror/en-0000.jsonl.zst"))

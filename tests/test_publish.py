@@ -116,7 +116,7 @@ def test_no_provenance_has_only_the_default_config(mixes: Mixes, tmp_path: Path)
     out = tmp_path / "bare"
     result = CliRunner().invoke(cli, ["publish", str(mixes.v1), str(out), "--no-provenance"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("published toy v1: 33 documents in 1 Parquet files")
+    assert result.output.startswith("published toy v1: 33 documents in 1 Parquet file ->")
     names = pq.read_schema(next((out / "data").glob("*.parquet"))).names
     assert names == ["id", "text", "source", "added", "created", "metadata"]
     card = DatasetCard.load(out / "README.md")

@@ -60,6 +60,7 @@ from dolmakit.mix.manifest import (
     read_manifest,
     write_manifest,
 )
+from dolmakit.mix.optout import optout_record
 from dolmakit.mix.output import iter_output
 from dolmakit.mix.plan import MixPlan, plan_mix
 from dolmakit.mix.sampling import BUCKETS
@@ -286,6 +287,8 @@ def _build(
         manifest = msgspec.structs.replace(manifest, licences=licences)
     if contamination := contamination_record(spec, inputs, root):
         manifest = msgspec.structs.replace(manifest, contamination=tuple(contamination))
+    if optout := optout_record(spec, inputs, root):
+        manifest = msgspec.structs.replace(manifest, optout=tuple(optout))
     changed = [a[0] for a, b in zip(states, _states(inputs), strict=True) if a != b]
     if changed:
         raise DolmakitError(

@@ -17,7 +17,9 @@ from typing import Any
 
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
-from dolmakit.io.atomic import atomic_path, write_bytes_atomic
+from dolmakit.io.arrays import parquet_writer
+from dolmakit.io.atomic import write_bytes_atomic
+from dolmakit.io.units import counted
 from dolmakit.mix.licences import count_licences, licence_shares
 from dolmakit.mix.manifest import Manifest, SourceLicences, read_manifest
 from dolmakit.mix.output import iter_output
@@ -52,7 +54,7 @@ class Release:
         """Return what the command prints."""
         return [
             f"published {self.manifest.name} v{self.manifest.version}: {self.documents:,}"
-            f" documents in {len(self.files)} Parquet files -> {self.out_dir}",
+            f" documents in {counted(len(self.files), 'Parquet file')} -> {self.out_dir}",
             f"  card: {self.out_dir / 'README.md'}",
             f"  croissant: {self.out_dir / 'croissant.json'}",
         ]
@@ -139,16 +141,15 @@ class _ShardWriter:
 
     def _flush(self) -> None:
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         if not self._rows:
             return
         if self._writer is None:
             name = f"train-{len(self.files):05d}.parquet"
             self.files.append(f"{DATA_DIR}/{name}")
-            self._context = atomic_path(self.folder / name)
-            path = self._context.__enter__()
-            self._writer = pq.ParquetWriter(path, self.schema, compression="zstd")
+            # (parquet_writer writes locally or to object storage, renaming when complete)
+            self._context = parquet_writer(self.folder / name, self.schema, compression="zstd")
+            self._writer = self._context.__enter__()
         try:
             self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
         except BaseException as exc:
@@ -161,13 +162,8 @@ class _ShardWriter:
 
     def _close_file(self) -> None:
         if self._writer is not None:
-            try:
-                self._writer.close()
-            except BaseException as exc:
-                self._abort(exc)
-                raise
-            self._context.__exit__(None, None, None)
-            self._writer, self._context, self._written = None, None, 0
+            context, self._writer, self._context, self._written = self._context, None, None, 0
+            context.__exit__(None, None, None)
 
     def _abort(self, exc: BaseException) -> None:
         """Delete the file being written; a full disk becomes a StorageError naming it."""
@@ -194,7 +190,7 @@ def publish_mix(
     """
     folder = storage.location(mix_dir)
     manifest = read_manifest(folder)
-    out = Path(out_dir).resolve()
+    out = storage.location(out_dir).resolve()
     check_empty_output(out)
     # A rerun after a kill starts again from an empty folder; a failed run leaves one.
     _clear(out)
