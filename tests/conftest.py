@@ -88,4 +88,4 @@ def dataset(tmp_path: Path) -> Callable[..., Path]:
 
 
 # The loopback S3 server and per-test buckets (tests/conftest_s3.py).
-from tests.conftest_s3 import s3_bucket, s3_server  # noqa: E402, F401
+from conftest_s3 import s3_bucket, s3_server  # noqa: E402, F401

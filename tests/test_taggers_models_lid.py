@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,7 @@ needs_fasttext = pytest.mark.skipif(
 )
 
 
-def top_language(attrs: dict[str, list[tuple[int, int, float]]]) -> str | None:
+def top_language(attrs: Mapping[str, Sequence[Sequence[float]]]) -> str | None:
     doc_level = {k: v[0][2] for k, v in attrs.items() if k.startswith("lang_")}
     return max(doc_level, key=doc_level.__getitem__)[len("lang_") :] if doc_level else None
 

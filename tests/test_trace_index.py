@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import DEMO_CORPUS
 from test_mix_helpers import write_spec
 
 from dolmakit.cli.main import cli
@@ -29,7 +30,6 @@ from dolmakit.io.reader import read_documents
 from dolmakit.mix import build_mix
 from dolmakit.run.backends import ProcessBackend
 from dolmakit.run.options import RunOptions
-from tests.conftest import DEMO_CORPUS
 
 pytest.importorskip("pydivsufsort")
 
@@ -274,7 +274,7 @@ def test_cli_trace_terminal_and_json(built: Path) -> None:
     assert json.loads(stdin.output) == data
 
 
-def run(*args: str, **kwargs: Any) -> Any:
+def run(*args: object, **kwargs: Any) -> Any:
     return CliRunner().invoke(cli, [str(a) for a in args], **kwargs)
 
 
