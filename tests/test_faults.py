@@ -15,13 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-
-import dolmakit.io.reader as reader_module
-from dolmakit.cli.main import cli
-from dolmakit.errors import StorageError
-from dolmakit.io.atomic import write_bytes_atomic, write_failure
-from dolmakit.io.writer import JsonlWriter
-from tests.faults import (
+from faults import (
     DEMO_DOCUMENTS,
     ROOMY,
     STAGE_NAMES,
@@ -35,6 +29,13 @@ from tests.faults import (
     temporaries,
     unmount,
 )
+
+import dolmakit.io.reader as reader_module
+from dolmakit.cli.main import cli
+from dolmakit.errors import StorageError
+from dolmakit.io.atomic import write_bytes_atomic, write_failure
+from dolmakit.io.compression import iter_chunks
+from dolmakit.io.writer import JsonlWriter
 
 KILLS_PER_STAGE = 2
 SEED = 16
@@ -105,7 +106,7 @@ TARGET = "python-doc/en-0000.jsonl.zst"
 
 def patch_reads(monkeypatch: pytest.MonkeyPatch, after_first_chunk: object, times: int) -> None:
     """Make reading TARGET call `after_first_chunk(path)` after its first chunk, `times` times."""
-    original = reader_module.iter_chunks
+    original = iter_chunks  # the reader calls it by this name: patched there below
     left = [times]
 
     def chunks(path: object, *args: object, **kwargs: object) -> Iterator[bytes]:

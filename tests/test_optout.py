@@ -172,10 +172,10 @@ def test_a_parquet_snapshot_gives_the_same_decisions(snapshot: Path, tmp_path: P
     assert snapshot_record(load_snapshot(tmp_path / "snap.parquet")) == snapshot_record(
         load_snapshot(snapshot)
     )
-    other = OptOutTagger(str(tmp_path / "snap.parquet"))
-    folder = OptOutTagger(str(snapshot))
+    from_parquet = OptOutTagger(str(tmp_path / "snap.parquet"))
+    from_folder = OptOutTagger(str(snapshot))
     for url in ("https://gpt.example/a", "https://tdm.example/news/x", "https://bad.example/"):
-        assert tag(other, url) == tag(folder, url)
+        assert tag(from_parquet, url) == tag(from_folder, url)
 
 
 def test_bad_snapshots_are_one_line(tmp_path: Path) -> None:

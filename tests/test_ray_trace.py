@@ -6,12 +6,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from click.testing import CliRunner
+from conftest_ray import ray_cluster
+from test_trace_index import SMALL_SHARDS, index_bytes, make_mix
 
 from dolmakit.cli.main import cli
 from dolmakit.run.backends import ProcessBackend, make_backend
 from dolmakit.run.options import RunOptions
-from tests.conftest_ray import ray_cluster
-from tests.test_trace_index import SMALL_SHARDS, index_bytes, make_mix
 
 __all__ = ["ray_cluster"]  # the session fixture, imported so that pytest finds it
 
