@@ -218,7 +218,36 @@ def test_a_mix_whose_input_changes_writes_no_manifest(
               f"{work}/mixes", "--backend", "serial"],
     )  # fmt: skip
     assert result.exit_code == 1
-    assert "changed while" in result.output and "no manifest was written" in result.output
+    assert "changed or deleted while" in result.output
+    assert "no manifest was written" in result.output
+    assert not (work / "mixes" / "faults" / "v1" / "manifest.json").exists()
+
+
+def test_a_mix_whose_attributes_are_deleted_while_it_runs_is_one_line(
+    pipeline: tuple[Path, bool, dict[str, StageReference]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, _, refs = pipeline
+    work = tmp_path / "w"
+    shutil.copytree(refs["mix"].before, work)
+    reads = []
+
+    def delete_on_pass_2(path: Path) -> None:
+        reads.append(path)
+        if len(reads) == 2:  # the documents are being read; their attributes are next
+            path.unlink()
+
+    patch_reads(monkeypatch, delete_on_pass_2, times=2)
+    result = CliRunner().invoke(
+        cli, ["-q", "mix", f"{work}/faults.yaml", "--data-root", f"{work}/data", "--output",
+              f"{work}/mixes", "--backend", "serial"],
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # no traceback
+    deleted = reads[1]
+    assert "attributes" in deleted.parts and not deleted.exists()
+    assert f"Error: {deleted}: no such file: was it moved or deleted" in result.output
     assert not (work / "mixes" / "faults" / "v1" / "manifest.json").exists()
 
 

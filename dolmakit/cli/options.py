@@ -29,6 +29,14 @@ class DolmakitGroup(click.Group):
             return super().invoke(ctx)
         except DolmakitError as exc:
             raise click.ClickException(str(exc)) from None
+        except FileNotFoundError as exc:
+            if not exc.filename:
+                raise
+            # a file that was there when the run began (stages check inputs up front)
+            raise click.ClickException(
+                f"{exc.filename}: no such file: was it moved or deleted while dolmakit ran?"
+                " rerun when the inputs stay put (finished parts are kept)"
+            ) from None
         except OSError as exc:
             failure = write_failure(exc, None)
             if failure is None:

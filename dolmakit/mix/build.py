@@ -292,7 +292,7 @@ def _build(
     changed = [a[0] for a, b in zip(states, _states(inputs), strict=True) if a != b]
     if changed:
         raise DolmakitError(
-            f"{changed[0]}: changed while the mix was built"
+            f"{changed[0]}: changed or deleted while the mix was built"
             + (f" (and {len(changed) - 1} more inputs)" if len(changed) > 1 else "")
             + "; no manifest was written: rerun once the inputs no longer change"
         )
@@ -442,7 +442,11 @@ def _states(inputs: list[InputFile]) -> list[Any]:
     out = []
     for f in inputs:
         for p in (f.path, *f.attributes):
-            st = p.stat()
+            try:
+                st = p.stat()
+            except FileNotFoundError:  # deleted during the build: a change like any other
+                out.append([str(p), None, None])
+                continue
             out.append([str(p), st.st_size, st.st_mtime_ns])
     return out
 
