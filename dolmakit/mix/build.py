@@ -439,7 +439,7 @@ def _check_unchanged(manifest: Manifest, inputs: list[InputFile], mix_dir: Path)
 
 
 def _states(inputs: list[InputFile]) -> list[Any]:
-    out = []
+    out: list[list[Any]] = []
     for f in inputs:
         for p in (f.path, *f.attributes):
             try:
