@@ -20,8 +20,10 @@ it was built from.
 from __future__ import annotations
 
 import ctypes
+import errno
 import hashlib
 import mmap
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -309,6 +311,23 @@ def _count_words(data: Any) -> int:
     return words
 
 
+def _reserve(handle: Any, size: int) -> None:
+    """Give the open file `handle` `size` bytes of disk before it is memory-mapped.
+
+    A page of a map that the disk has no room for kills the process with SIGBUS when it is
+    written; reserving the blocks first makes a full disk an ENOSPC here, which the atomic
+    write turns into one line naming the file. File systems without fallocate get a sparse
+    file (truncate), as before.
+    """
+    handle.truncate(size)
+    if size:
+        try:
+            os.posix_fallocate(handle.fileno(), 0, size)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+
+
 def _write_suffix_array(path: Path, text: Any) -> IndexFile:
     """Sort the suffixes of `text` straight into the file `path` (int32); return its record.
 
@@ -320,7 +339,7 @@ def _write_suffix_array(path: Path, text: Any) -> IndexFile:
     n = len(text)
     size = 4 * n
     with atomic_path(path) as tmp, open(tmp, "w+b") as handle:
-        handle.truncate(size)
+        _reserve(handle, size)
         with mmap.mmap(handle.fileno(), size) as mapped:
             out = (ctypes.c_int32 * n).from_buffer(mapped)
             inp = (ctypes.c_uint8 * n).from_buffer(text)
@@ -365,7 +384,7 @@ def _build_shard(job: ShardJob[_ShardPlan], rejects: Rejects) -> ShardResult[Ind
     text_out, sa_out, docs_out = job.outputs
     total = sum(p.end - p.start for p in plan.pieces)
     with atomic_path(text_out) as tmp, open(tmp, "w+b") as handle:
-        handle.truncate(total)
+        _reserve(handle, total)
         with mmap.mmap(handle.fileno(), total) as text:
             with memoryview(text) as view:
                 columns = _concatenate(plan, view)
