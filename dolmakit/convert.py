@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
+from dolmakit.io.lock import exclusive
 from dolmakit.io.paths import DOCUMENT_SUFFIXES, expand_inputs
 from dolmakit.io.reader import read_documents, unreadable
 from dolmakit.io.rejects import OnError, Rejects, rejects_file
@@ -56,7 +57,7 @@ def convert(
 
     Without `shard_bytes`, each input becomes one output at the same relative path. With it,
     all inputs (in canonical order) are rewritten as `part-NNNNN.<fmt>` files of about
-    `shard_bytes` bytes of text each.
+    `shard_bytes` bytes of text each. The run holds the destination's lock.
     """
     if fmt not in FORMATS:
         raise DolmakitError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -64,40 +65,41 @@ def convert(
     root = common_root(files)
     dest = storage.location(destination).resolve()
     storage.make_folder(destination, "the destination")
-    record_dir = dest / ".dolmakit" / "convert"
-    if shard_bytes is not None:
-        if shard_bytes <= 0:
-            raise DolmakitError("--shard-size must be positive")
-        job = ShardJob("reshard", files[0], (), (tuple(files), dest, fmt, shard_bytes))
+    with exclusive(dest, "convert"):
+        record_dir = dest / ".dolmakit" / "convert"
+        if shard_bytes is not None:
+            if shard_bytes <= 0:
+                raise DolmakitError("--shard-size must be positive")
+            job = ShardJob("reshard", files[0], (), (tuple(files), dest, fmt, shard_bytes))
+            return run_shards(
+                "convert",
+                [job],
+                _reshard,
+                record_dir=record_dir,
+                config={"fmt": fmt, "shard_bytes": shard_bytes, "files": [str(f) for f in files]},
+                on_error=on_error,
+                resume=False,
+                progress=progress,
+                rejects_file=rejects_file(dest),
+            )
+        jobs = []
+        for path in files:
+            rel = path.relative_to(root)
+            out = dest / output_name(rel, fmt)
+            if out.resolve() == path:
+                raise DolmakitError(f"{path}: converting a file onto itself; choose another folder")
+            jobs.append(ShardJob(str(rel), path, (out,)))
         return run_shards(
             "convert",
-            [job],
-            _reshard,
+            jobs,
+            _convert_shard,
             record_dir=record_dir,
-            config={"fmt": fmt, "shard_bytes": shard_bytes, "files": [str(f) for f in files]},
+            config={"fmt": fmt},
+            backend=backend,
             on_error=on_error,
-            resume=False,
             progress=progress,
             rejects_file=rejects_file(dest),
         )
-    jobs = []
-    for path in files:
-        rel = path.relative_to(root)
-        out = dest / output_name(rel, fmt)
-        if out.resolve() == path:
-            raise DolmakitError(f"{path}: converting a file onto itself; choose another folder")
-        jobs.append(ShardJob(str(rel), path, (out,)))
-    return run_shards(
-        "convert",
-        jobs,
-        _convert_shard,
-        record_dir=record_dir,
-        config={"fmt": fmt},
-        backend=backend,
-        on_error=on_error,
-        progress=progress,
-        rejects_file=rejects_file(dest),
-    )
 
 
 def _convert_shard(job: ShardJob, rejects: Rejects) -> ShardResult:

@@ -28,6 +28,7 @@ from dolmakit.audit.folder import MixFolder
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.atomic import write_bytes_atomic
+from dolmakit.io.lock import exclusive
 from dolmakit.mix.manifest import MANIFEST_NAME, content_hash, read_manifest
 
 if TYPE_CHECKING:
@@ -150,21 +151,25 @@ def sign_mix(mix_dir: str | Path, key_path: str | Path) -> Signature:
     """
     key = load_private_key(key_path)
     folder = storage.location(mix_dir)
-    manifest = read_manifest(folder)
-    content = content_hash(manifest)
-    if content != manifest.content_sha256:
-        raise DolmakitError(
-            f"{folder / MANIFEST_NAME}: the content hash does not match the manifest (it was"
-            " edited); refusing to sign, run dolmakit audit verify"
+    read_manifest(folder)  # a missing or unreadable mix is named before its lock is made
+    with exclusive(folder, "audit sign"):
+        manifest = read_manifest(folder)
+        content = content_hash(manifest)
+        if content != manifest.content_sha256:
+            raise DolmakitError(
+                f"{folder / MANIFEST_NAME}: the content hash does not match the manifest (it was"
+                " edited); refusing to sign, run dolmakit audit verify"
+            )
+        signature = Signature(
+            format=SIGNATURE_FORMAT,
+            algorithm="ed25519",
+            content_sha256=content,
+            key_fingerprint=fingerprint(key.public_key()),
+            signature=base64.b64encode(key.sign(_message(content))).decode(),
         )
-    signature = Signature(
-        format=SIGNATURE_FORMAT,
-        algorithm="ed25519",
-        content_sha256=content,
-        key_fingerprint=fingerprint(key.public_key()),
-        signature=base64.b64encode(key.sign(_message(content))).decode(),
-    )
-    write_bytes_atomic(folder / SIGNATURE_NAME, msgspec.json.format(msgspec.json.encode(signature)))
+        write_bytes_atomic(
+            folder / SIGNATURE_NAME, msgspec.json.format(msgspec.json.encode(signature))
+        )
     return signature
 
 

@@ -31,11 +31,17 @@ from dolmakit.dedup.index import (
 )
 from dolmakit.dedup.normalize import light_normalize
 from dolmakit.dedup.report import DedupSummary, write_clusters
-from dolmakit.dedup.stage import attribute_run_dir, default_report_dir, readable_inputs
+from dolmakit.dedup.stage import (
+    attribute_run_dir,
+    default_report_dir,
+    readable_inputs,
+    written_folders,
+)
 from dolmakit.document import Document
 from dolmakit.io import storage
 from dolmakit.io.arrays import load_npz
 from dolmakit.io.attributes import AttributeWriter, attribute_key, make_attribute_folders
+from dolmakit.io.lock import exclusive_all
 from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
 from dolmakit.io.reader import read_documents
 from dolmakit.io.rejects import OnError, Rejects, rejects_file
@@ -218,83 +224,91 @@ def dedup_exact(
     report = storage.location(report_dir) if report_dir else default_report_dir(files[0], run)
     storage.make_folder(report, "the report folder")
     make_attribute_folders(files, run)
-    report = report.resolve()
-    backend = backend or SerialBackend()
-    work = report / "work"
-    names = ["meta.msgpack", "numbers.npz"] + [
-        f"keys-{p:04d}.npz" for p in range(config.partitions)
-    ]
-    jobs = []
-    for path in files:
-        folder = work / "shards" / shard_key(path)
-        jobs.append(
-            ShardJob(
-                shard_key(path),
-                path,
-                tuple(folder / n for n in names),
-                _HashOptions(config, folder),
+    with exclusive_all(written_folders(report, files, run), f"dedup run {run!r}"):
+        report = report.resolve()
+        backend = backend or SerialBackend()
+        work = report / "work"
+        names = ["meta.msgpack", "numbers.npz"] + [
+            f"keys-{p:04d}.npz" for p in range(config.partitions)
+        ]
+        jobs = []
+        for path in files:
+            folder = work / "shards" / shard_key(path)
+            jobs.append(
+                ShardJob(
+                    shard_key(path),
+                    path,
+                    tuple(folder / n for n in names),
+                    _HashOptions(config, folder),
+                )
             )
+        hashed = run_shards(
+            f"dedup exact ({run}) hashes",
+            jobs,
+            _hash_shard,
+            record_dir=report / "records" / "hashes",
+            config={
+                "by": config.by,
+                "normalize": config.normalize,
+                "partitions": config.partitions,
+            },
+            backend=backend,
+            on_error=on_error,
+            progress=progress,
+            rejects_file=rejects_file(attribute_run_dir(files[0], run)),
         )
-    hashed = run_shards(
-        f"dedup exact ({run}) hashes",
-        jobs,
-        _hash_shard,
-        record_dir=report / "records" / "hashes",
-        config={"by": config.by, "normalize": config.normalize, "partitions": config.partitions},
-        backend=backend,
-        on_error=on_error,
-        progress=progress,
-        rejects_file=rejects_file(attribute_run_dir(files[0], run)),
-    )
-    dirs = tuple(str(job.options.shard_dir) for job in jobs)
-    step = PartitionGroups(dirs, str(work))
-    for _ in backend.map(step, list(range(config.partitions))):
-        pass
-    summary = DedupSummary(
-        run, "exact-paragraph" if config.mode == "paragraph" else "exact", report
-    )
-    summary.config = {"by": config.by, "normalize": config.normalize}
-    summary.read = hashed
-    summary.documents = hashed.written
-    summary.extra["documents_without_key"] = sum(r.stats.get("unkeyed", 0) for r in hashed.results)
-    columns = _decide(jobs, work, config, summary)
-    write_jobs = [
-        ShardJob(
-            job.key,
-            job.input,
-            (attribute_path(job.input, run),),
-            (
-                str(job.options.shard_dir),
-                str(work / "decisions" / f"{job.key}.npz"),
-                run,
-                config.mode,
-            ),
+        dirs = tuple(str(job.options.shard_dir) for job in jobs)
+        step = PartitionGroups(dirs, str(work))
+        for _ in backend.map(step, list(range(config.partitions))):
+            pass
+        summary = DedupSummary(
+            run, "exact-paragraph" if config.mode == "paragraph" else "exact", report
         )
-        for job in readable_inputs(jobs, hashed, run)
-    ]
-    run_shards(
-        f"dedup exact ({run}) attributes",
-        write_jobs,
-        _write_attributes,
-        record_dir=report / "records" / "attributes",
-        config=summary.config,
-        backend=backend,
-        resume=False,
-        progress=progress,
-    )
-    per_source: Counter[str] = Counter()
-    for result in hashed.results:
-        per_source.update(result.stats.get("per_source", {}))
-    removed_sources = Counter(columns.pop("_removed_sources"))
-    summary.per_source = {
-        s: {"documents": per_source[s], "removed": removed_sources[s]} for s in sorted(per_source)
-    }
-    write_clusters(report / "clusters.parquet", columns)
-    summary.write()
-    storage.delete_tree(work / "decisions")
-    for part in range(config.partitions):
-        storage.delete(work / f"groups-{part:04d}.npz")
-    return summary
+        summary.config = {"by": config.by, "normalize": config.normalize}
+        summary.read = hashed
+        summary.documents = hashed.written
+        summary.extra["documents_without_key"] = sum(
+            r.stats.get("unkeyed", 0) for r in hashed.results
+        )
+        columns = _decide(jobs, work, config, summary)
+        write_jobs = [
+            ShardJob(
+                job.key,
+                job.input,
+                (attribute_path(job.input, run),),
+                (
+                    str(job.options.shard_dir),
+                    str(work / "decisions" / f"{job.key}.npz"),
+                    run,
+                    config.mode,
+                ),
+            )
+            for job in readable_inputs(jobs, hashed, run)
+        ]
+        run_shards(
+            f"dedup exact ({run}) attributes",
+            write_jobs,
+            _write_attributes,
+            record_dir=report / "records" / "attributes",
+            config=summary.config,
+            backend=backend,
+            resume=False,
+            progress=progress,
+        )
+        per_source: Counter[str] = Counter()
+        for result in hashed.results:
+            per_source.update(result.stats.get("per_source", {}))
+        removed_sources = Counter(columns.pop("_removed_sources"))
+        summary.per_source = {
+            s: {"documents": per_source[s], "removed": removed_sources[s]}
+            for s in sorted(per_source)
+        }
+        write_clusters(report / "clusters.parquet", columns)
+        summary.write()
+        storage.delete_tree(work / "decisions")
+        for part in range(config.partitions):
+            storage.delete(work / f"groups-{part:04d}.npz")
+        return summary
 
 
 def _decide(

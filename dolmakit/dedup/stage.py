@@ -46,6 +46,7 @@ from dolmakit.errors import ConfigError
 from dolmakit.io import storage
 from dolmakit.io.arrays import load_npz
 from dolmakit.io.attributes import AttributeWriter, attribute_key, make_attribute_folders
+from dolmakit.io.lock import exclusive_all
 from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
 from dolmakit.io.reader import unreadable
 from dolmakit.io.rejects import OnError, Rejects, rejects_file
@@ -62,6 +63,20 @@ def attribute_run_dir(first_input: Path, run: str) -> Path:
     """Return `<dataset>/attributes/<run>` for the dataset of the first input."""
     dataset, _ = split_dataset_path(first_input)
     return dataset / "attributes" / run
+
+
+def written_folders(report: Path, files: Sequence[Path], run: str) -> list[Path]:
+    """Return the folders a dedup run writes: each dataset's attribute run folder, the report.
+
+    These are what the run locks; a report folder inside an attribute run folder (the
+    default) is covered by that folder's lock.
+    """
+    dirs = list(dict.fromkeys(attribute_run_dir(f, run) for f in files))
+    dirs = [d if storage.is_remote(d) else d.resolve() for d in dirs]
+    if storage.is_remote(report):
+        return dirs
+    inside = any(report.resolve().is_relative_to(d) for d in dirs)
+    return dirs if inside else [*dirs, report]
 
 
 def default_report_dir(first_input: Path, run: str) -> Path:
@@ -93,80 +108,82 @@ def dedup_minhash(
     report = storage.location(report_dir) if report_dir else default_report_dir(files[0], run)
     storage.make_folder(report, "the report folder")
     make_attribute_folders(files, run)
-    report = report.resolve()
-    backend = backend or SerialBackend()
-    index_dir = report / "index"
-    fields = config.signature_fields()
-    old: list[ShardEntry] = []
-    if index is not None:
-        old = read_index(_index_folder(storage.location(index)), fields)
-        seen = {e.path for e in old}
-        again = [str(f) for f in files if str(f) in seen]
-        if again:
-            raise ConfigError(f"{again[0]}: already in the index {index}; give only new shards")
-    jobs = [signature_job(path, index_dir, config) for path in files]
-    signed = run_shards(
-        f"dedup minhash ({run}) signatures",
-        jobs,
-        sign_shard,
-        record_dir=report / "records" / "signatures",
-        config=fields,
-        backend=backend,
-        on_error=on_error,
-        progress=progress,
-        rejects_file=rejects_file(attribute_run_dir(files[0], run)),
-    )
-    new = [
-        ShardEntry(job.key, str(job.input), str(job.options.shard_dir), result.written)
-        for job, result in zip(jobs, signed.results, strict=True)
-    ]
-    shards = old + new
-    write_index(index_dir, fields, shards)
-    work = report / "work"
-    storage.delete_tree(work)
-    work.mkdir(parents=True)
-    step = PartitionEdges(tuple(shards), str(work), config.verify, config.threshold, len(old))
-    for _ in backend.map(step, list(range(config.partitions))):
-        pass
-    summary = DedupSummary(run, "minhash", report, config=config.to_dict())
-    summary.read = signed
-    summary.indexed_documents = sum(e.docs for e in old)
-    summary.documents = signed.written
-    summary.extra["bands"], summary.extra["rows"] = config.bands, config.rows
-    per_source: Counter[str] = Counter()
-    for result in signed.results:
-        per_source.update(result.stats.get("per_source", {}))
-    removed_by_source = _cluster(
-        shards, work, config, len(old), summary, backend, report / "clusters.parquet"
-    )
-    summary.per_source = {
-        s: {"documents": per_source[s], "removed": removed_by_source[s]} for s in sorted(per_source)
-    }
-    key_prefix = (run, "minhash")
-    readable = {job.key for job in readable_inputs(jobs, signed, run)}
-    write_jobs = [
-        ShardJob(
-            entry.key,
-            storage.location(entry.path),
-            (attribute_path(entry.path, run),),
-            (entry.dir, str(work / "decisions" / f"{entry.key}.npz"), key_prefix),
+    with exclusive_all(written_folders(report, files, run), f"dedup run {run!r}"):
+        report = report.resolve()
+        backend = backend or SerialBackend()
+        index_dir = report / "index"
+        fields = config.signature_fields()
+        old: list[ShardEntry] = []
+        if index is not None:
+            old = read_index(_index_folder(storage.location(index)), fields)
+            seen = {e.path for e in old}
+            again = [str(f) for f in files if str(f) in seen]
+            if again:
+                raise ConfigError(f"{again[0]}: already in the index {index}; give only new shards")
+        jobs = [signature_job(path, index_dir, config) for path in files]
+        signed = run_shards(
+            f"dedup minhash ({run}) signatures",
+            jobs,
+            sign_shard,
+            record_dir=report / "records" / "signatures",
+            config=fields,
+            backend=backend,
+            on_error=on_error,
+            progress=progress,
+            rejects_file=rejects_file(attribute_run_dir(files[0], run)),
         )
-        for entry in new
-        if entry.key in readable
-    ]
-    run_shards(
-        f"dedup minhash ({run}) attributes",
-        write_jobs,
-        _write_attributes,
-        record_dir=report / "records" / "attributes",
-        config=config.to_dict(),
-        backend=backend,
-        resume=False,
-        progress=progress,
-    )
-    summary.write()
-    storage.delete_tree(work)
-    return summary
+        new = [
+            ShardEntry(job.key, str(job.input), str(job.options.shard_dir), result.written)
+            for job, result in zip(jobs, signed.results, strict=True)
+        ]
+        shards = old + new
+        write_index(index_dir, fields, shards)
+        work = report / "work"
+        storage.delete_tree(work)
+        work.mkdir(parents=True)
+        step = PartitionEdges(tuple(shards), str(work), config.verify, config.threshold, len(old))
+        for _ in backend.map(step, list(range(config.partitions))):
+            pass
+        summary = DedupSummary(run, "minhash", report, config=config.to_dict())
+        summary.read = signed
+        summary.indexed_documents = sum(e.docs for e in old)
+        summary.documents = signed.written
+        summary.extra["bands"], summary.extra["rows"] = config.bands, config.rows
+        per_source: Counter[str] = Counter()
+        for result in signed.results:
+            per_source.update(result.stats.get("per_source", {}))
+        removed_by_source = _cluster(
+            shards, work, config, len(old), summary, backend, report / "clusters.parquet"
+        )
+        summary.per_source = {
+            s: {"documents": per_source[s], "removed": removed_by_source[s]}
+            for s in sorted(per_source)
+        }
+        key_prefix = (run, "minhash")
+        readable = {job.key for job in readable_inputs(jobs, signed, run)}
+        write_jobs = [
+            ShardJob(
+                entry.key,
+                storage.location(entry.path),
+                (attribute_path(entry.path, run),),
+                (entry.dir, str(work / "decisions" / f"{entry.key}.npz"), key_prefix),
+            )
+            for entry in new
+            if entry.key in readable
+        ]
+        run_shards(
+            f"dedup minhash ({run}) attributes",
+            write_jobs,
+            _write_attributes,
+            record_dir=report / "records" / "attributes",
+            config=config.to_dict(),
+            backend=backend,
+            resume=False,
+            progress=progress,
+        )
+        summary.write()
+        storage.delete_tree(work)
+        return summary
 
 
 def readable_inputs(jobs: Sequence[ShardJob], read: RunSummary, run: str) -> list[ShardJob]:

@@ -7,6 +7,7 @@ the same spec is a no-op, another spec is refused unless `force` (a draft, recor
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ import numpy as np
 from dolmakit.errors import ConfigError, DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.digest import file_sha256
+from dolmakit.io.lock import exclusive
 from dolmakit.io.rejects import REJECTS_FILE, OnError, rejects_file
 from dolmakit.io.units import counted
 from dolmakit.mix.contamination import contamination_record
@@ -176,17 +178,49 @@ def _build(
     progress: bool,
     work_root: Path | None = None,
 ) -> MixResult:
-    """Build `spec` on the data under `root` into `<mix_root>/<name>/v<version>/`."""
-    started = datetime.now(UTC)
-    clock = time.monotonic()
+    """Build `spec` on the data under `root` into `<mix_root>/<name>/v<version>/`.
+
+    The build holds the lock of the mix folder (and of an outside work folder): a second build
+    into the same folder is turned away naming the first.
+    """
     mix_dir = (mix_root / spec.name / f"v{spec.version}").resolve()
-    spec_hash = spec.sha256()
-    existing = _existing(mix_dir, spec_hash, force)
+    work = mix_dir / WORK_DIR
+    if work_root is not None:
+        work = work_root.resolve() / spec.name / f"v{spec.version}"
     inputs = resolve_inputs(spec, root)
     check_output_outside_inputs(spec, inputs, root, mix_dir)
-    if existing is not None:
-        _check_unchanged(existing, inputs, mix_dir)
-        return MixResult(mix_dir, existing, already_built=True, warnings=list(existing.warnings))
+    storage.make_folder(mix_dir, "the mix")
+    what = f"mix build of {spec.name} v{spec.version}"
+    with exclusive(mix_dir, what):
+        existing = _existing(mix_dir, spec.sha256(), force)
+        if existing is not None:
+            _check_unchanged(existing, inputs, mix_dir)
+            return MixResult(
+                mix_dir, existing, already_built=True, warnings=list(existing.warnings)
+            )
+        storage.make_folder(work, "the work folder")
+        outside = not work.is_relative_to(mix_dir)
+        with exclusive(work, what) if outside else nullcontext():
+            return _build_locked(
+                spec, root, inputs, mix_dir, work, backend, on_error, force, progress
+            )
+
+
+def _build_locked(
+    spec: MixSpec,
+    root: Path,
+    inputs: list[InputFile],
+    mix_dir: Path,
+    work: Path,
+    backend: Backend | None,
+    on_error: OnError,
+    force: bool,
+    progress: bool,
+) -> MixResult:
+    """Build `spec` into `mix_dir` (whose lock this run holds), with temporaries in `work`."""
+    started = datetime.now(UTC)
+    clock = time.monotonic()
+    spec_hash = spec.sha256()
     _check_tokenizer(spec, inputs)
     licence_warnings = spec_licence_warnings(
         [
@@ -196,11 +230,6 @@ def _build(
         spec.allowed_licences,
     )
     backend = backend or SerialBackend()
-    work = mix_dir / WORK_DIR
-    if work_root is not None:
-        work = work_root.resolve() / spec.name / f"v{spec.version}"
-    storage.make_folder(mix_dir, "the mix")
-    storage.make_folder(work, "the work folder")
     states = _states(inputs)
     configs = [_job_config(spec, f, work) for f in inputs]
     jobs1 = [

@@ -18,6 +18,7 @@ from typing import Any
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.atomic import atomic_path, write_bytes_atomic
+from dolmakit.io.lock import exclusive, lock_path
 from dolmakit.mix.licences import count_licences, licence_shares
 from dolmakit.mix.manifest import Manifest, SourceLicences, read_manifest
 from dolmakit.mix.output import iter_output
@@ -57,8 +58,11 @@ class Release:
 
 
 def check_empty_output(out_dir: Path) -> None:
-    """Refuse an output that exists and is not an empty folder."""
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+    """Refuse an output that exists and is not an empty folder (its lock file aside)."""
+    if not out_dir.exists():
+        return
+    ours = {out_dir / ".dolmakit", lock_path(out_dir)}
+    if not out_dir.is_dir() or any(p not in ours for p in out_dir.rglob("*")):
         raise DolmakitError(f"{out_dir}: the output folder is not empty; choose a new folder")
 
 
@@ -158,7 +162,11 @@ def publish_mix(
     row_group_bytes: int = ROW_GROUP_BYTES,
     shard_bytes: int = SHARD_BYTES,
 ) -> Release:
-    """Write the mix in `mix_dir` as a Hugging Face dataset folder `out_dir` (new or empty)."""
+    """Write the mix in `mix_dir` as a Hugging Face dataset folder `out_dir` (new or empty).
+
+    The run holds the output folder's lock and removes its lock file at the end: the release
+    holds only the release.
+    """
     from dolmakit.publish.card import render_card
     from dolmakit.publish.croissant import croissant
 
@@ -166,35 +174,38 @@ def publish_mix(
     manifest = read_manifest(folder)
     out = Path(out_dir).resolve()
     check_empty_output(out)
-    (out / DATA_DIR).mkdir(parents=True, exist_ok=True)
-    writer = _ShardWriter(out / DATA_DIR, _schema(provenance), row_group_bytes, shard_bytes)
-    languages: Counter[str] = Counter()
-    per_source: Counter[str] = Counter()
-    stated = {s.name: s.licence for s in manifest.sources}
-    pairs: list[tuple[dict[str, Any], int]] = []
-    for doc, tokens in _documents(folder, manifest):
-        writer.add(_row(doc, provenance))
-        meta = doc.get("metadata") or {}
-        languages[str(meta.get("lang") or meta.get("language") or "unknown")] += tokens
-        per_source[str((meta.get("provenance") or {}).get("source", ""))] += 1
-        pairs.append(({"metadata": _licence_meta(meta)}, tokens))
-    writer.close()
-    licences = manifest.licences or licence_shares(
-        count_licences(pairs, stated), [s.name for s in manifest.sources]
-    )
-    release = Release(
-        out_dir=out,
-        manifest=manifest,
-        files=tuple(writer.files),
-        documents=sum(per_source.values()),
-        provenance=provenance,
-        languages=dict(sorted(languages.items(), key=lambda kv: (-kv[1], kv[0]))),
-        licences=licences,
-        documents_per_source=dict(per_source),
-    )
-    text = json.dumps(croissant(release), indent=2, ensure_ascii=False) + "\n"
-    write_bytes_atomic(out / "croissant.json", text.encode())
-    write_bytes_atomic(out / "README.md", render_card(release).encode())
+    out.mkdir(parents=True, exist_ok=True)
+    with exclusive(out, "publish", remove=True):
+        check_empty_output(out)  # (again: another run may have written here meanwhile)
+        (out / DATA_DIR).mkdir(parents=True, exist_ok=True)
+        writer = _ShardWriter(out / DATA_DIR, _schema(provenance), row_group_bytes, shard_bytes)
+        languages: Counter[str] = Counter()
+        per_source: Counter[str] = Counter()
+        stated = {s.name: s.licence for s in manifest.sources}
+        pairs: list[tuple[dict[str, Any], int]] = []
+        for doc, tokens in _documents(folder, manifest):
+            writer.add(_row(doc, provenance))
+            meta = doc.get("metadata") or {}
+            languages[str(meta.get("lang") or meta.get("language") or "unknown")] += tokens
+            per_source[str((meta.get("provenance") or {}).get("source", ""))] += 1
+            pairs.append(({"metadata": _licence_meta(meta)}, tokens))
+        writer.close()
+        licences = manifest.licences or licence_shares(
+            count_licences(pairs, stated), [s.name for s in manifest.sources]
+        )
+        release = Release(
+            out_dir=out,
+            manifest=manifest,
+            files=tuple(writer.files),
+            documents=sum(per_source.values()),
+            provenance=provenance,
+            languages=dict(sorted(languages.items(), key=lambda kv: (-kv[1], kv[0]))),
+            licences=licences,
+            documents_per_source=dict(per_source),
+        )
+        text = json.dumps(croissant(release), indent=2, ensure_ascii=False) + "\n"
+        write_bytes_atomic(out / "croissant.json", text.encode())
+        write_bytes_atomic(out / "README.md", render_card(release).encode())
     return release
 
 

@@ -32,11 +32,11 @@ from dolmakit.io.attributes import (
     attribute_key,
     make_attribute_folders,
 )
+from dolmakit.io.lock import exclusive
 from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
 from dolmakit.io.reader import read_documents, unreadable
 from dolmakit.io.rejects import OnError, Rejects, rejects_file
 from dolmakit.run.backends import Backend
-from dolmakit.run.lock import exclusive
 from dolmakit.run.progress import Tally
 from dolmakit.run.runner import RunSummary, ShardJob, ShardResult, run_shards
 from dolmakit.taggers.base import Tagger, ValueTagger, available_taggers, load_tagger

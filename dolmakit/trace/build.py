@@ -31,6 +31,7 @@ from dolmakit.errors import DolmakitError
 from dolmakit.io.arrays import read_table, write_table
 from dolmakit.io.atomic import atomic_open, atomic_path, write_bytes_atomic
 from dolmakit.io.digest import file_sha256
+from dolmakit.io.lock import exclusive
 from dolmakit.io.reader import read_documents
 from dolmakit.io.rejects import Rejects
 from dolmakit.run.backends import Backend
@@ -332,80 +333,82 @@ def build_index(
     """Build (or finish, or confirm) the span index of a mix under `<mix>/index/`.
 
     A complete index of the same mix and options is left as it is (unless `force`); an index
-    of another mix version or other options is removed and rebuilt.
+    of another mix version or other options is removed and rebuilt. The build holds the mix
+    folder's lock.
     """
     options = options or IndexOptions()
     require_divsufsort()
     mix = mix_facts(mix_dir)
-    folder = index_dir(mix.mix_dir)
-    if not force and (done := _up_to_date(folder, mix, options)) is not None:
-        return IndexResult(mix.mix_dir, folder, done, up_to_date=True)
-    if (folder / INDEX_MANIFEST).is_file() or force:
-        shutil.rmtree(folder, ignore_errors=True)
-    work = folder / WORK_DIR
-    config = {"format": INDEX_FORMAT, "mix": mix.content_sha256, **options.recorded()}
-    result = IndexResult(mix.mix_dir, folder, {})
-    jobs = [
-        ShardJob(
-            key=f"m-{number:05d}",
-            input=mix.shard_path(number),
-            outputs=_segment_paths(work, number),
-            options=_Segment(number, int(shard["bytes"]), str(shard["sha256"])),
+    with exclusive(mix.mix_dir, "span index build"):
+        folder = index_dir(mix.mix_dir)
+        if not force and (done := _up_to_date(folder, mix, options)) is not None:
+            return IndexResult(mix.mix_dir, folder, done, up_to_date=True)
+        if (folder / INDEX_MANIFEST).is_file() or force:
+            shutil.rmtree(folder, ignore_errors=True)
+        work = folder / WORK_DIR
+        config = {"format": INDEX_FORMAT, "mix": mix.content_sha256, **options.recorded()}
+        result = IndexResult(mix.mix_dir, folder, {})
+        jobs = [
+            ShardJob(
+                key=f"m-{number:05d}",
+                input=mix.shard_path(number),
+                outputs=_segment_paths(work, number),
+                options=_Segment(number, int(shard["bytes"]), str(shard["sha256"])),
+            )
+            for number, shard in enumerate(mix.shards)
+        ]
+        result.runs.append(
+            _run("index 1/2 (text)", jobs, _extract, work / "records-1", config, backend, progress)
         )
-        for number, shard in enumerate(mix.shards)
-    ]
-    result.runs.append(
-        _run("index 1/2 (text)", jobs, _extract, work / "records-1", config, backend, progress)
-    )
-    plans = _plan(mix, work, options)
-    plan_file = work / "plan.json"
-    plan_bytes = repr(plans).encode()
-    if not plan_file.is_file() or plan_file.read_bytes() != plan_bytes:
-        write_bytes_atomic(plan_file, plan_bytes)
-    jobs = [
-        ShardJob(
-            key=f"i-{number:05d}",
-            input=plan_file,
-            outputs=(
-                folder / text_name(number),
-                folder / suffix_array_name(number),
-                folder / documents_name(number),
-            ),
-            options=_ShardPlan(number, pieces, work),
+        plans = _plan(mix, work, options)
+        plan_file = work / "plan.json"
+        plan_bytes = repr(plans).encode()
+        if not plan_file.is_file() or plan_file.read_bytes() != plan_bytes:
+            write_bytes_atomic(plan_file, plan_bytes)
+        jobs = [
+            ShardJob(
+                key=f"i-{number:05d}",
+                input=plan_file,
+                outputs=(
+                    folder / text_name(number),
+                    folder / suffix_array_name(number),
+                    folder / documents_name(number),
+                ),
+                options=_ShardPlan(number, pieces, work),
+            )
+            for number, pieces in enumerate(plans)
+        ]
+        summary = _run(
+            "index 2/2 (suffix arrays)",
+            jobs,
+            _build_shard,
+            work / "records-2",
+            config,
+            backend,
+            progress,
         )
-        for number, pieces in enumerate(plans)
-    ]
-    summary = _run(
-        "index 2/2 (suffix arrays)",
-        jobs,
-        _build_shard,
-        work / "records-2",
-        config,
-        backend,
-        progress,
-    )
-    result.runs.append(summary)
-    shards = [r.stats for r in summary.results]
-    result.manifest = {
-        "format": INDEX_FORMAT,
-        "mix": {
-            "name": mix.name,
-            "version": mix.version,
-            "content_sha256": mix.content_sha256,
-            "shards": list(mix.shards),
-        },
-        "options": options.recorded(),
-        "shards": shards,
-        "totals": {
-            "documents": sum(s["documents"] for s in shards),
-            "text_bytes": sum(s["text_bytes"] for s in shards),
-            "words": sum(s["words"] for s in shards),
-            "index_bytes": sum(f["bytes"] for s in shards for f in s["files"]),
-        },
-    }
-    write_index_manifest(folder, result.manifest)
-    shutil.rmtree(work, ignore_errors=True)
-    return result
+        result.runs.append(summary)
+        shards = [r.stats for r in summary.results]
+        result.manifest = {
+            "format": INDEX_FORMAT,
+            "mix": {
+                "name": mix.name,
+                "version": mix.version,
+                "content_sha256": mix.content_sha256,
+                "shards": list(mix.shards),
+            },
+            "options": options.recorded(),
+            "shards": shards,
+            "totals": {
+                "documents": sum(s["documents"] for s in shards),
+                "text_bytes": sum(s["text_bytes"] for s in shards),
+                "words": sum(s["words"] for s in shards),
+                "index_bytes": sum(f["bytes"] for s in shards for f in s["files"]),
+            },
+        }
+        write_index_manifest(folder, result.manifest)
+        shutil.rmtree(work, ignore_errors=True)
+        return result
 
 
 def _run(
