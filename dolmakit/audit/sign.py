@@ -173,6 +173,45 @@ def sign_mix(mix_dir: str | Path, key_path: str | Path) -> Signature:
     return signature
 
 
+class SigningStatus(msgspec.Struct, frozen=True):
+    """Whether a mix is signed, and by which key: what the card and the summary show."""
+
+    signed: bool
+    key_fingerprint: str | None
+    note: str
+
+    def describe(self) -> str:
+        """Return the fingerprint with how to check it, or why the mix counts as not signed."""
+        if self.signed:
+            return (
+                f"Ed25519 key {self.key_fingerprint} ({SIGNATURE_NAME}); check it with"
+                " dolmakit audit verify --public-key KEY.pub"
+            )
+        return self.note
+
+
+def signing_status(mix_dir: str | Path, content_sha256: str) -> SigningStatus:
+    """Return who signed the mix whose content hash is `content_sha256`, or why no one did.
+
+    The signature is not checked here (that needs the public key: `audit verify
+    --public-key`); one made for another content hash, or unreadable, does not count.
+    """
+    try:
+        signature = read_signature(mix_dir)
+    except DolmakitError as exc:
+        return SigningStatus(False, None, f"not signed: {SIGNATURE_NAME} is unreadable: {exc}")
+    if signature is None:
+        return SigningStatus(False, None, "not signed (dolmakit audit sign)")
+    if signature.content_sha256 != content_sha256:
+        return SigningStatus(
+            False,
+            signature.key_fingerprint,
+            f"not signed: {SIGNATURE_NAME} was made for another content hash, it does not"
+            " vouch for this mix",
+        )
+    return SigningStatus(True, signature.key_fingerprint, "signed")
+
+
 def read_signature(mix_dir: str | Path) -> Signature | None:
     """Return the mix's signature, None if it has none; DolmakitError if it is malformed."""
     path = storage.location(mix_dir) / SIGNATURE_NAME
