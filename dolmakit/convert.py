@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
+from dolmakit.io.duplicate_ids import IdRecorder, recorded_duplicates
 from dolmakit.io.lock import exclusive
 from dolmakit.io.paths import DOCUMENT_SUFFIXES, expand_inputs
 from dolmakit.io.reader import read_documents, unreadable
@@ -70,8 +71,9 @@ def convert(
         if shard_bytes is not None:
             if shard_bytes <= 0:
                 raise DolmakitError("--shard-size must be positive")
-            job = ShardJob("reshard", files[0], (), (tuple(files), dest, fmt, shard_bytes))
-            return run_shards(
+            seen = tuple(_ids_path(record_dir, n) for n in range(len(files)))
+            job = ShardJob("reshard", files[0], seen, (tuple(files), dest, fmt, shard_bytes))
+            summary = run_shards(
                 "convert",
                 [job],
                 _reshard,
@@ -82,14 +84,15 @@ def convert(
                 progress=progress,
                 rejects_file=rejects_file(dest),
             )
-        jobs = []
+            return _with_duplicates(summary, list(zip(files, seen, strict=True)), on_error)
+        jobs: list[ShardJob] = []
         for path in files:
             rel = path.relative_to(root)
             out = dest / output_name(rel, fmt)
             if out.resolve() == path:
                 raise DolmakitError(f"{path}: converting a file onto itself; choose another folder")
-            jobs.append(ShardJob(str(rel), path, (out,)))
-        return run_shards(
+            jobs.append(ShardJob(str(rel), path, (out, _ids_path(record_dir, len(jobs)))))
+        summary = run_shards(
             "convert",
             jobs,
             _convert_shard,
@@ -100,19 +103,36 @@ def convert(
             progress=progress,
             rejects_file=rejects_file(dest),
         )
+        return _with_duplicates(summary, [(j.input, j.outputs[1]) for j in jobs], on_error)
+
+
+def _ids_path(record_dir: Path, number: int) -> Path:
+    return record_dir / "ids" / f"{number:05d}.msgpack"
+
+
+def _with_duplicates(
+    summary: RunSummary, saved: list[tuple[Path, Path]], on_error: OnError
+) -> RunSummary:
+    """Add the warning about ids that repeat within a source (an error under 'fail')."""
+    found = recorded_duplicates(saved, on_error)
+    summary.warnings.extend(w for w in [found.message()] if w is not None)
+    return summary
 
 
 def _convert_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
     result = ShardResult(job.key)
     tally = Tally()
+    seen = IdRecorder()
     with DocumentWriter(job.outputs[0]) as writer:
-        for _, doc in read_documents(job.input, rejects):
+        for line, doc in read_documents(job.input, rejects):
+            seen.add(line, doc)
             writer.write(doc)
             tally.add(len(doc.text))
             result.text_bytes += len(doc.text)
         tally.flush()
         if unreadable(writer.documents, rejects.counts):
             writer.discard()
+    seen.save(job.outputs[1])
     result.written = writer.documents
     result.read = result.written + rejects.total
     return result
@@ -126,8 +146,10 @@ def _reshard(job: ShardJob, rejects: Rejects) -> ShardResult:
     size = 0
     writer: DocumentWriter | None = None
     try:
-        for path in files:
-            for _, doc in read_documents(path, rejects):
+        for path, saved in zip(files, job.outputs, strict=True):
+            seen = IdRecorder()
+            for line, doc in read_documents(path, rejects):
+                seen.add(line, doc)
                 if writer is None:
                     writer = DocumentWriter(dest / f"part-{part:05d}.{fmt}")
                 writer.write(doc)
@@ -137,6 +159,7 @@ def _reshard(job: ShardJob, rejects: Rejects) -> ShardResult:
                 if size >= shard_bytes:
                     writer.close()
                     writer, part, size = None, part + 1, 0
+            seen.save(saved)
         if writer is not None:
             writer.close()
             writer = None

@@ -34,6 +34,7 @@ from dolmakit.dedup.report import DedupSummary, write_clusters
 from dolmakit.dedup.stage import (
     attribute_run_dir,
     default_report_dir,
+    duplicate_ids,
     readable_inputs,
     written_folders,
 )
@@ -264,6 +265,7 @@ def dedup_exact(
         summary = DedupSummary(
             run, "exact-paragraph" if config.mode == "paragraph" else "exact", report
         )
+        duplicate_ids([(j.input, j.options.shard_dir) for j in jobs], summary, on_error)
         summary.config = {"by": config.by, "normalize": config.normalize}
         summary.read = hashed
         summary.documents = hashed.written

@@ -47,6 +47,7 @@ class DedupSummary:
     config: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     read: RunSummary | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form written to summary.json."""
@@ -101,6 +102,7 @@ class DedupSummary:
                 f"  {source or '(no source)'}: {counted(counts['documents'], 'document')},"
                 f" {_marked(counts['removed'], what)}"
             )
+        out.extend(f"  warning: {w}" for w in self.warnings)
         out.append(f"  report: {self.report_dir}")
         return out
 

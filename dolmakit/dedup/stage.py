@@ -46,6 +46,7 @@ from dolmakit.errors import ConfigError
 from dolmakit.io import storage
 from dolmakit.io.arrays import load_npz
 from dolmakit.io.attributes import AttributeWriter, attribute_key, make_attribute_folders
+from dolmakit.io.duplicate_ids import IdTable, find_duplicate_ids
 from dolmakit.io.lock import exclusive_all
 from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
 from dolmakit.io.reader import unreadable
@@ -145,6 +146,7 @@ def dedup_minhash(
         for _ in backend.map(step, list(range(config.partitions))):
             pass
         summary = DedupSummary(run, "minhash", report, config=config.to_dict())
+        duplicate_ids([(e.path, e.dir) for e in new], summary, on_error)
         summary.read = signed
         summary.indexed_documents = sum(e.docs for e in old)
         summary.documents = signed.written
@@ -199,6 +201,28 @@ def readable_inputs(jobs: Sequence[ShardJob], read: RunSummary, run: str) -> lis
         else:
             out.append(job)
     return out
+
+
+def duplicate_ids(
+    shards: Sequence[tuple[str | Path, str | Path]], summary: DedupSummary, on_error: OnError
+) -> None:
+    """Count documents whose (source, id) an earlier one had, over (input, shard folder) pairs.
+
+    The count goes to the summary (`duplicate_ids`, per source) and its warning to the
+    printed lines; under on_error 'fail' a repeat stops the run before any attribute is written.
+    """
+
+    def table(i: int) -> IdTable:
+        path, folder = shards[i]
+        ids, sources = load_meta(storage.location(folder))
+        lines = load_numbers(storage.location(folder))["line"]
+        return IdTable(str(path), lines, ids, sources)
+
+    found = find_duplicate_ids(len(shards), table)
+    found.check(on_error)
+    summary.extra["duplicate_ids"] = {"total": found.total, "per_source": found.by_source}
+    if (message := found.message()) is not None:
+        summary.warnings.append(message)
 
 
 def _index_folder(path: Path) -> Path:

@@ -19,6 +19,7 @@ import numpy as np
 from dolmakit.errors import ConfigError, DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.digest import file_sha256
+from dolmakit.io.duplicate_ids import DuplicateIds, IdTable, find_duplicate_ids
 from dolmakit.io.lock import exclusive
 from dolmakit.io.rejects import REJECTS_FILE, OnError, rejects_file
 from dolmakit.io.units import counted
@@ -97,6 +98,8 @@ class MixResult:
             f = s.funnel
             want = f"{s.declared_share:.2%}" if s.declared_share is not None else f"rate {s.rate:g}"
             bad = f" ({f.rejected_lines:,} rejected)" if f.rejected_lines else ""
+            if f.duplicate_ids:
+                bad += f" ({f.duplicate_ids:,} with a repeated id)"
             out.append(
                 f"  {s.name}: read {f.read + f.rejected_lines:,}{bad}, passed {f.passed:,},"
                 f" sampled {f.sampled:,}, emitted {f.emitted_documents:,} docs / "
@@ -246,7 +249,9 @@ def _build_locked(
         on_error=on_error,
         progress=progress,
     )
+    duplicates = _duplicate_ids(inputs, configs, on_error)
     warnings = _check_names(spec, inputs, summary1) + _missing_tokens(spec, inputs, summary1)
+    warnings.extend(w for w in [duplicates.message()] if w is not None)
     warnings.extend(outside_root_warnings(spec, root))
     warnings.extend(w for w in licence_warnings if "no licence given" not in w)
     plan = _plan(spec, inputs, summary1, configs)
@@ -304,6 +309,7 @@ def _build_locked(
         rejects=rejects,
         timing=timing,
         location=location,
+        duplicate_ids=duplicates.by_source,
     )
     if licences is not None:
         manifest = msgspec.structs.replace(manifest, licences=licences)
@@ -560,6 +566,7 @@ def _manifest(
     rejects: RejectedLines,
     timing: Timing,
     location: Location,
+    duplicate_ids: dict[str, int],
 ) -> Manifest:
     """Assemble the manifest of a finished build (its content hash is set when written)."""
     from dolmakit import __version__
@@ -612,7 +619,7 @@ def _manifest(
             shards=len(shards),
         ),
         sources=tuple(
-            _source_section(spec, i, inputs, summary1, summary2, plan, total_tokens)
+            _source_section(spec, i, inputs, summary1, summary2, plan, total_tokens, duplicate_ids)
             for i in range(len(spec.sources))
         ),
         inputs=Inputs(documents=tuple(documents), attributes=tuple(attributes)),
@@ -631,6 +638,24 @@ def _manifest(
     )
 
 
+def _duplicate_ids(
+    inputs: list[InputFile], configs: list[JobConfig], on_error: OnError
+) -> DuplicateIds:
+    """Count valid documents whose id an earlier document of the same source had (pass 1).
+
+    Under on_error 'fail' a repeat stops the build here, before anything is sampled.
+    """
+
+    def table(i: int) -> IdTable:
+        first = load_pass1(configs[i].pass1)
+        ids = first["ids"]
+        return IdTable(inputs[i].rel, first["line"], ids, [inputs[i].source] * len(ids))
+
+    found = find_duplicate_ids(len(inputs), table)
+    found.check(on_error)
+    return found
+
+
 def _source_section(
     spec: MixSpec,
     i: int,
@@ -639,6 +664,7 @@ def _source_section(
     summary2: RunSummary,
     plan: MixPlan,
     total_tokens: int,
+    duplicate_ids: dict[str, int],
 ) -> SourceSection:
     """Sum the per-file statistics of source `i` into its funnel and section."""
     source = spec.sources[i]
@@ -667,6 +693,7 @@ def _source_section(
         tokens_available=sum(r1.stats["tokens"] for r1, _ in pairs),
         tokens_emitted=tokens_emitted,
         target_tokens=plan.sources[i].target_tokens,
+        duplicate_ids=duplicate_ids.get(source.name, 0),
     )
     return SourceSection(
         name=source.name,

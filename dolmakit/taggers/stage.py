@@ -32,6 +32,7 @@ from dolmakit.io.attributes import (
     attribute_key,
     make_attribute_folders,
 )
+from dolmakit.io.duplicate_ids import IdRecorder, recorded_duplicates
 from dolmakit.io.lock import exclusive
 from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
 from dolmakit.io.reader import read_documents, unreadable
@@ -133,13 +134,18 @@ def tag(
         )
     make_attribute_folders(files, run)
     options = TagOptions(run, recipe.taggers, batch_size)
-    jobs = [
-        ShardJob(str(split_dataset_path(f)[1]), f, (attribute_path(f, run),), options)
-        for f in files
-    ]
     config = run_config(run, recipe)
     output = datasets[0] / "attributes" / run
     record_dir = output / RECORD_FOLDER
+    jobs = [
+        ShardJob(
+            str(split_dataset_path(f)[1]),
+            f,
+            (attribute_path(f, run), record_dir / "ids" / f"{n:05d}.msgpack"),
+            options,
+        )
+        for n, f in enumerate(files)
+    ]
     with exclusive(output, f"tag run {run!r}"):
         summary = run_shards(
             "tag",
@@ -155,6 +161,8 @@ def tag(
         )
         config_bytes = msgspec.json.format(msgspec.json.encode(config))
         write_bytes_atomic(record_dir / "run.json", config_bytes)
+        found = recorded_duplicates([(job.input, job.outputs[1]) for job in jobs], on_error)
+        summary.warnings.extend(w for w in [found.message()] if w is not None)
     return summary
 
 
@@ -166,9 +174,11 @@ def tag_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
     result = ShardResult(job.key)
     tally = Tally()
     batch: list[tuple[int, Document]] = []
+    seen = IdRecorder()
     writer = AttributeWriter(job.outputs[0])
     with writer:
         for item in read_documents(job.input, rejects):
+            seen.add(*item)
             batch.append(item)
             if len(batch) >= options.batch_size:
                 checker.write_batch(batch, writer)
@@ -179,6 +189,7 @@ def tag_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
             checker.write_batch(batch, writer)
         if unreadable(writer.lines, rejects.counts):
             writer.discard()
+    seen.save(job.outputs[1])
     tally.flush()
     result.written = writer.lines
     result.read = result.written + rejects.total
