@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -182,3 +183,16 @@ def test_a_lock_left_by_a_killed_mix_is_taken_over(tmp_path: Path) -> None:
     code, out = invoke("-q", "mix", str(spec), "--backend", "serial")
     assert code == 0, out
     assert (folder / "manifest.json").is_file()
+
+
+def test_a_finished_read_only_mix_is_already_built_without_a_lock(tmp_path: Path) -> None:
+    mix = build(tmp_path)
+    shutil.rmtree(mix / ".dolmakit")
+    mix.chmod(0o555)
+    try:
+        code, out = invoke("-q", "mix", str(tmp_path / "mix.yaml"), "--backend", "serial")
+    finally:
+        mix.chmod(0o755)
+    assert code == 0, out
+    assert out.startswith("already built, nothing to do: mix locked v1")
+    assert not (mix / ".dolmakit").exists()

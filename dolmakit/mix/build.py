@@ -192,21 +192,27 @@ def _build(
         work = work_root.resolve() / spec.name / f"v{spec.version}"
     inputs = resolve_inputs(spec, root)
     check_output_outside_inputs(spec, inputs, root, mix_dir)
+    if not force and (existing := _existing(mix_dir, spec.sha256(), force)) is not None:
+        return _already_built(existing, inputs, mix_dir)  # (a finished mix may be read-only)
     storage.make_folder(mix_dir, "the mix")
     what = f"mix build of {spec.name} v{spec.version}"
     with exclusive(mix_dir, what):
-        existing = _existing(mix_dir, spec.sha256(), force)
+        existing = _existing(
+            mix_dir, spec.sha256(), force
+        )  # (again: another run may have built it)
         if existing is not None:
-            _check_unchanged(existing, inputs, mix_dir)
-            return MixResult(
-                mix_dir, existing, already_built=True, warnings=list(existing.warnings)
-            )
+            return _already_built(existing, inputs, mix_dir)
         storage.make_folder(work, "the work folder")
         outside = not work.is_relative_to(mix_dir)
         with exclusive(work, what) if outside else nullcontext():
             return _build_locked(
                 spec, root, inputs, mix_dir, work, backend, on_error, force, progress
             )
+
+
+def _already_built(manifest: Manifest, inputs: list[InputFile], mix_dir: Path) -> MixResult:
+    _check_unchanged(manifest, inputs, mix_dir)
+    return MixResult(mix_dir, manifest, already_built=True, warnings=list(manifest.warnings))
 
 
 def _build_locked(
