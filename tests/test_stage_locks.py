@@ -196,3 +196,15 @@ def test_a_finished_read_only_mix_is_already_built_without_a_lock(tmp_path: Path
     assert code == 0, out
     assert out.startswith("already built, nothing to do: mix locked v1")
     assert not (mix / ".dolmakit").exists()
+
+
+def test_a_contamination_index_under_a_regular_file_is_one_line(tmp_path: Path) -> None:
+    bench = write_jsonl(tmp_path / "quiz.jsonl", [{"q": words(30, "quiz")}])
+    (tmp_path / "file").write_text("x")
+    out = tmp_path / "file" / "idx"
+    code, output = invoke(
+        "contamination", "index", str(bench), "--name", "q", "--fields", "q", "-o", str(out)
+    )
+    assert code != 0
+    assert output.startswith("Error: ") and len(output.strip().splitlines()) == 1, output
+    assert f"{tmp_path / 'file'}" in output and "Traceback" not in output

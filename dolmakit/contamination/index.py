@@ -33,6 +33,7 @@ import numpy.typing as npt
 from dolmakit.contamination.examples import BenchmarkRead, check_name
 from dolmakit.contamination.ngrams import DEFAULT_N, HASH, NORMALISATION, ngram_hashes
 from dolmakit.errors import ConfigError, DolmakitError
+from dolmakit.io import storage
 from dolmakit.io.atomic import write_bytes_atomic
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.lock import exclusive
@@ -113,7 +114,7 @@ def build_index(
         "common": common.astype(np.uint64),
     }
     out = Path(output)
-    out.mkdir(parents=True, exist_ok=True)
+    storage.make_folder(out, "the index folder")
     with exclusive(out, "contamination index build"):
         digests = {}
         for key, array in arrays.items():
