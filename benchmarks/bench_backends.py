@@ -39,6 +39,7 @@ from dolmakit.io.paths import expand_inputs
 from dolmakit.io.reader import read_documents
 from dolmakit.io.units import parse_size
 from dolmakit.run.backends import Backend, ProcessBackend, SerialBackend, make_backend
+from dolmakit.run.options import RunOptions
 
 TAGGERS = "lengths,gopher_quality,gopher_repetition,fineweb"
 RUN = "bench"
@@ -49,7 +50,13 @@ def reshard(corpus: Path, dest: Path, shard_bytes: int) -> list[Path]:
     docs = dest / "documents"
     if not docs.is_dir():
         source = corpus / "documents" if (corpus / "documents").is_dir() else corpus
-        convert([str(source)], docs, "jsonl.zst", shard_bytes=shard_bytes, progress=False)
+        convert(
+            [str(source)],
+            docs,
+            "jsonl.zst",
+            shard_bytes=shard_bytes,
+            run_options=RunOptions(progress=False),
+        )
     return expand_inputs([docs])
 
 
@@ -83,7 +90,12 @@ def totals(files: list[Path]) -> tuple[int, int]:
 def run_convert(ds: Path, backend: Backend) -> Path:
     out = ds.parent / f"{ds.name}-converted"
     shutil.rmtree(out, ignore_errors=True)
-    convert([str(ds / "documents")], out, "jsonl.zst", backend=backend, progress=False)
+    convert(
+        [str(ds / "documents")],
+        out,
+        "jsonl.zst",
+        run_options=RunOptions(backend=backend, progress=False),
+    )
     return out
 
 
@@ -91,7 +103,12 @@ def run_tag(ds: Path, backend: Backend) -> Path:
     from dolmakit.taggers.stage import tag
 
     shutil.rmtree(ds / "attributes", ignore_errors=True)
-    tag([ds / "documents"], RUN, TAGGERS, backend=backend, resume=False, progress=False)
+    tag(
+        [ds / "documents"],
+        RUN,
+        TAGGERS,
+        run_options=RunOptions(backend=backend, progress=False, resume=False),
+    )
     return ds / "attributes"
 
 
@@ -99,7 +116,7 @@ def run_dedup_exact(ds: Path, backend: Backend) -> Path:
     from dolmakit.dedup import dedup_exact
 
     shutil.rmtree(ds / "attributes", ignore_errors=True)
-    dedup_exact([ds / "documents"], backend=backend, progress=False)
+    dedup_exact([ds / "documents"], run_options=RunOptions(backend=backend, progress=False))
     return ds / "attributes"
 
 
@@ -107,7 +124,7 @@ def run_dedup_minhash(ds: Path, backend: Backend) -> Path:
     from dolmakit.dedup import dedup_minhash
 
     shutil.rmtree(ds / "attributes", ignore_errors=True)
-    dedup_minhash([ds / "documents"], backend=backend, progress=False)
+    dedup_minhash([ds / "documents"], run_options=RunOptions(backend=backend, progress=False))
     return ds / "attributes"
 
 
@@ -132,7 +149,12 @@ def run_mix(ds: Path, backend: Backend) -> Path:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
     (out / "spec.yaml").write_text(MIX_SPEC)
-    build_mix(out / "spec.yaml", data_root=ds, output=out, backend=backend, progress=False)
+    build_mix(
+        out / "spec.yaml",
+        data_root=ds,
+        output=out,
+        run_options=RunOptions(backend=backend, progress=False),
+    )
     shard_dir = out / "bench" / "v1"
     (shard_dir / "manifest.json").unlink()  # holds timings; the shards must agree
     return shard_dir

@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from dolmakit.dedup import MinHashConfig, dedup_minhash  # noqa: E402
 from dolmakit.dedup import stage as stage_module  # noqa: E402
 from dolmakit.run.backends import make_backend  # noqa: E402
+from dolmakit.run.options import RunOptions  # noqa: E402
 
 CLUSTER_PEAK: dict[str, int] = {}
 
@@ -167,8 +168,7 @@ def main() -> None:
             rows=args.rows,
             chaining=args.chaining,  # type: ignore[arg-type]
         ),
-        backend=make_backend(args.backend, args.workers),
-        progress=False,
+        run_options=RunOptions(backend=make_backend(args.backend, args.workers), progress=False),
     )
     elapsed = time.perf_counter() - start
     cpu = _cpu_seconds()

@@ -33,6 +33,7 @@ import zstandard
 import dolmakit
 from dolmakit.convert import convert
 from dolmakit.run.backends import SerialBackend
+from dolmakit.run.options import RunOptions
 
 
 def corpus_files(root: Path) -> list[Path]:
@@ -76,7 +77,12 @@ def bare_loop(
 
 def dolmakit_convert(files: list[Path], out_dir: Path) -> None:
     """Run dolmakit's convert stage on one core."""
-    convert([str(f) for f in files], out_dir, "jsonl.zst", backend=SerialBackend(), progress=False)
+    convert(
+        [str(f) for f in files],
+        out_dir,
+        "jsonl.zst",
+        run_options=RunOptions(backend=SerialBackend(), progress=False),
+    )
 
 
 def peak_rss_of_convert(source: Path) -> int:

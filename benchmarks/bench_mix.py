@@ -42,7 +42,7 @@ import zstandard
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_io import uncompressed_bytes  # noqa: E402
+from bench_pipeline import uncompressed_size  # noqa: E402
 from peers import (  # noqa: E402
     dolma_mix_config,
     ensure_venv,
@@ -64,9 +64,14 @@ SHARD_BYTES = 50_000_000  # dolmakit: uncompressed JSON lines per output shard
 DOLMA_SHARD_BYTES = 5_000_000
 
 
+def corpus_suffix(corpus: Path) -> str:
+    """Return the document files' suffix: `.jsonl.zst`, or `.jsonl.gz` for a gzip corpus."""
+    return ".jsonl.gz" if list((corpus / "documents").glob("*/*.jsonl.gz")) else ".jsonl.zst"
+
+
 def corpus_files(corpus: Path) -> list[Path]:
     """Return the corpus's document files in sorted order."""
-    files = sorted((corpus / "documents").glob("*/*.jsonl.zst"))
+    files = sorted((corpus / "documents").glob(f"*/*{corpus_suffix(corpus)}"))
     if not files:
         raise SystemExit(f"{corpus}: no documents/*/*.jsonl.zst; run benchmarks/build_corpus.py")
     return files
@@ -75,14 +80,14 @@ def corpus_files(corpus: Path) -> list[Path]:
 def prepare_attributes(corpus: Path, workers: int, logs: Path) -> dict[str, float]:
     """Tag the corpus once (untimed for the comparison); return the seconds each tagging took."""
     seconds: dict[str, float] = {}
-    glob = str(corpus.resolve() / "documents" / "*" / "*.jsonl.zst")
+    glob = str(corpus.resolve() / "documents" / "*" / f"*{corpus_suffix(corpus)}")
     for run, taggers in ((DOLMA_RUN, DOLMA_TAGGERS), (PII_RUN, PII_TAGGERS)):
         if not (corpus / "attributes" / run).is_dir():
             seconds[f"dolma_tag_{run}"] = run_dolma_tag(
                 glob, taggers, run, processes=workers, log_path=logs / f"dolma-tag-{run}.log"
             )
     if not (corpus / "attributes" / TOKENS_RUN / ".dolmakit" / "run.json").is_file():
-        from dolmakit.run.backends import make_backend
+        from dolmakit.run.options import RunOptions
         from dolmakit.taggers.stage import tag
 
         start = time.perf_counter()
@@ -90,8 +95,7 @@ def prepare_attributes(corpus: Path, workers: int, logs: Path) -> dict[str, floa
             [corpus / "documents"],
             TOKENS_RUN,
             "tokens",
-            backend=make_backend("processes", workers),
-            progress=False,
+            run_options=RunOptions.make("processes", workers, progress=False),
         )
         seconds["dolmakit_tokens_tag"] = time.perf_counter() - start
     return seconds
@@ -99,7 +103,7 @@ def prepare_attributes(corpus: Path, workers: int, logs: Path) -> dict[str, floa
 
 def dolma_config(corpus: Path, out: Path, workers: int) -> dict[str, Any]:
     """Dolma's mix config: the peers.py filter plus an e-mail span replacement."""
-    glob = str(corpus.resolve() / "documents" / "*" / "*.jsonl.zst")
+    glob = str(corpus.resolve() / "documents" / "*" / f"*{corpus_suffix(corpus)}")
     config = dolma_mix_config(glob, out, experiment=DOLMA_RUN, processes=workers)
     stream = config["streams"][0]
     stream["attributes"] = [DOLMA_RUN, PII_RUN]
@@ -110,12 +114,14 @@ def dolma_config(corpus: Path, out: Path, workers: int) -> dict[str, Any]:
     return config
 
 
-def dolmakit_spec(dolma: dict[str, Any], fmt: str, tokens_attribute: bool) -> dict[str, Any]:
+def dolmakit_spec(
+    dolma: dict[str, Any], fmt: str, tokens_attribute: bool, suffix: str = ".jsonl.zst"
+) -> dict[str, Any]:
     """The dolmakit spec doing what `dolma` does: same JSONPath filter and span rule."""
     runs = [DOLMA_RUN, PII_RUN, TOKENS_RUN] if tokens_attribute else [DOLMA_RUN, PII_RUN]
     source: dict[str, Any] = {
         "name": "bench",
-        "documents": ["documents/*/*.jsonl.zst"],
+        "documents": [f"documents/*/*{suffix}"],
         "attributes": runs,
         "filter": dolma["streams"][0]["filter"],
         "rate": 1.0,
@@ -229,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     setup = prepare_attributes(args.corpus, args.workers, args.work / "logs")
     files = corpus_files(args.corpus)
-    size = uncompressed_bytes(files)
+    size = sum(uncompressed_size(path) for path in files)
     seconds: dict[str, list[float]] = {v: [] for v in variants}
     cpu: dict[str, list[float]] = {v: [] for v in variants}
     outputs: dict[str, tuple[int, int]] = {}
@@ -246,7 +252,12 @@ def main(argv: list[str] | None = None) -> int:
                 outputs[variant] = count_output(work / "out")
             else:
                 fmt = "jsonl.zst" if variant.endswith("zstd") else "jsonl.gz"
-                spec = dolmakit_spec(dolma, fmt, tokens_attribute=not variant.endswith("count"))
+                spec = dolmakit_spec(
+                    dolma,
+                    fmt,
+                    tokens_attribute=not variant.endswith("count"),
+                    suffix=corpus_suffix(args.corpus),
+                )
                 took = run_dolmakit(spec, args.corpus, work, args.workers)
                 configs[variant] = spec
                 outputs[variant] = count_output(work / "mixes")

@@ -44,6 +44,7 @@ import time
 from pathlib import Path
 from statistics import median
 
+from dolmakit.run.options import RunOptions
 from dolmakit.taggers.recipes import TaggerSpec
 
 HERE = Path(__file__).resolve().parent
@@ -96,9 +97,7 @@ def time_dolmakit(
         [documents],
         run,
         list(taggers),
-        backend=ProcessBackend(workers),
-        resume=False,
-        progress=False,
+        run_options=RunOptions(backend=ProcessBackend(workers), progress=False, resume=False),
     )
     seconds = time.perf_counter() - start
     assert summary.rejected_total == 0, summary.lines()

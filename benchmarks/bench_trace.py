@@ -27,6 +27,7 @@ import yaml
 
 from dolmakit.io.reader import read_documents
 from dolmakit.mix import build_mix
+from dolmakit.run.options import RunOptions
 
 
 def make_mix(corpus: Path, work: Path) -> Path:
@@ -45,7 +46,9 @@ def make_mix(corpus: Path, work: Path) -> Path:
     path = work / "mix.yaml"
     work.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(spec))
-    return build_mix(path, data_root=corpus, output=work / "mixes", progress=False).mix_dir
+    return build_mix(
+        path, data_root=corpus, output=work / "mixes", run_options=RunOptions(progress=False)
+    ).mix_dir
 
 
 def build(mix_dir: Path, shard_size: str) -> dict[str, Any]:

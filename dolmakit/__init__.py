@@ -34,6 +34,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # Running work
     "Backend": ("dolmakit.run.backends", "Backend"),
     "make_backend": ("dolmakit.run.backends", "make_backend"),
+    "RunOptions": ("dolmakit.run.options", "RunOptions"),
     "RunSummary": ("dolmakit.run.runner", "RunSummary"),
     # Stages
     "tag": ("dolmakit.taggers.stage", "tag"),
@@ -66,6 +67,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "compute_stats": ("dolmakit.audit.stats", "compute_stats"),
     "audit_contamination": ("dolmakit.audit.contamination", "audit_contamination"),
     "run_demo": ("dolmakit.demo", "run_demo"),
+    "load_pipeline": ("dolmakit.pipeline.spec", "load_pipeline"),
+    "run_pipeline": ("dolmakit.pipeline.run", "run_pipeline"),
 }
 
 __all__ = [
@@ -82,6 +85,7 @@ __all__ = [
     "MinHashConfig",
     "MixSpec",
     "Rejects",
+    "RunOptions",
     "RunSummary",
     "Span",
     "StatsConfig",
@@ -102,6 +106,7 @@ __all__ = [
     "inspect_documents",
     "load_classes",
     "load_labelled_jsonl",
+    "load_pipeline",
     "load_spec",
     "make_backend",
     "mix_sources",
@@ -112,6 +117,7 @@ __all__ = [
     "rebuild_mix",
     "render_card",
     "run_demo",
+    "run_pipeline",
     "tag",
     "tagger_info",
     "trace_document",
@@ -171,7 +177,10 @@ if TYPE_CHECKING:
     from dolmakit.mix.build import build_mix
     from dolmakit.mix.manifest import read_manifest
     from dolmakit.mix.spec import MixSpec, load_spec
+    from dolmakit.pipeline.run import run_pipeline
+    from dolmakit.pipeline.spec import load_pipeline
     from dolmakit.run.backends import Backend, make_backend
+    from dolmakit.run.options import RunOptions
     from dolmakit.run.runner import RunSummary
     from dolmakit.taggers.base import available_taggers, tagger_info
     from dolmakit.taggers.stage import tag

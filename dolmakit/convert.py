@@ -6,7 +6,11 @@ Sources and destination may be local or `s3://` (in any combination).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import msgspec
 
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
@@ -14,9 +18,10 @@ from dolmakit.io.duplicate_ids import IdRecorder, recorded_duplicates
 from dolmakit.io.lock import exclusive
 from dolmakit.io.paths import DOCUMENT_SUFFIXES, expand_inputs
 from dolmakit.io.reader import read_documents, unreadable
-from dolmakit.io.rejects import OnError, Rejects, rejects_file
+from dolmakit.io.rejects import Rejects, rejects_file
 from dolmakit.io.writer import DocumentWriter
-from dolmakit.run.backends import Backend
+from dolmakit.run.backends import SerialBackend
+from dolmakit.run.options import RunOptions, or_default
 from dolmakit.run.progress import Tally
 from dolmakit.run.runner import RunSummary, ShardJob, ShardResult, run_shards
 
@@ -44,22 +49,37 @@ def common_root(files: Sequence[Path]) -> Path:
     return root
 
 
+@dataclass(frozen=True)
+class ReshardOptions:
+    """The one resharding job: every input in canonical order, rewritten as parts in `dest`."""
+
+    files: tuple[Path, ...]
+    dest: Path
+    fmt: str
+    shard_bytes: int
+
+
+class ReshardStats(msgspec.Struct, frozen=True):
+    """How many part files the resharding job wrote."""
+
+    parts: int
+
+
 def convert(
     sources: Sequence[str],
     destination: str | Path,
     fmt: str = "jsonl.zst",
     *,
     shard_bytes: int | None = None,
-    backend: Backend | None = None,
-    on_error: OnError = "skip",
-    progress: bool = True,
-) -> RunSummary:
+    run_options: RunOptions | None = None,
+) -> RunSummary[Any]:
     """Convert every document file under `sources` into `destination` in format `fmt`.
 
     Without `shard_bytes`, each input becomes one output at the same relative path. With it,
     all inputs (in canonical order) are rewritten as `part-NNNNN.<fmt>` files of about
     `shard_bytes` bytes of text each. The run holds the destination's lock.
     """
+    options = or_default(run_options)
     if fmt not in FORMATS:
         raise DolmakitError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     files = expand_inputs(sources)
@@ -72,38 +92,39 @@ def convert(
             if shard_bytes <= 0:
                 raise DolmakitError("--shard-size must be positive")
             seen = tuple(_ids_path(record_dir, n) for n in range(len(files)))
-            job = ShardJob("reshard", files[0], seen, (tuple(files), dest, fmt, shard_bytes))
-            summary = run_shards(
+            job = ShardJob(
+                "reshard", files[0], seen, ReshardOptions(tuple(files), dest, fmt, shard_bytes)
+            )
+            resharded = run_shards(
                 "convert",
                 [job],
                 _reshard,
                 record_dir=record_dir,
                 config={"fmt": fmt, "shard_bytes": shard_bytes, "files": [str(f) for f in files]},
-                on_error=on_error,
-                resume=False,
-                progress=progress,
+                stats=ReshardStats,
+                # One job, in this process, always redone: its parts depend on every input.
+                options=options.replace(backend=SerialBackend(), resume=False),
                 rejects_file=rejects_file(dest),
             )
-            return _with_duplicates(summary, list(zip(files, seen, strict=True)), on_error)
-        jobs: list[ShardJob] = []
+            return _with_duplicates(resharded, list(zip(files, seen, strict=True)), options)
+        jobs: list[ShardJob[None]] = []
         for path in files:
             rel = path.relative_to(root)
             out = dest / output_name(rel, fmt)
             if out.resolve() == path:
                 raise DolmakitError(f"{path}: converting a file onto itself; choose another folder")
-            jobs.append(ShardJob(str(rel), path, (out, _ids_path(record_dir, len(jobs)))))
-        summary = run_shards(
+            jobs.append(ShardJob(str(rel), path, (out, _ids_path(record_dir, len(jobs))), None))
+        converted = run_shards(
             "convert",
             jobs,
             _convert_shard,
             record_dir=record_dir,
             config={"fmt": fmt},
-            backend=backend,
-            on_error=on_error,
-            progress=progress,
+            stats=type(None),
+            options=options,
             rejects_file=rejects_file(dest),
         )
-        return _with_duplicates(summary, [(j.input, j.outputs[1]) for j in jobs], on_error)
+        return _with_duplicates(converted, [(j.input, j.outputs[1]) for j in jobs], options)
 
 
 def _ids_path(record_dir: Path, number: int) -> Path:
@@ -111,16 +132,16 @@ def _ids_path(record_dir: Path, number: int) -> Path:
 
 
 def _with_duplicates(
-    summary: RunSummary, saved: list[tuple[Path, Path]], on_error: OnError
-) -> RunSummary:
+    summary: RunSummary[Any], saved: list[tuple[Path, Path]], options: RunOptions
+) -> RunSummary[Any]:
     """Add the warning about ids that repeat within a source (an error under 'fail')."""
-    found = recorded_duplicates(saved, on_error)
+    found = recorded_duplicates(saved, options.on_error)
     summary.warnings.extend(w for w in [found.message()] if w is not None)
     return summary
 
 
-def _convert_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
-    result = ShardResult(job.key)
+def _convert_shard(job: ShardJob[None], rejects: Rejects) -> ShardResult[None]:
+    result = ShardResult(job.key, stats=None)
     tally = Tally()
     seen = IdRecorder()
     with DocumentWriter(job.outputs[0]) as writer:
@@ -138,9 +159,11 @@ def _convert_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
     return result
 
 
-def _reshard(job: ShardJob, rejects: Rejects) -> ShardResult:
-    files, dest, fmt, shard_bytes = job.options
-    result = ShardResult(job.key)
+def _reshard(job: ShardJob[ReshardOptions], rejects: Rejects) -> ShardResult[ReshardStats]:
+    files, dest, fmt, shard_bytes = (
+        job.options.files, job.options.dest, job.options.fmt, job.options.shard_bytes
+    )  # fmt: skip
+    written = 0
     tally = Tally()
     part = 0
     size = 0
@@ -153,7 +176,7 @@ def _reshard(job: ShardJob, rejects: Rejects) -> ShardResult:
                 if writer is None:
                     writer = DocumentWriter(dest / f"part-{part:05d}.{fmt}")
                 writer.write(doc)
-                result.written += 1
+                written += 1
                 size += len(doc.text.encode())
                 tally.add(len(doc.text))
                 if size >= shard_bytes:
@@ -167,6 +190,9 @@ def _reshard(job: ShardJob, rejects: Rejects) -> ShardResult:
         if writer is not None:
             writer.abort()
     tally.flush()
-    result.read = result.written + rejects.total
-    result.stats["parts"] = part + (1 if size else 0)
-    return result
+    return ShardResult(
+        job.key,
+        read=written + rejects.total,
+        written=written,
+        stats=ReshardStats(parts=part + (1 if size else 0)),
+    )

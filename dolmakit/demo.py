@@ -11,12 +11,25 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from dolmakit.audit.card_data import render_card
+from dolmakit.audit.contamination import audit_contamination
+from dolmakit.audit.diff import diff_mixes
+from dolmakit.audit.verify import verify_mix
+from dolmakit.contamination.index import index_benchmarks
+from dolmakit.dedup import ExactConfig, KeepRule, MinHashConfig, dedup_exact, dedup_minhash
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
+from dolmakit.io.atomic import write_bytes_atomic
 from dolmakit.io.paths import expand_inputs
 from dolmakit.io.reader import read_documents
 from dolmakit.io.units import counted
-from dolmakit.run.backends import Backend, make_backend
+from dolmakit.mix import build_mix
+from dolmakit.run.backends import make_backend
+from dolmakit.run.options import RunOptions
+from dolmakit.taggers.recipes import TaggerSpec
+from dolmakit.taggers.stage import tag
+from dolmakit.trace import build_index, open_index, trace_text
+from dolmakit.trace.query import summarize
 
 DEMO_TAGGERS = (
     "lengths",
@@ -99,18 +112,13 @@ def _copy_corpus(documents: Path) -> None:
 def run_demo(
     out_dir: str | Path,
     *,
-    workers: int | None = None,
+    run_options: RunOptions | None = None,
     mixes_dir: str | Path | None = None,
-    progress: bool = True,
 ) -> DemoReport:
-    """Copy the demo corpus into `out_dir/data` and run every pipeline stage over it."""
-    from dolmakit.audit.card_data import render_card
-    from dolmakit.audit.diff import diff_mixes
-    from dolmakit.audit.verify import verify_mix
-    from dolmakit.dedup import ExactConfig, KeepRule, MinHashConfig, dedup_exact, dedup_minhash
-    from dolmakit.mix import build_mix
-    from dolmakit.taggers.stage import tag
+    """Copy the demo corpus into `out_dir/data` and run every pipeline stage over it.
 
+    Default run options: a process pool with one worker per core.
+    """
     out = storage.location(out_dir).resolve()
     specs = demo_mixes(mixes_dir)
     report = DemoReport(out)
@@ -128,9 +136,10 @@ def run_demo(
         f" {counted(len(sources), 'source')}"
         f" ({', '.join(sources)}) -> {documents}"
     )
-    backend: Backend = make_backend("processes", workers)
+    options = run_options if run_options is not None else RunOptions(make_backend("processes"))
+    backend = options.backend
 
-    tagged = tag([documents], "tags", list(DEMO_TAGGERS), backend=backend, progress=progress)
+    tagged = tag([documents], "tags", list(DEMO_TAGGERS), run_options=options)
     report.steps.append(
         f"tag: {counted(len(DEMO_TAGGERS), 'tagger')} over {counted(tagged.written, 'document')}"
         f" -> {data / 'attributes' / 'tags'}"
@@ -139,13 +148,12 @@ def run_demo(
     # MinHash would keep the longest, the mirror's copy with its header and footer.
     keep = KeepRule(source_priority=("python-doc",))
     runs = [
-        dedup_exact([documents], "dedup_exact", ExactConfig(), backend=backend, progress=progress),
+        dedup_exact([documents], "dedup_exact", ExactConfig(), run_options=options),
         dedup_minhash(
             [documents],
             "dedup_minhash",
             MinHashConfig(keep=keep),
-            backend=backend,
-            progress=progress,
+            run_options=options,
         ),
     ]
     for found, run in zip(runs, ("dedup_exact", "dedup_minhash"), strict=True):
@@ -156,13 +164,11 @@ def run_demo(
         )
 
     benchmarks = _benchmark_root(data)
-    report.steps.extend(_demo_benchmark(documents, benchmarks, backend, progress))
+    report.steps.extend(_demo_benchmark(documents, benchmarks, options))
 
     mixes = []
     for name in DEMO_MIXES:
-        result = build_mix(
-            specs / name, data_root=data, output=out / "mixes", backend=backend, progress=progress
-        )
+        result = build_mix(specs / name, data_root=data, output=out / "mixes", run_options=options)
         mixes.append(result.mix_dir)
         report.steps.append(f"{result.lines()[0]} (spec {name})")
 
@@ -172,7 +178,6 @@ def run_demo(
         f" {counted(difference.added, 'document')} added, {difference.removed:,} removed,"
         f" {difference.kept:,} kept"
     )
-    from dolmakit.audit.contamination import audit_contamination
 
     for mix in (mixes[0], mixes[-1]):
         (bench,) = audit_contamination(mix, benchmarks / DEMO_INDEX, backend=backend).benchmarks
@@ -180,7 +185,7 @@ def run_demo(
             f"audit contamination {mix.name}: {bench.found} of {bench.detectable} examples of"
             f" benchmark {bench.name} found, in {bench.documents} documents"
         )
-    traced = _index_and_trace(mixes[-1], backend, progress)
+    traced = _index_and_trace(mixes[-1], options)
     report.steps.append(traced[0])
     markdown, html = render_card(mixes[-1], data_root=data)
     verified = verify_mix(mixes[-1], inputs=True, data_root=data)
@@ -206,16 +211,13 @@ def demo_output(mix_dir: Path) -> str:
     raise DolmakitError(f"{mix_dir}: the demo mix has no manual to quote")
 
 
-def _index_and_trace(mix_dir: Path, backend: Backend, progress: bool) -> tuple[str, str]:
+def _index_and_trace(mix_dir: Path, options: RunOptions) -> tuple[str, str]:
     """Index the mix and trace a made-up output; return the two report lines.
 
     The span index memory-maps local files: a mix in object storage is indexed and traced
     in a local temporary copy (the lines are the same), and its index is not kept.
     """
     import tempfile
-
-    from dolmakit.trace import build_index, open_index, trace_text
-    from dolmakit.trace.query import summarize
 
     with tempfile.TemporaryDirectory(prefix="dolmakit-demo-trace-") as scratch:
         local = mix_dir
@@ -227,7 +229,7 @@ def _index_and_trace(mix_dir: Path, backend: Backend, progress: bool) -> tuple[s
                     "index.parquet",
                 ):
                     (local / path.name).write_bytes(path.read_bytes())
-        built = build_index(local, backend=backend, progress=progress)
+        built = build_index(local, run_options=options)
         index = open_index(local)
         try:
             result = trace_text(index, demo_output(local))
@@ -249,18 +251,13 @@ def _benchmark_root(data: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix="dolmakit-demo-benchmarks-"))
 
 
-def _demo_benchmark(documents: Path, data: Path, backend: Backend, progress: bool) -> list[str]:
+def _demo_benchmark(documents: Path, data: Path, options: RunOptions) -> list[str]:
     """Cut a small benchmark from demo documents, index it, and tag run `evals` with it.
 
     Each example is 60 words from the middle of one of the first long documents of the
     manuals: a question of 45 words and an answer of 15.
     """
     import json
-
-    from dolmakit.contamination.index import index_benchmarks
-    from dolmakit.io.atomic import write_bytes_atomic
-    from dolmakit.taggers.recipes import TaggerSpec
-    from dolmakit.taggers.stage import tag
 
     rows = []
     for source in DEMO_BENCHMARK_SOURCES:
@@ -285,7 +282,7 @@ def _demo_benchmark(documents: Path, data: Path, backend: Backend, progress: boo
         [f"demo_quiz={bench}"], data / DEMO_INDEX, "demo_quiz", ["question", "answer"], "id"
     )
     spec = TaggerSpec("contamination", {"index": str(data / DEMO_INDEX)})
-    tagged = tag([documents], "evals", [spec], backend=backend, progress=progress)
+    tagged = tag([documents], "evals", [spec], run_options=options)
     return [
         f"contamination index: {summary.lines[0]}",
         f"tag contamination: {tagged.written:,} documents -> run evals",

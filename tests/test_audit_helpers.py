@@ -18,6 +18,7 @@ from typing import Any
 from test_mix_helpers import make_source, write_spec
 
 from dolmakit.mix import build_mix
+from dolmakit.run.options import RunOptions
 
 WEB_DOCS = 24
 BOOK_DOCS = 8
@@ -125,7 +126,9 @@ def make_dataset(data: Path) -> None:
     )
     books = book_docs()
     make_source(data, "books", books, {"tags": [{} for _ in books]})
-    dedup_minhash([data / "documents" / "web"], run="dedup_minhash", progress=False)
+    dedup_minhash(
+        [data / "documents" / "web"], run="dedup_minhash", run_options=RunOptions(progress=False)
+    )
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,9 @@ def build_mixes(root: Path) -> Mixes:
     dirs = []
     for version in (1, 2):
         path = write_spec(root / "specs" / f"toy-v{version}.yaml", spec(version))
-        result = build_mix(path, data_root=data, output=root / "mixes", progress=False)
+        result = build_mix(
+            path, data_root=data, output=root / "mixes", run_options=RunOptions(progress=False)
+        )
         dirs.append(result.mix_dir)
     return Mixes(data, dirs[0], dirs[1])
 

@@ -13,6 +13,7 @@ from test_audit_helpers import Mixes, build_mixes, copy_mix
 from dolmakit.audit.rebuild import rebuild_mix
 from dolmakit.cli.main import cli
 from dolmakit.mix import build_from_spec_dict, content_hash
+from dolmakit.run.options import RunOptions
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,7 @@ def test_build_from_spec_dict_gives_the_same_content(mixes: Mixes, tmp_path: Pat
         mixes.data,
         tmp_path / "out",
         spec_file=manifest["spec_file"],
-        progress=False,
+        run_options=RunOptions(progress=False),
     )
     assert rebuilt.mix_dir == (tmp_path / "out" / "toy" / "v2").resolve()
     assert rebuilt.manifest.content_sha256 == manifest["content_sha256"]

@@ -16,6 +16,7 @@ from dolmakit.cli.main import cli
 from dolmakit.mix import build_mix
 from dolmakit.mix.manifest import content_hash, spec_hash
 from dolmakit.run.backends import SerialBackend
+from dolmakit.run.options import RunOptions
 
 pytest.importorskip("cryptography")
 
@@ -32,7 +33,10 @@ def make_mix(tmp_path: Path) -> Path:
     }
     path = write_spec(tmp_path / "mix.yaml", spec)
     result = build_mix(
-        path, data_root=tmp_path, output=tmp_path / "mixes", backend=SerialBackend(), progress=False
+        path,
+        data_root=tmp_path,
+        output=tmp_path / "mixes",
+        run_options=RunOptions(backend=SerialBackend(), progress=False),
     )
     return result.mix_dir
 

@@ -22,6 +22,7 @@ from dolmakit.audit.summary import build_summary, load_provider, registered_doma
 from dolmakit.cli.main import cli
 from dolmakit.errors import ConfigError
 from dolmakit.mix import build_mix
+from dolmakit.run.options import RunOptions
 
 pytest.importorskip("tldextract")
 pytest.importorskip("license_expression")
@@ -89,7 +90,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_source(root / "data", "web", web())
     make_source(root / "data", "books", books())
     path = write_spec(root / "sum.yaml", spec())
-    return build_mix(path, data_root=root / "data", output=root / "mixes", progress=False).mix_dir
+    return build_mix(
+        path, data_root=root / "data", output=root / "mixes", run_options=RunOptions(progress=False)
+    ).mix_dir
 
 
 def test_the_summary_matches_the_hand_computed_values(built: Path) -> None:
@@ -224,7 +227,12 @@ def mix_with(tmp_path: Path, **changes: Any) -> Any:
     make_source(tmp_path / "data", "web", web())
     make_source(tmp_path / "data", "books", books())
     path = write_spec(tmp_path / "spec.yaml", spec(**changes))
-    return build_mix(path, data_root=tmp_path / "data", output=tmp_path / "mixes", progress=False)
+    return build_mix(
+        path,
+        data_root=tmp_path / "data",
+        output=tmp_path / "mixes",
+        run_options=RunOptions(progress=False),
+    )
 
 
 def test_an_invalid_spdx_expression_is_one_line_naming_the_field(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from test_audit_helpers import SEED, WEB_DOCS, WEB_RATE, Mixes, build_mixes, lan
 from dolmakit.audit.trace import trace, where
 from dolmakit.cli.main import cli
 from dolmakit.io.reader import read_documents
+from dolmakit.run.options import RunOptions
 
 WEB = "documents/web/part-0.jsonl.zst"
 BOOKS = "documents/books/part-0.jsonl.zst"
@@ -211,7 +212,10 @@ def test_where_unreadable_input_line(tmp_path: Path) -> None:
         "sources": [{"name": "notes", "documents": ["documents/notes/*.jsonl.zst"], "rate": 1}],
     }
     built = build_mix(
-        write_spec(tmp_path / "s.yaml", spec), data_root=data, output=tmp_path / "m", progress=False
+        write_spec(tmp_path / "s.yaml", spec),
+        data_root=data,
+        output=tmp_path / "m",
+        run_options=RunOptions(progress=False),
     )
     (origin,) = where(built.mix_dir, "documents/notes/a.jsonl.zst:2")
     assert (origin.outcome, origin.source, origin.copies) == ("unreadable", "notes", 0)
@@ -247,7 +251,10 @@ def test_an_id_shared_by_two_input_documents_is_called_ambiguous(tmp_path: Path)
         ],
     }
     built = build_mix(
-        write_spec(tmp_path / "s.yaml", spec), data_root=data, output=tmp_path / "m", progress=False
+        write_spec(tmp_path / "s.yaml", spec),
+        data_root=data,
+        output=tmp_path / "m",
+        run_options=RunOptions(progress=False),
     )
     for found in (trace(built.mix_dir, "same"), where(built.mix_dir, "same")):
         assert sorted(o.source for o in found) == ["a", "b"]

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from test_mix_helpers import read_output, write_jsonl, write_spec
 
 from dolmakit.cli.main import cli
+from dolmakit.run.options import RunOptions
 
 VOCAB = [f"v{i}" for i in range(3000)]
 
@@ -167,9 +168,10 @@ def test_card_has_a_contamination_section(tmp_path: Path) -> None:
     index = tmp_path / "quiz.index"
     index_benchmarks([str(bench)], index, "evals", ["q", "a"], "uid")
     spec = TaggerSpec("contamination", {"index": str(index)})
-    tag([data / "documents"], "evals", [spec], progress=False)
+    tag([data / "documents"], "evals", [spec], run_options=RunOptions(progress=False))
+    quiet = RunOptions(progress=False)
     mix = build_mix(write_spec(tmp_path / "v1.yaml", spec_dict()), data_root=data,
-                    output=tmp_path / "mixes", progress=False).mix_dir  # fmt: skip
+                    output=tmp_path / "mixes", run_options=quiet).mix_dir  # fmt: skip
     md, html = render_card(mix, data_root=data)
     text = md.read_text()
     assert "## Benchmark contamination" in text

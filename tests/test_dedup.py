@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import struct
 import unicodedata
 
@@ -16,7 +17,13 @@ from dolmakit.dedup.config import KeepRule, MinHashConfig
 from dolmakit.dedup.keep import rank_members, source_rank
 from dolmakit.dedup.lsh import bucket_pairs, collision_probability, optimal_bands
 from dolmakit.dedup.minhash import estimate_jaccard, permutations, signatures
-from dolmakit.dedup.normalize import batch_tokens, normalize_text, tokenize, tokens
+from dolmakit.dedup.normalize import (
+    batch_tokens,
+    light_normalize,
+    normalize_text,
+    tokenize,
+    tokens,
+)
 from dolmakit.dedup.shingles import (
     batch_shingle_hashes,
     jaccard,
@@ -34,6 +41,16 @@ WORDS = WORDS_TEXT.split()
 
 def random_text(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(WORDS) + rng.choice(["", ",", ".", " 12"]) for _ in range(n))
+
+
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)))
+    | st.sampled_from([" a\u00a0b\u2028c\x1c d\x85e\u3000 ", "\t\nX  Y\r\n", "ﬁ Ⅻ  ΣΑΣ"])
+)
+def test_light_normalize_collapses_exactly_what_regex_whitespace_matches(text: str) -> None:
+    # exact dedup keys: NFKC, lower case, every run of `\s` one space, ends stripped.
+    expected = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text).lower()).strip()
+    assert light_normalize(text) == expected
 
 
 def test_normalize_and_tokenize() -> None:

@@ -18,6 +18,7 @@ from dolmakit.errors import ConfigError, DolmakitError
 from dolmakit.io.attributes import read_attribute_lines, read_with_attributes
 from dolmakit.io.reader import read_documents
 from dolmakit.run.backends import make_backend
+from dolmakit.run.options import RunOptions
 
 LOREM_TEXT = (
     "the quick brown fox jumps over the lazy dog while seven wizards quietly hex "
@@ -65,7 +66,7 @@ def test_exact_by_text_keeps_first_in_canonical_order(tmp_path: Path) -> None:
         ds / "documents" / "a.jsonl.gz",
         [doc("a1", "unique"), doc("a2", "hello world"), doc("a3", "  "), doc("a4", "Unique")],
     )
-    summary = dedup_exact([ds / "documents"], "ex", progress=False)
+    summary = dedup_exact([ds / "documents"], "ex", run_options=RunOptions(progress=False))
     attrs = attrs_of(ds, "ex")
     key = "ex__exact__duplicate"
     assert {i for i, a in attrs.items() if key in a} == {"a4", "b1"}
@@ -91,9 +92,19 @@ def test_exact_raw_text_and_by_field(tmp_path: Path) -> None:
         doc("4", "no url"),
     ]
     write_lines(ds / "documents" / "x.jsonl", docs)
-    raw = dedup_exact([ds / "documents"], "raw", ExactConfig(normalize=False), progress=False)
+    raw = dedup_exact(
+        [ds / "documents"],
+        "raw",
+        ExactConfig(normalize=False),
+        run_options=RunOptions(progress=False),
+    )
     assert raw.removed == 0
-    by_url = dedup_exact([ds / "documents"], "url", ExactConfig(by="metadata.url"), progress=False)
+    by_url = dedup_exact(
+        [ds / "documents"],
+        "url",
+        ExactConfig(by="metadata.url"),
+        run_options=RunOptions(progress=False),
+    )
     attrs = attrs_of(ds, "url")
     assert "url__exact__duplicate" in attrs["3"]
     assert by_url.removed == 1 and by_url.extra["documents_without_key"] == 1
@@ -104,7 +115,12 @@ def test_exact_by_paragraph_spans(tmp_path: Path) -> None:
     first = "Intro line\nShared paragraph here\n\nEnd"
     second = "Other start\nshared  PARAGRAPH here\nIntro line"
     write_lines(ds / "documents" / "p.jsonl", [doc("p1", first), doc("p2", second)])
-    summary = dedup_exact([ds / "documents"], "para", ExactConfig(by="paragraph"), progress=False)
+    summary = dedup_exact(
+        [ds / "documents"],
+        "para",
+        ExactConfig(by="paragraph"),
+        run_options=RunOptions(progress=False),
+    )
     attrs = attrs_of(ds, "para")
     key = "para__exact__paragraph_duplicate"
     assert key not in attrs["p1"]
@@ -121,7 +137,7 @@ def test_exact_by_paragraph_spans(tmp_path: Path) -> None:
 def test_inputs_must_be_in_documents_folder(tmp_path: Path) -> None:
     write_lines(tmp_path / "loose.jsonl", [doc("1", "x")])
     with pytest.raises(DolmakitError, match="documents"):
-        dedup_exact([tmp_path / "loose.jsonl"], "x", progress=False)
+        dedup_exact([tmp_path / "loose.jsonl"], "x", run_options=RunOptions(progress=False))
 
 
 def demo_copy(tmp_path: Path) -> Path:
@@ -133,7 +149,9 @@ def demo_copy(tmp_path: Path) -> Path:
 def test_minhash_finds_demo_mirror_copies(tmp_path: Path) -> None:
     ds = demo_copy(tmp_path)
     config = MinHashConfig(keep=KeepRule(source_priority=("python-doc",)))
-    summary = dedup_minhash([ds / "documents"], "mh", config, progress=False)
+    summary = dedup_minhash(
+        [ds / "documents"], "mh", config, run_options=RunOptions(progress=False)
+    )
     key = "mh__minhash__duplicate"
     originals = {
         d.id: d.text
@@ -174,7 +192,10 @@ def test_minhash_deterministic_across_order_and_workers(tmp_path: Path) -> None:
     def run(order: list[str], backend: str, workers: int) -> dict[str, bytes]:
         shutil.rmtree(out_dir, ignore_errors=True)
         summary = dedup_minhash(
-            order, "mh", MinHashConfig(), backend=make_backend(backend, workers), progress=False
+            order,
+            "mh",
+            MinHashConfig(),
+            run_options=RunOptions(backend=make_backend(backend, workers), progress=False),
         )
         out = {
             str(p.relative_to(out_dir)): p.read_bytes()
@@ -212,7 +233,7 @@ def test_chaining_guard(tmp_path: Path) -> None:
     assert hand_jaccard(a, c) < 0.7
     keep = KeepRule(source_priority=("s1", "s2", "s3"))
     config = MinHashConfig(threshold=0.7, bands=32, rows=2, keep=keep, chaining="keep")
-    summary = dedup_minhash([ds / "documents"], "k", config, progress=False)
+    summary = dedup_minhash([ds / "documents"], "k", config, run_options=RunOptions(progress=False))
     attrs = attrs_of(ds, "k")
     assert "k__minhash__duplicate" in attrs["B"]
     assert "k__minhash__duplicate" not in attrs["C"]
@@ -221,7 +242,7 @@ def test_chaining_guard(tmp_path: Path) -> None:
     assert attrs["D"] == {}
     assert summary.chained_clusters == 1 and summary.removed == 1
     remove = MinHashConfig(threshold=0.7, bands=32, rows=2, keep=keep, chaining="remove")
-    summary = dedup_minhash([ds / "documents"], "r", remove, progress=False)
+    summary = dedup_minhash([ds / "documents"], "r", remove, run_options=RunOptions(progress=False))
     assert "r__minhash__duplicate" in attrs_of(ds, "r")["C"]
     assert summary.removed == 2
 
@@ -241,7 +262,9 @@ def test_chaining_recenter(tmp_path: Path) -> None:
     removed = {}
     for mode in ("keep", "remove", "recenter"):
         config = MinHashConfig(threshold=0.7, bands=32, rows=2, keep=keep, chaining=mode)
-        summary = dedup_minhash([ds / "documents"], mode, config, progress=False)
+        summary = dedup_minhash(
+            [ds / "documents"], mode, config, run_options=RunOptions(progress=False)
+        )
         attrs = attrs_of(ds, mode)
         removed[mode] = sorted(i for i in attrs if f"{mode}__minhash__duplicate" in attrs[i])
         assert summary.clusters == 1 and summary.chained_clusters == 1
@@ -268,13 +291,13 @@ def test_exact_verification_drops_false_candidates(tmp_path: Path) -> None:
     write_lines(ds / "documents" / "v.jsonl", [doc("a", a), doc("b", b)])
     # 64 bands of 2 rows: documents sharing a third of their shingles collide almost surely.
     loose = MinHashConfig(threshold=0.8, bands=64, rows=2, verify="none", chaining="remove")
-    none = dedup_minhash([ds / "documents"], "n", loose, progress=False)
+    none = dedup_minhash([ds / "documents"], "n", loose, run_options=RunOptions(progress=False))
     assert none.removed == 1 and none.verified_pairs == 1
     exact = MinHashConfig(threshold=0.8, bands=64, rows=2, verify="exact")
-    checked = dedup_minhash([ds / "documents"], "e", exact, progress=False)
+    checked = dedup_minhash([ds / "documents"], "e", exact, run_options=RunOptions(progress=False))
     assert checked.candidate_pairs == 1 and checked.verified_pairs == 0 and checked.removed == 0
     low = MinHashConfig(threshold=j - 0.01, bands=64, rows=2, verify="exact")
-    kept = dedup_minhash([ds / "documents"], "l", low, progress=False)
+    kept = dedup_minhash([ds / "documents"], "l", low, run_options=RunOptions(progress=False))
     assert kept.verified_pairs == 1
     sim = attrs_of(ds, "l")["b"]["l__minhash__similarity"][0][2]
     assert sim == pytest.approx(j, abs=1e-5)
@@ -296,7 +319,7 @@ def test_keep_attribute_picks_highest_score(tmp_path: Path) -> None:
         ],
     )
     config = MinHashConfig(keep=KeepRule(attribute="qual__m__score"))
-    dedup_minhash([path], "dq", config, progress=False)
+    dedup_minhash([path], "dq", config, run_options=RunOptions(progress=False))
     attrs = attrs_of(ds, "dq")
     assert {i for i, a in attrs.items() if "dq__minhash__duplicate" in a} == {"x", "y"}
 
@@ -305,13 +328,15 @@ def test_incremental_run_against_saved_index(tmp_path: Path) -> None:
     text = " ".join(LOREM)
     old = tmp_path / "old"
     write_lines(old / "documents" / "o.jsonl", [doc("o1", text), doc("o2", "a different text")])
-    first = dedup_minhash([old / "documents"], "mh", progress=False)
+    first = dedup_minhash([old / "documents"], "mh", run_options=RunOptions(progress=False))
     old_attr = old / "attributes" / "mh" / "o.jsonl"
     before = old_attr.read_bytes()
     new = tmp_path / "new"
     longer = text + " and one more clause at the end"
     write_lines(new / "documents" / "n.jsonl", [doc("n1", longer), doc("n2", "fresh text here")])
-    summary = dedup_minhash([new / "documents"], "mh", index=first.report_dir, progress=False)
+    summary = dedup_minhash(
+        [new / "documents"], "mh", index=first.report_dir, run_options=RunOptions(progress=False)
+    )
     assert summary.indexed_documents == 2
     attrs = attrs_of(new, "mh")
     # The indexed document is kept even though the new copy is longer.
@@ -322,10 +347,15 @@ def test_incremental_run_against_saved_index(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="other options"):
         dedup_minhash(
             [new / "documents"], "mh2", MinHashConfig(ngram=3), index=first.report_dir,
-            progress=False,
+            run_options=RunOptions(progress=False),
         )  # fmt: skip
     with pytest.raises(ConfigError, match="already in the index"):
-        dedup_minhash([old / "documents"], "mh3", index=first.report_dir, progress=False)
+        dedup_minhash(
+            [old / "documents"],
+            "mh3",
+            index=first.report_dir,
+            run_options=RunOptions(progress=False),
+        )
 
 
 def test_rejected_lines_keep_attributes_aligned(tmp_path: Path) -> None:
@@ -334,7 +364,7 @@ def test_rejected_lines_keep_attributes_aligned(tmp_path: Path) -> None:
     path = write_lines(
         ds / "documents" / "b.jsonl", [doc("1", text), "{not json", doc("2", text), '{"id": 3}']
     )
-    summary = dedup_minhash([path], "m", progress=False)
+    summary = dedup_minhash([path], "m", run_options=RunOptions(progress=False))
     assert summary.read is not None and summary.read.rejected_total == 2
     lines = list(read_attribute_lines(ds / "attributes" / "m" / "b.jsonl"))
     assert [i for _, i, _ in lines] == ["1", "2"]

@@ -59,7 +59,7 @@ def test_demo_ends_with_the_audit_summary_and_the_card(demo: tuple[Path, str]) -
     out, output = demo
     lines = output.splitlines()
     assert lines[0].startswith("corpus: 2,240 documents in 12 files from 6 sources")
-    assert lines[-5].startswith("index: 1 index shard over 1,049 documents, ")
+    assert lines[-5].startswith("index: 1 index shard over 1,050 documents, ")
     assert lines[-4].startswith("audit verify: verified demo v2: ")
     assert lines[-4].endswith("all match the manifest")
     assert lines[-3] == f"data card: {out / 'mixes/demo/v2/card.html'} (and card.md)"
@@ -223,3 +223,39 @@ def test_readme_examples_work_on_the_demo_output(demo: tuple[Path, str], tmp_pat
     # everything the examples wrote is under demo-out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo-out", "mixes", "taggers"]
     assert (tmp_path / "demo-out" / "stats.html").is_file()
+
+
+def demo_files(out: Path) -> dict[str, bytes]:
+    """Return the demo's output files by relative path (records with mtimes left out)."""
+    found = {}
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        rel = path.relative_to(out).as_posix()
+        if not rel.endswith((".done.json", "/lock")) and "/.dolmakit/pipelines/" not in rel:
+            found[rel] = path.read_bytes()
+    return found
+
+
+@pytest.mark.slow  # tens of seconds: both dedup runs and a release, on the demo's own folder
+def test_the_example_pipeline_makes_what_the_demo_made(demo: tuple[Path, str]) -> None:
+    """`pipelines/demo.yaml`, run where the demo ran, finds its work done and changes no byte.
+
+    Run last, on the demo's folder itself (the stages' shard records name absolute paths, so
+    a copy would be tagged again); it only adds the pipeline's records and a release.
+    """
+    out, _ = demo
+    repo = Path(__file__).resolve().parent.parent
+    before = demo_files(out)
+    text = (repo / "pipelines" / "demo.yaml").read_text()
+    pipeline = out.parent / "demo-pipeline.yaml"
+    pipeline.write_text(text.replace("../demo-out/", f"{out}/").replace("../", f"{repo}/"))
+    result = CliRunner().invoke(cli, ["-q", "run", str(pipeline), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    rows = {line.split("  ")[0]: line for line in result.output.splitlines()[2:]}
+    assert "12 of 12 shards" in rows["tag tags (demo)"]
+    assert "12 of 12 shards" in rows["tag evals (demo)"]
+    assert "built earlier" in rows["mix demo v1"] and "built earlier" in rows["mix demo v2"]
+    assert rows["index demo v2"].endswith("up to date")
+    after = demo_files(out)
+    release = {k for k in after if k.startswith("release/pipeline-v2/")}
+    assert "release/pipeline-v2/README.md" in release
+    assert {k: v for k, v in after.items() if k not in release} == before

@@ -364,10 +364,15 @@ def test_the_runner_names_a_file_in_the_way_of_any_output(tmp_path: Path) -> Non
     from dolmakit.run.runner import ShardJob, ShardResult, run_shards
 
     (tmp_path / "file").write_text("x")
-    job = ShardJob("k", tmp_path / "in", (tmp_path / "file" / "out.jsonl",))
+    job = ShardJob("k", tmp_path / "in", (tmp_path / "file" / "out.jsonl",), None)
     with pytest.raises(StorageError, match=r"an output folder .*/file/?: .*/file is a file"):
         run_shards(
-            "s", [job], lambda j, r: ShardResult("k"), record_dir=tmp_path / "rec", config={}
+            "s",
+            [job],
+            lambda j, r: ShardResult("k", stats=None),
+            record_dir=tmp_path / "rec",
+            config={},
+            stats=type(None),
         )
 
 

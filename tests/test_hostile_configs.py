@@ -58,8 +58,16 @@ def run_tag(tmp_path: Path, recipe: Path) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def run_pipeline(tmp_path: Path, pipeline: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["run", str(pipeline)])
+    return result.exit_code, result.output
+
+
+KINDS = [("mix spec", run_mix), ("recipe", run_tag), ("pipeline", run_pipeline)]
+
+
 @pytest.mark.parametrize(("case", "text", "expected"), HOSTILE, ids=[c[0] for c in HOSTILE])
-@pytest.mark.parametrize(("what", "run"), [("mix spec", run_mix), ("recipe", run_tag)])
+@pytest.mark.parametrize(("what", "run"), KINDS, ids=[k[0] for k in KINDS])
 def test_hostile_yaml_is_refused_in_one_line(
     tmp_path: Path, case: str, text: str, expected: str, what: str, run: object
 ) -> None:
@@ -72,7 +80,7 @@ def test_hostile_yaml_is_refused_in_one_line(
     assert len(output.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("run", [run_mix, run_tag])
+@pytest.mark.parametrize("run", [run_mix, run_tag, run_pipeline])
 def test_a_huge_config_is_refused_before_it_is_read(tmp_path: Path, run: object) -> None:
     config = write(
         tmp_path / "big.yaml", "name: x\n" + "# padding\n" * (MAX_CONFIG_BYTES // 10 + 1)

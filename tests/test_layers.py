@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "dolmakit.audit": 7,
     "dolmakit.publish": 7,
     "dolmakit.demo": 8,
+    "dolmakit.pipeline": 8,
     "dolmakit.cli": 9,
 }
 # The package face re-exports the library; `__main__` starts the CLI.

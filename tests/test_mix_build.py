@@ -19,6 +19,7 @@ from dolmakit.cli.main import cli
 from dolmakit.errors import DolmakitError
 from dolmakit.mix import build_mix, content_hash, decide, read_manifest
 from dolmakit.run.backends import ProcessBackend, SerialBackend
+from dolmakit.run.options import RunOptions
 
 
 def small_dataset(root: Path, n_web: int = 40, n_books: int = 12) -> None:
@@ -72,10 +73,10 @@ def spec_dict(**changes) -> dict:
     return spec
 
 
-def build(tmp_path: Path, spec: dict | None = None, out: str = "out", **kw):
+def build(tmp_path: Path, spec: dict | None = None, out: str = "out", backend=None, **kw):
     path = write_spec(tmp_path / "mix.yaml", spec or spec_dict())
-    kw.setdefault("progress", False)
-    return build_mix(path, data_root=tmp_path, output=tmp_path / out, **kw)
+    run = RunOptions(backend or SerialBackend(), progress=False)
+    return build_mix(path, data_root=tmp_path, output=tmp_path / out, run_options=run, **kw)
 
 
 def test_funnel_provenance_and_manifest(tmp_path):
@@ -245,7 +246,9 @@ def test_sigkill_mid_build_then_rerun_gives_identical_bytes(tmp_path):
         "output": {"shard_size": "2MB"},
     }
     path = write_spec(tmp_path / "mix.yaml", spec)
-    reference = build_mix(path, data_root=tmp_path, output=tmp_path / "ref", progress=False)
+    reference = build_mix(
+        path, data_root=tmp_path, output=tmp_path / "ref", run_options=RunOptions(progress=False)
+    )
     out = tmp_path / "killed"
     cmd = [
         sys.executable,

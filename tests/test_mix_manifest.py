@@ -35,6 +35,7 @@ from dolmakit.mix.manifest import (
     spec_hash,
     write_manifest,
 )
+from dolmakit.run.options import RunOptions
 
 GOLDEN = Path(__file__).parent / "golden" / "mix" / "toy-v1"
 
@@ -60,7 +61,9 @@ def test_building_the_same_mix_writes_the_same_manifest(tmp_path: Path) -> None:
     data = tmp_path / "data"
     make_dataset(data)
     path = write_spec(tmp_path / "specs" / "toy-v1.yaml", spec(1))
-    built = build_mix(path, data_root=data, output=tmp_path / "mixes", progress=False)
+    built = build_mix(
+        path, data_root=data, output=tmp_path / "mixes", run_options=RunOptions(progress=False)
+    )
     assert (built.mix_dir / MANIFEST_NAME).read_bytes() == encode_manifest(built.manifest)
     old = golden()
     # timing and location are not content; the version of dolmakit is, but may move on.

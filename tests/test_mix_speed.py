@@ -13,6 +13,7 @@ import dolmakit.mix.shards as shards
 from dolmakit.errors import ConfigError, DolmakitError
 from dolmakit.mix import build_mix, read_manifest
 from dolmakit.run.backends import ProcessBackend, SerialBackend
+from dolmakit.run.options import RunOptions
 
 
 def dataset(root: Path, factor: float = 1.0, missing: int = -1, bad: int = -1) -> None:
@@ -59,10 +60,10 @@ def spec(tokens: bool, fmt: str = "jsonl.zst", version: int = 1) -> dict:
     }
 
 
-def build(root: Path, spec_dict: dict, out: str, **kw):
+def build(root: Path, spec_dict: dict, out: str, backend=None, on_error="skip"):
     path = write_spec(root / out / "mix.yaml", spec_dict)  # one file name: it is content
-    kw.setdefault("progress", False)
-    return build_mix(path, data_root=root, output=root / out, **kw)
+    run = RunOptions(backend or SerialBackend(), on_error=on_error, progress=False)
+    return build_mix(path, data_root=root, output=root / out, run_options=run)
 
 
 def files(mix_dir: Path) -> dict[str, bytes]:

@@ -15,6 +15,7 @@ from dolmakit.mix import build_mix
 from dolmakit.mix.plan import plan_mix
 from dolmakit.mix.sampling import BUCKETS, threshold
 from dolmakit.mix.spec import parse_spec
+from dolmakit.run.options import RunOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,7 +73,7 @@ def test_random_specs_realise_their_targets(tmp_path_factory, sizes, target, see
     if target is not None:
         spec["target_tokens"] = target
     path = write_spec(root / "mix.yaml", spec)
-    m = build_mix(path, output=root / "out", progress=False).manifest
+    m = build_mix(path, output=root / "out", run_options=RunOptions(progress=False)).manifest
     for s, (_, max_words, _) in zip(m.sources, sizes, strict=True):
         f = s.funnel
         cap = f.tokens_available * 3
@@ -124,7 +125,10 @@ def test_demo_mix_shares_within_one_percent(tmp_path):
     shutil.copytree(ROOT / "dolmakit" / "demo_corpus" / "documents", data / "documents")
     _fake_attributes(data)
     result = build_mix(
-        ROOT / "mixes" / "demo-v2.yaml", data_root=data, output=tmp_path / "mixes", progress=False
+        ROOT / "mixes" / "demo-v2.yaml",
+        data_root=data,
+        output=tmp_path / "mixes",
+        run_options=RunOptions(progress=False),
     )
     m = result.manifest
     assert result.mix_dir == (tmp_path / "mixes" / "demo" / "v2").resolve()

@@ -21,6 +21,7 @@ from dolmakit.errors import DolmakitError, InputError
 from dolmakit.io.rejects import Rejects
 from dolmakit.io.writer import JsonlWriter
 from dolmakit.run.backends import ProcessBackend, SerialBackend, make_backend
+from dolmakit.run.options import RunOptions
 from dolmakit.run.progress import advance
 from dolmakit.run.runner import ShardJob, ShardResult, run_shards
 from tests.conftest import make_docs, make_kill_corpus, write_lines
@@ -35,10 +36,16 @@ def test_convert_on_ray_gives_the_bytes_of_the_process_pool(tmp_path: Path, ray_
     src = make_shards(tmp_path / "in", shards=6, docs=25, bad_every=6)
     backend = make_backend("ray")
     ray_summary = convert(
-        [str(src)], tmp_path / "ray", "jsonl.zst", backend=backend, progress=False
+        [str(src)],
+        tmp_path / "ray",
+        "jsonl.zst",
+        run_options=RunOptions(backend=backend, progress=False),
     )
     procs = convert(
-        [str(src)], tmp_path / "procs", "jsonl.zst", backend=ProcessBackend(2), progress=False
+        [str(src)],
+        tmp_path / "procs",
+        "jsonl.zst",
+        run_options=RunOptions(backend=ProcessBackend(2), progress=False),
     )
     assert tree_digest(tmp_path / "ray") == tree_digest(tmp_path / "procs")
     assert len(tree_digest(tmp_path / "ray")) == 6
@@ -79,16 +86,14 @@ def test_input_errors_reach_the_caller_unwrapped(tmp_path: Path, ray_cluster) ->
             [str(src)],
             tmp_path / "out",
             "jsonl",
-            backend=make_backend("ray"),
-            on_error="fail",
-            progress=False,
+            run_options=RunOptions(backend=make_backend("ray"), on_error="fail", progress=False),
         )
 
 
 def _die_once_then_copy(job: ShardJob, rejects: Rejects) -> ShardResult:
     """Copy the input's lines; the first attempt at shard 'b' kills its own worker midway."""
     marker: Path = job.options
-    result = ShardResult(job.key)
+    result = ShardResult(job.key, stats=None)
     with JsonlWriter(job.outputs[0]) as out:
         for i, line in enumerate(job.input.read_text().splitlines()):
             if job.key == "b" and i == 2 and not marker.exists():
@@ -116,8 +121,8 @@ def test_a_killed_worker_is_retried_and_the_output_is_unchanged(
             _die_once_then_copy,
             record_dir=out / ".records",
             config={},
-            backend=backend,
-            progress=False,
+            stats=type(None),
+            options=RunOptions(backend=backend, progress=False),
         )
 
     serial_marker = tmp_path / "serial-marker"
@@ -154,8 +159,8 @@ def test_a_shard_whose_worker_always_dies_stops_the_run_with_its_name(
             _always_die,
             record_dir=tmp_path / "records",
             config={},
-            backend=make_backend("ray"),
-            progress=False,
+            stats=type(None),
+            options=RunOptions(backend=make_backend("ray"), progress=False),
         )
     assert len(set(attempts.read_text().split())) == 4  # 1 attempt + 3 retries, new workers
     assert not (tmp_path / "records" / "doomed.done.json").exists()
@@ -238,7 +243,12 @@ def test_a_killed_driver_reruns_from_completed_shards(tmp_path: Path, ray_cluste
     src = tmp_path / "in"
     make_kill_corpus(src)
     reference = tmp_path / "reference"
-    convert([str(src)], reference, "jsonl.gz", backend=SerialBackend(), progress=False)
+    convert(
+        [str(src)],
+        reference,
+        "jsonl.gz",
+        run_options=RunOptions(backend=SerialBackend(), progress=False),
+    )
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "dolmakit", "-q", "convert", str(src), str(out)]
     cmd += ["--format", "jsonl.gz", "--backend", "ray", "--ray-address", gcs_address(ray_cluster)]

@@ -12,12 +12,13 @@ from hypothesis import strategies as st
 
 from dolmakit.dedup.clustering import components
 from dolmakit.dedup.distributed import (
-    LocalExecutor,
     collect,
     distributed_components,
     partition_of,
 )
 from dolmakit.errors import DolmakitError
+from dolmakit.run.backends import SerialBackend, make_backend
+from dolmakit.run.options import RunOptions
 from tests.conftest_ray import ray_cluster
 
 __all__ = ["ray_cluster"]  # the session fixture, imported so that pytest finds it
@@ -53,7 +54,7 @@ def test_equals_the_local_union_find(pairs, blocks, partitions, rnd) -> None:
     rnd.shuffle(pairs)
     edges = as_edges(pairs)
     split = np.array_split(edges, blocks)
-    nodes, labels = collect(distributed_components(split, partitions, LocalExecutor()))
+    nodes, labels = collect(distributed_components(split, partitions, SerialBackend()))
     want_nodes, want_labels = components(edges)
     assert nodes.tolist() == want_nodes.tolist()
     assert labels.tolist() == want_labels.tolist()
@@ -82,17 +83,15 @@ def long_shuffled_graph(seed: int) -> np.ndarray:
 
 
 def test_on_ray_from_npz_files_equals_the_local_union_find(tmp_path: Path, ray_cluster) -> None:
-    from dolmakit.dedup.distributed import RayExecutor
-
     edges = long_shuffled_graph(seed=7)
     paths = []
     for i, block in enumerate(np.array_split(edges, 5)):
         paths.append(str(tmp_path / f"edges-{i:04d}.npz"))
         np.savez(paths[-1], pairs=block)
-    executor = RayExecutor()
-    parts = distributed_components(paths, partitions=4, executor=executor)
+    backend = make_backend("ray")
+    parts = distributed_components(paths, partitions=4, backend=backend)
     assert all(isinstance(ref, ray_cluster.ObjectRef) for ref in parts)
-    nodes, labels = collect(parts, executor)
+    nodes, labels = collect(parts, backend)
     want_nodes, want_labels = components(edges)
     assert np.array_equal(nodes, want_nodes)
     assert np.array_equal(labels, want_labels)
@@ -102,7 +101,6 @@ def test_on_ray_from_npz_files_equals_the_local_union_find(tmp_path: Path, ray_c
 def test_on_a_dedup_run_equals_its_union_find(tmp_path: Path, ray_cluster, monkeypatch) -> None:
     """Read the edge files of a real MinHash run on Ray and compare with the stage's own step."""
     stage = importlib.import_module("dolmakit.dedup.stage")
-    from dolmakit.dedup.distributed import RayExecutor
     from tests.test_ray_stages import demo_dataset
 
     seen: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -111,8 +109,8 @@ def test_on_a_dedup_run_equals_its_union_find(tmp_path: Path, ray_cluster, monke
     def cluster_both_ways(shards, work, *rest):
         files = sorted(str(p) for p in Path(work).glob("edges-*.npz"))
         assert len(files) > 1
-        executor = RayExecutor()
-        nodes, labels = collect(distributed_components(files, 3, executor), executor)
+        backend = make_backend("ray")
+        nodes, labels = collect(distributed_components(files, 3, backend), backend)
         verified = []
         for f in files:
             with np.load(f) as data:
@@ -123,7 +121,7 @@ def test_on_a_dedup_run_equals_its_union_find(tmp_path: Path, ray_cluster, monke
 
     monkeypatch.setattr(stage, "_cluster", cluster_both_ways)
     ds = demo_dataset(tmp_path / "ds")
-    summary = stage.dedup_minhash([ds / "documents"], progress=False)
+    summary = stage.dedup_minhash([ds / "documents"], run_options=RunOptions(progress=False))
     ((nodes, labels, want_nodes, want_labels),) = seen
     assert summary.clusters > 0
     assert len(np.unique(labels)) == summary.clusters

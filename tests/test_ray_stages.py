@@ -7,9 +7,11 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 
 from dolmakit.run.backends import ProcessBackend, make_backend
+from dolmakit.run.options import RunOptions
 from tests.conftest import DEMO_CORPUS
 from tests.conftest_ray import ray_cluster
 from tests.test_runner import tree_digest
@@ -53,8 +55,7 @@ def test_tag_on_ray_gives_the_bytes_of_the_process_pool(tmp_path: Path, ray_clus
             [ds / "documents"],
             "quality",
             "gopher_quality,fineweb,lengths",
-            backend=backend,
-            progress=False,
+            run_options=RunOptions(backend=backend, progress=False),
         )
         assert summary.read == summary.written > 0
 
@@ -69,8 +70,12 @@ def test_dedup_on_ray_gives_the_bytes_of_the_process_pool(tmp_path: Path, ray_cl
     summaries = {}
 
     def run(ds: Path, backend) -> None:
-        exact = dedup.dedup_exact([ds / "documents"], backend=backend, progress=False)
-        near = dedup.dedup_minhash([ds / "documents"], backend=backend, progress=False)
+        exact = dedup.dedup_exact(
+            [ds / "documents"], run_options=RunOptions(backend=backend, progress=False)
+        )
+        near = dedup.dedup_minhash(
+            [ds / "documents"], run_options=RunOptions(backend=backend, progress=False)
+        )
         # python-mirror copies python-doc: both methods must have found something to mark.
         assert exact.removed > 0 and near.removed > 0 and near.clusters > 0
         summaries[backend.name] = near.to_dict()
@@ -113,20 +118,22 @@ def test_dedup_on_ray_runs_connected_components_as_ray_tasks(
     calls = []
     real = distributed.distributed_components
 
-    def spy(edge_blocks, partitions, executor=None):
-        calls.append((list(edge_blocks), partitions, type(executor).__name__))
-        return real(edge_blocks, partitions, executor)
+    def spy(edge_blocks, partitions, backend=None):
+        calls.append((list(edge_blocks), partitions, type(backend).__name__))
+        return real(edge_blocks, partitions, backend)
 
     def no_local_union_find(edges):
         raise AssertionError("the Ray backend must not run the single-node union-find")
 
-    monkeypatch.setattr(distributed, "distributed_components", spy)
+    monkeypatch.setattr(stage, "distributed_components", spy)
     monkeypatch.setattr(stage, "components", no_local_union_find)
     ds = demo_dataset(tmp_path / "ds")
-    summary = stage.dedup_minhash([ds / "documents"], backend=make_backend("ray"), progress=False)
+    summary = stage.dedup_minhash(
+        [ds / "documents"], run_options=RunOptions(backend=make_backend("ray"), progress=False)
+    )
     # The tasks got the paths of the 16 partitions' edge files, never the edges themselves.
-    ((blocks, partitions, executor),) = calls
-    assert executor == "RayExecutor" and partitions == 16
+    ((blocks, partitions, backend),) = calls
+    assert backend == "RayBackend" and partitions == 16
     assert [Path(b).name for b in blocks] == [f"edges-{p:04d}.npz" for p in range(16)]
     assert summary.to_dict()["clustering"] == "distributed" and summary.clusters > 0
     # The same dataset again with the local union-find: the same bytes, clusters.parquet too.
@@ -135,7 +142,9 @@ def test_dedup_on_ray_runs_connected_components_as_ray_tasks(
     distributed_files = tree_digest(ds / "attributes")
     distributed_clusters = (report / "clusters.parquet").read_bytes()
     shutil.rmtree(ds / "attributes")
-    local = stage.dedup_minhash([ds / "documents"], backend=ProcessBackend(2), progress=False)
+    local = stage.dedup_minhash(
+        [ds / "documents"], run_options=RunOptions(backend=ProcessBackend(2), progress=False)
+    )
     assert local.to_dict()["clustering"] == "local"
     assert tree_digest(ds / "attributes") == distributed_files
     assert (report / "clusters.parquet").read_bytes() == distributed_clusters
@@ -171,13 +180,18 @@ def test_mix_on_ray_gives_the_bytes_of_the_process_pool(tmp_path: Path, ray_clus
     dedup = importlib.import_module("dolmakit.dedup")
     mix_build = importlib.import_module("dolmakit.mix.build")
     ds = demo_dataset(tmp_path / "ds")
-    tagging.tag([ds / "documents"], "quality", "gopher_quality", progress=False)
-    dedup.dedup_exact([ds / "documents"], progress=False)
+    tagging.tag(
+        [ds / "documents"], "quality", "gopher_quality", run_options=RunOptions(progress=False)
+    )
+    dedup.dedup_exact([ds / "documents"], run_options=RunOptions(progress=False))
     (ds / "spec.yaml").write_text(MIX_SPEC)
     outputs = {}
     for name, backend in [("ray", make_backend("ray")), ("procs", ProcessBackend(2))]:
         result = mix_build.build_mix(
-            ds / "spec.yaml", data_root=ds, output=tmp_path / name, backend=backend, progress=False
+            ds / "spec.yaml",
+            data_root=ds,
+            output=tmp_path / name,
+            run_options=RunOptions(backend=backend, progress=False),
         )
         outputs[name] = tmp_path / name / "raytest" / "v1"
         assert result.manifest_path == outputs[name] / "manifest.json"
@@ -190,3 +204,39 @@ def test_mix_on_ray_gives_the_bytes_of_the_process_pool(tmp_path: Path, ray_clus
     assert manifests[0] == manifests[1]
     del ray_files["manifest.json"], procs_files["manifest.json"]
     assert ray_files == procs_files
+
+
+def test_clustering_on_ray_honours_workers_and_gives_the_bytes_of_the_process_pool(
+    tmp_path: Path, ray_cluster
+) -> None:
+    stage = importlib.import_module("dolmakit.dedup.stage")
+    options = importlib.import_module("dolmakit.run.options")
+    ds = demo_dataset(tmp_path / "ds")
+    report = ds / "attributes" / "dedup_minhash" / ".dolmakit"
+    # The session's Ray has 2 CPUs: with --workers 1 at most one clustering task may be
+    # submitted and unfinished at any time (a task not yet submitted cannot run).
+    ray_backend = make_backend("ray", 1)
+    assert ray_backend.workers == 1
+    summary = stage.dedup_minhash(
+        [ds / "documents"], run_options=options.RunOptions(ray_backend, progress=False)
+    )
+    assert summary.to_dict()["clustering"] == "distributed" and summary.clusters > 0
+    assert ray_backend.peak_tasks == 1
+    on_ray = tree_digest(ds / "attributes")
+    clusters_on_ray = (report / "clusters.parquet").read_bytes()
+    shutil.rmtree(ds / "attributes")
+    local = stage.dedup_minhash(
+        [ds / "documents"], run_options=options.RunOptions(ProcessBackend(2), progress=False)
+    )
+    assert local.to_dict()["clustering"] == "local"
+    assert tree_digest(ds / "attributes") == on_ray
+    assert (report / "clusters.parquet").read_bytes() == clusters_on_ray
+    # With 2 workers, two tasks run at once: the cap is the count asked for, not always 1.
+    distributed = importlib.import_module("dolmakit.dedup.distributed")
+    two = make_backend("ray", 2)
+    edges = np.array([[i, i + 1] for i in range(0, 400, 2)], dtype=np.uint64)
+    nodes, labels = distributed.collect(
+        distributed.distributed_components(np.array_split(edges, 8), 4, two), two
+    )
+    assert two.peak_tasks == 2
+    assert np.array_equal(labels, nodes - nodes % 2)

@@ -14,6 +14,7 @@ import pytest
 
 from dolmakit import convert
 from dolmakit.run.backends import ProcessBackend, SerialBackend
+from dolmakit.run.options import RunOptions
 from tests.conftest import SHARED_CORPUS, make_docs, make_kill_corpus, write_lines
 
 
@@ -39,7 +40,7 @@ def make_shards(root: Path, shards: int, docs: int, bad_every: int = 0) -> Path:
 
 def test_counts_balance_and_rejects_are_listed(tmp_path: Path) -> None:
     src = make_shards(tmp_path / "in", shards=3, docs=40, bad_every=10)
-    summary = convert([str(src)], tmp_path / "out", "jsonl", progress=False)
+    summary = convert([str(src)], tmp_path / "out", "jsonl", run_options=RunOptions(progress=False))
     assert summary.read == 132
     assert summary.written == 120
     assert summary.rejected == {"invalid JSON": 12}
@@ -52,14 +53,14 @@ def test_counts_balance_and_rejects_are_listed(tmp_path: Path) -> None:
 
 def test_rerun_skips_complete_shards_and_redoes_changed_ones(tmp_path: Path) -> None:
     src = make_shards(tmp_path / "in", shards=3, docs=5)
-    first = convert([str(src)], tmp_path / "out", "jsonl", progress=False)
+    first = convert([str(src)], tmp_path / "out", "jsonl", run_options=RunOptions(progress=False))
     assert first.shards_skipped == 0
-    second = convert([str(src)], tmp_path / "out", "jsonl", progress=False)
+    second = convert([str(src)], tmp_path / "out", "jsonl", run_options=RunOptions(progress=False))
     assert second.shards_skipped == 3
     assert (second.read, second.written) == (first.read, first.written)
     write_lines(src / "part-001.jsonl.zst", make_docs(7, prefix="new"))
     (tmp_path / "out" / "part-002.jsonl").unlink()
-    third = convert([str(src)], tmp_path / "out", "jsonl", progress=False)
+    third = convert([str(src)], tmp_path / "out", "jsonl", run_options=RunOptions(progress=False))
     assert third.shards_skipped == 1
     assert third.written == 17
     assert "new6" in (tmp_path / "out" / "part-001.jsonl").read_text()
@@ -73,7 +74,12 @@ def test_output_does_not_depend_on_backend_or_workers(tmp_path: Path) -> None:
         ("two", ProcessBackend(2)),
         ("three", ProcessBackend(3)),
     ]:
-        convert([str(src)], tmp_path / name, "jsonl.gz", backend=backend, progress=False)
+        convert(
+            [str(src)],
+            tmp_path / name,
+            "jsonl.gz",
+            run_options=RunOptions(backend=backend, progress=False),
+        )
         digests.append(tree_digest(tmp_path / name))
     assert digests[0] == digests[1] == digests[2]
     assert len(digests[0]) == 5
@@ -86,9 +92,7 @@ def test_worker_errors_stop_the_run_with_file_and_line(tmp_path: Path) -> None:
             [str(src)],
             tmp_path / "out",
             "jsonl",
-            backend=ProcessBackend(2),
-            on_error="fail",
-            progress=False,
+            run_options=RunOptions(backend=ProcessBackend(2), on_error="fail", progress=False),
         )
 
 
@@ -96,7 +100,12 @@ def test_sigkill_mid_run_then_rerun_gives_identical_bytes(tmp_path: Path) -> Non
     src = tmp_path / "in"
     make_kill_corpus(src)
     reference = tmp_path / "reference"
-    convert([str(src)], reference, "jsonl.gz", backend=SerialBackend(), progress=False)
+    convert(
+        [str(src)],
+        reference,
+        "jsonl.gz",
+        run_options=RunOptions(backend=SerialBackend(), progress=False),
+    )
 
     out = tmp_path / "killed"
     cmd = [
@@ -140,7 +149,39 @@ def test_dev_corpus_round_trips_through_every_format(tmp_path: Path) -> None:
     previous = SHARED_CORPUS
     for fmt in ("parquet", "jsonl", "jsonl.gz", "jsonl.zst"):
         target = tmp_path / fmt
-        summary = convert([str(previous)], target, fmt, backend=ProcessBackend(2), progress=False)
+        summary = convert(
+            [str(previous)],
+            target,
+            fmt,
+            run_options=RunOptions(backend=ProcessBackend(2), progress=False),
+        )
         assert summary.written == len(original)
         assert contents(target) == original, fmt
         previous = target
+
+
+def test_run_options_are_one_frozen_value_every_stage_call_takes(tmp_path: Path) -> None:
+    import dataclasses
+
+    from dolmakit.errors import ConfigError
+
+    default = RunOptions()
+    assert (default.backend.name, default.on_error, default.progress, default.resume) == (
+        "serial",
+        "skip",
+        True,
+        True,
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        default.on_error = "fail"  # type: ignore[misc]
+    with pytest.raises(ConfigError, match=r"^on_error 'ignore': choose skip or fail$"):
+        RunOptions(on_error="ignore")  # type: ignore[arg-type]
+    pool = RunOptions.make("processes", 3, on_error="fail")
+    assert (pool.backend.name, pool.workers, pool.on_error) == ("processes", 3, "fail")
+    src = make_shards(tmp_path / "in", shards=2, docs=3)
+    quiet = RunOptions(progress=False)
+    convert([str(src)], tmp_path / "out", "jsonl", run_options=quiet)
+    again = convert([str(src)], tmp_path / "out", "jsonl", run_options=quiet)
+    redone = convert([str(src)], tmp_path / "out", "jsonl", run_options=quiet.replace(resume=False))
+    assert (again.shards_skipped, redone.shards_skipped) == (2, 0)
+    assert quiet.resume and (redone.read, redone.written) == (again.read, again.written) == (6, 6)

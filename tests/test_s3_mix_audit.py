@@ -22,6 +22,7 @@ from dolmakit.errors import ConfigError
 from dolmakit.io.storage import RemotePath
 from dolmakit.mix import build_mix
 from dolmakit.run.backends import make_backend
+from dolmakit.run.options import RunOptions
 from tests.conftest import write_lines
 from tests.conftest_ray import ray_cluster
 from tests.conftest_s3 import make_bucket, s3_environment, tree_bytes, upload_tree
@@ -132,7 +133,9 @@ def test_mix_mixing_local_and_s3_and_output_root_in_the_spec(built: Built, tmp_p
     for source in absolute["sources"]:
         source["documents"] = [f"{built.data}/{g}" for g in source["documents"]]
     path = write_spec(tmp_path / "abs.yaml", absolute)
-    result = build_mix(path, data_root=built.data, output=tmp_path / "out", progress=False)
+    result = build_mix(
+        path, data_root=built.data, output=tmp_path / "out", run_options=RunOptions(progress=False)
+    )
     assert result.mix_dir == tmp_path / "out/toy/v1"
     assert content(result.mix_dir) == content(built.local.v1)
     # A glob that matches nothing in the bucket is a spec error naming the bucket's prefix.
@@ -140,7 +143,12 @@ def test_mix_mixing_local_and_s3_and_output_root_in_the_spec(built: Built, tmp_p
     with pytest.raises(
         ConfigError, match=f"matches no document files under the data root {nowhere}"
     ):
-        build_mix(built.specs / "toy-v1.yaml", data_root=nowhere, output=tmp_path, progress=False)
+        build_mix(
+            built.specs / "toy-v1.yaml",
+            data_root=nowhere,
+            output=tmp_path,
+            run_options=RunOptions(progress=False),
+        )
 
 
 def test_verify_on_s3(built: Built) -> None:
@@ -224,8 +232,7 @@ def test_mix_with_ray_on_s3_equals_local(built: Built, ray_cluster) -> None:
         built.specs / "toy-v1.yaml",
         data_root=built.data,
         output=built.bucket / "ray",
-        backend=make_backend("ray"),
-        progress=False,
+        run_options=RunOptions(backend=make_backend("ray"), progress=False),
     )
     assert result.mix_dir == built.bucket / "ray/toy/v1"
     assert content(result.mix_dir) == content(built.local.v1)
@@ -251,9 +258,14 @@ def test_unreadable_lines_of_s3_inputs_are_listed_relative_to_the_data_root(
         },
     )
     mine = build_mix(
-        path, data_root=built.bucket / "plain", output=built.bucket / "plain-mix", progress=False
+        path,
+        data_root=built.bucket / "plain",
+        output=built.bucket / "plain-mix",
+        run_options=RunOptions(progress=False),
     )
-    theirs = build_mix(path, data_root=local, output=tmp_path / "mix", progress=False)
+    theirs = build_mix(
+        path, data_root=local, output=tmp_path / "mix", run_options=RunOptions(progress=False)
+    )
     assert content(mine.mix_dir) == content(theirs.mix_dir)
     rejects = [
         json.loads(line)

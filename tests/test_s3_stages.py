@@ -14,6 +14,7 @@ from dolmakit.errors import InputError
 from dolmakit.io import storage
 from dolmakit.io.storage import RemotePath
 from dolmakit.run.backends import make_backend
+from dolmakit.run.options import RunOptions
 from dolmakit.taggers.stage import tag
 from dolmakit.taggers.train import load_classes
 from tests.conftest import DEMO_CORPUS, make_docs, write_lines
@@ -98,22 +99,22 @@ def test_resume_after_a_partial_run_on_s3(tmp_path: Path, s3_bucket: RemotePath)
     upload_tree(tmp_path / "ds", s3_bucket / "ds")
     docs = f"{s3_bucket}/ds/documents"
     with pytest.raises(InputError, match=r"p2.jsonl:21: invalid JSON"):
-        tag([docs], "q", TAGGERS, on_error="fail", progress=False)
+        tag([docs], "q", TAGGERS, run_options=RunOptions(on_error="fail", progress=False))
     assert not (s3_bucket / "ds/attributes/q/p2.jsonl").exists()
     assert (s3_bucket / "ds/attributes/q/.dolmakit/p1.jsonl.done.json").is_file()
     # The input is repaired: the finished shards are kept, the changed one is redone.
     fixed = tmp_path / "ds" / "documents" / "p2.jsonl"
     write_lines(fixed, files["p2.jsonl"][:-1])
     (s3_bucket / "ds/documents/p2.jsonl").write_bytes(fixed.read_bytes())
-    again = tag([docs], "q", TAGGERS, on_error="fail", progress=False)
+    again = tag([docs], "q", TAGGERS, run_options=RunOptions(on_error="fail", progress=False))
     assert (again.shards, again.shards_skipped, again.written) == (3, 2, 60)
-    tag([tmp_path / "ds" / "documents"], "q", TAGGERS, progress=False)
+    tag([tmp_path / "ds" / "documents"], "q", TAGGERS, run_options=RunOptions(progress=False))
     assert visible_bytes(s3_bucket / "ds") == visible_bytes(tmp_path / "ds")
     # A changed object (new ETag) is redone even when its size stays the same.
     (s3_bucket / "ds/attributes/q/p0.jsonl").write_bytes(
         b"x" * storage.size(s3_bucket / "ds/attributes/q/p0.jsonl")
     )
-    third = tag([docs], "q", TAGGERS, progress=False)
+    third = tag([docs], "q", TAGGERS, run_options=RunOptions(progress=False))
     assert third.shards_skipped == 2
     assert visible_bytes(s3_bucket / "ds") == visible_bytes(tmp_path / "ds")
 
@@ -121,9 +122,12 @@ def test_resume_after_a_partial_run_on_s3(tmp_path: Path, s3_bucket: RemotePath)
 def test_ray_tag_on_s3_equals_local(tmp_path: Path, s3_bucket: RemotePath, ray_cluster) -> None:
     source = small_corpus(tmp_path / "ds" / "documents")
     upload_tree(tmp_path / "ds", s3_bucket / "ds")
-    tag([source], "q", TAGGERS, progress=False)
+    tag([source], "q", TAGGERS, run_options=RunOptions(progress=False))
     summary = tag(
-        [f"{s3_bucket}/ds/documents"], "q", TAGGERS, backend=make_backend("ray"), progress=False
+        [f"{s3_bucket}/ds/documents"],
+        "q",
+        TAGGERS,
+        run_options=RunOptions(backend=make_backend("ray"), progress=False),
     )
     assert summary.shards == 3 and summary.rejected_total == 1
     assert visible_bytes(s3_bucket / "ds") == visible_bytes(tmp_path / "ds")

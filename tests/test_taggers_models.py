@@ -15,6 +15,7 @@ from dolmakit.document import Document
 from dolmakit.errors import DolmakitError, InputError
 from dolmakit.io.reader import read_documents
 from dolmakit.run.backends import SerialBackend
+from dolmakit.run.options import RunOptions
 from dolmakit.taggers.base import available_taggers, load_tagger
 from dolmakit.taggers.train import (
     Example,
@@ -92,6 +93,36 @@ def test_toxicity_document_and_sentences() -> None:
     only_toxic = load_tagger("toxicity", {"min_sentence_score": 0.5})
     [attrs] = only_toxic.tag_batch([Document("a", text)])
     assert [text[s:e] for s, e, _ in attrs["toxic_sentence"]] == ["You are a fucking idiot."]
+
+
+TRICKY_TEXTS = [
+    "Have a nice day. You are a fucking idiot.\n\nThanks for the help.",
+    "ΟΔΟΣ ΚΑΙ ΣΟΦΙΑΣ. Σ. İstanbul'da İYİ günler! DAMN it… «Shit» (really?)  ok",
+    "the and of it is was. Stop words only? THE END",
+    "A\u00a0non-breaking\u2028line\u3000space. Ünïcödé, 日本語のテキスト。 crap!!",
+    "one sentence with no end and caps FUCK",
+    "\n\n  Leading and trailing blanks.  \n\n",
+]
+
+
+def test_toxicity_scores_equal_the_vectorizer_on_each_whole_text() -> None:
+    # Each text is tokenised once (document counts are the sum of its sentences'), yet every
+    # score is bit-identical to vectorising the document and each sentence on its own.
+    pytest.importorskip("profanity_check")
+    from dolmakit.taggers.segments import sentence_spans
+
+    tagger = load_tagger("toxicity")
+    docs = [Document(str(i), text) for i, text in enumerate(TRICKY_TEXTS)]
+    for doc, attrs in zip(docs, tagger.tag_batch(docs), strict=True):
+        spans = sentence_spans(doc.text)
+        expected = tagger.predict([doc.text] + [doc.text[s:e] for s, e in spans])
+        assert attrs["toxic"] == [(0, len(doc.text), expected[0])]
+        assert attrs["toxic_sentence"] == [
+            (s, e, p) for (s, e), p in zip(spans, expected[1:], strict=True)
+        ]
+    without = load_tagger("toxicity", {"sentences": False}).tag_batch(docs)
+    assert [a["toxic"] for a in without] == [a["toxic"] for a in tagger.tag_batch(docs)]
+    assert all(list(a) == ["toxic"] for a in without)
 
 
 # --- train-classifier and the classifier tagger -------------------------------------------
@@ -238,6 +269,11 @@ def test_golden_attribute_file(tmp_path: Path) -> None:
     docs = tmp_path / "ds" / "documents" / "sample.jsonl"
     docs.parent.mkdir(parents=True)
     shutil.copy(GOLDEN / "sample.jsonl", docs)
-    tag([docs], "models", ["tokens", "pii", "toxicity"], backend=SerialBackend(), progress=False)
+    tag(
+        [docs],
+        "models",
+        ["tokens", "pii", "toxicity"],
+        run_options=RunOptions(backend=SerialBackend(), progress=False),
+    )
     got = (tmp_path / "ds" / "attributes" / "models" / "sample.jsonl").read_text()
     assert got == (GOLDEN / "models.attributes.jsonl").read_text()

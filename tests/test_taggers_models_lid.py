@@ -138,3 +138,32 @@ def test_fasttext_accuracy_on_handbook_translations() -> None:
 def test_cld2_accuracy_on_handbook_translations() -> None:
     pytest.importorskip("pycld2")
     assert _accuracy("lid_cld2") >= MIN_ACCURACY
+
+
+@needs_fasttext
+def test_fasttext_document_scores_come_from_its_paragraphs() -> None:
+    # Version 2: one prediction per paragraph; a document's score is the length-weighted mean
+    # of its paragraphs' top-k scores, and a one-paragraph document gets the whole-text one.
+    tagger = load_tagger("lid_fasttext")
+    single = "  " + SENTENCES["fr"] + "\n"
+    mixed = SENTENCES["de"] + "\n\n" + SENTENCES["en"] + " " + SENTENCES["en"]
+    [one, two] = tagger.tag_batch([Document("one", single), Document("two", mixed)])
+    [whole] = tagger.predict([single], 3)
+    assert {k: v for k, v in one.items() if k.startswith("lang_")} == {
+        f"lang_{lang}": [(0, len(single), score)] for lang, score in whole if score >= 0.01
+    }
+    spans = paragraph_spans(mixed)
+    preds = tagger.predict([mixed[s:e] for s, e in spans], 3)
+    weights = [e - s for s, e in spans]
+    expected: dict[str, float] = {}
+    for weight, pred in zip(weights, preds, strict=True):
+        for lang, score in pred:
+            expected[lang] = expected.get(lang, 0.0) + score * weight / sum(weights)
+    top = sorted(expected.items(), key=lambda item: -item[1])[:3]
+    doc_level = {k: v for k, v in two.items() if k.startswith("lang_")}
+    assert list(doc_level) == [f"lang_{lang}" for lang, score in top if score >= 0.01]
+    for lang, score in top:
+        if score >= 0.01:
+            assert doc_level[f"lang_{lang}"] == [(0, len(mixed), pytest.approx(score))]
+    assert doc_level["lang_en"][0][2] > doc_level["lang_de"][0][2]  # the longer paragraph
+    assert load_tagger("lid_fasttext").version == "2"

@@ -16,6 +16,7 @@ import pytest
 from dolmakit.document import Document, Span
 from dolmakit.io.writer import JsonlWriter
 from dolmakit.run.backends import SerialBackend
+from dolmakit.run.options import RunOptions
 from dolmakit.taggers import base
 from dolmakit.taggers.base import Values, ValueTagger, batch_from_values, load_tagger
 from dolmakit.taggers.stage import TaggerError, tag
@@ -103,7 +104,7 @@ def test_value_path_writes_what_the_span_path_writes(
         (GOLDEN / "documents" / "demo" / "sample.jsonl").read_bytes()
     )
     names = [*RULES, "test_values"]
-    tag([documents], "fast", names, backend=SerialBackend(), progress=False)
+    tag([documents], "fast", names, run_options=RunOptions(backend=SerialBackend(), progress=False))
     real_load = base.load_tagger
 
     def spans_only(name: str, params: dict[str, object] | None = None) -> object:
@@ -111,7 +112,7 @@ def test_value_path_writes_what_the_span_path_writes(
         return _SpansOnly(tagger) if isinstance(tagger, ValueTagger) else tagger
 
     monkeypatch.setattr("dolmakit.taggers.stage.load_tagger", spans_only)
-    tag([documents], "slow", names, backend=SerialBackend(), progress=False)
+    tag([documents], "slow", names, run_options=RunOptions(backend=SerialBackend(), progress=False))
     fast = (tmp_path / "attributes" / "fast" / "x.jsonl").read_bytes()
     slow = (tmp_path / "attributes" / "slow" / "x.jsonl").read_bytes()
     assert b"fast__test_values__mark" in fast and b"fast__c4__line_dropped" in fast
@@ -121,7 +122,12 @@ def test_value_path_writes_what_the_span_path_writes(
 def test_values_by_hand(tmp_path: Path, value_tagger: type[_Values]) -> None:
     # 'abcd': mark [0, 2], size 4, half 4/3 rounded to 1.33333; '': size 0, half None (absent).
     documents = dataset(tmp_path, ["abcd", ""])
-    tag([documents], "v", ["test_values"], backend=SerialBackend(), progress=False)
+    tag(
+        [documents],
+        "v",
+        ["test_values"],
+        run_options=RunOptions(backend=SerialBackend(), progress=False),
+    )
     lines = (tmp_path / "attributes" / "v" / "x.jsonl").read_text().splitlines()
     assert lines == [
         '{"id":"d0","attributes":{"v__test_values__mark":[[0,2,1]],'
@@ -148,5 +154,10 @@ def test_bad_values_stop_the_run(
     recipe = tmp_path / "r.yaml"
     recipe.write_text(f"taggers:\n  - name: test_values\n    params: {{mode: {mode}}}\n")
     with pytest.raises(TaggerError, match=message):
-        tag([documents], "v", recipe, backend=SerialBackend(), progress=False)
+        tag(
+            [documents],
+            "v",
+            recipe,
+            run_options=RunOptions(backend=SerialBackend(), progress=False),
+        )
     assert not (tmp_path / "attributes" / "v" / "x.jsonl").exists()

@@ -17,6 +17,7 @@ from dolmakit.document import Document, Span
 from dolmakit.errors import ConfigError, InputError
 from dolmakit.io.attributes import read_attribute_lines, read_with_attributes
 from dolmakit.run.backends import ProcessBackend, SerialBackend
+from dolmakit.run.options import RunOptions
 from dolmakit.taggers import base
 from dolmakit.taggers.recipes import load_recipe
 from dolmakit.taggers.stage import TaggerError, tag
@@ -50,7 +51,12 @@ def test_tag_writes_line_aligned_dolma_attributes(dataset: Callable[..., Path]) 
     bad = root / "documents" / "b" / "part-0.jsonl"
     with open(bad, "ab") as fh:
         fh.write(b"{not json\n")
-    summary = tag([root / "documents"], "q", RULES, backend=SerialBackend(), progress=False)
+    summary = tag(
+        [root / "documents"],
+        "q",
+        RULES,
+        run_options=RunOptions(backend=SerialBackend(), progress=False),
+    )
     assert (summary.read, summary.written, summary.rejected_total) == (9, 8, 1)
     for doc_file in sorted((root / "documents").rglob("*.jsonl*")):
         attr_file = root / "attributes" / "q" / doc_file.relative_to(root / "documents")
@@ -73,7 +79,12 @@ def test_tag_writes_line_aligned_dolma_attributes(dataset: Callable[..., Path]) 
 def test_scores_are_rounded_to_five_decimals(dataset: Callable[..., Path]) -> None:
     # 'ab. cd' has words of 3 and 2 characters: mean 2.5; 'abc d e' -> 5/3 = 1.66667.
     root = dataset({"x.jsonl": [{"id": "1", "text": "abc d e"}]})
-    tag([root / "documents"], "r", ["gopher_quality"], backend=SerialBackend(), progress=False)
+    tag(
+        [root / "documents"],
+        "r",
+        ["gopher_quality"],
+        run_options=RunOptions(backend=SerialBackend(), progress=False),
+    )
     ((_, _, attrs),) = list(read_attribute_lines(root / "attributes" / "r" / "x.jsonl"))
     assert attrs["r__gopher_quality__mean_word_length"] == [[0, 7, 1.66667]]
     raw = (root / "attributes" / "r" / "x.jsonl").read_text()
@@ -88,7 +99,12 @@ def test_golden_attribute_file() -> None:
         docs = Path(tmp) / "demo" / "documents" / "sample.jsonl"
         docs.parent.mkdir(parents=True)
         shutil.copy(GOLDEN / "documents" / "demo" / "sample.jsonl", docs)
-        tag([docs], "rules", GOLDEN / "rules.yaml", backend=SerialBackend(), progress=False)
+        tag(
+            [docs],
+            "rules",
+            GOLDEN / "rules.yaml",
+            run_options=RunOptions(backend=SerialBackend(), progress=False),
+        )
         got = (Path(tmp) / "demo" / "attributes" / "rules" / "sample.jsonl").read_bytes()
     expected = (GOLDEN / "rules.attributes.jsonl").read_bytes()
     assert got == expected
@@ -102,7 +118,13 @@ def test_same_bytes_for_any_backend_and_batch_size(dataset: Callable[..., Path])
         ("p", ProcessBackend(2), 2),
     ]
     for run, backend, batch in runs:
-        tag([root / "documents"], run, RULES, backend=backend, progress=False, batch_size=batch)
+        tag(
+            [root / "documents"],
+            run,
+            RULES,
+            run_options=RunOptions(backend=backend, progress=False),
+            batch_size=batch,
+        )
         files = sorted((root / "attributes" / run).glob("*/part-0.jsonl*"))
         outputs.append([_decompressed(f).replace(f'"{run}__'.encode(), b'"R__') for f in files])
     assert outputs[0] == outputs[1]
@@ -111,18 +133,38 @@ def test_same_bytes_for_any_backend_and_batch_size(dataset: Callable[..., Path])
 
 def test_rerun_skips_complete_shards_and_redoes_missing_ones(dataset: Callable[..., Path]) -> None:
     root = _two_shards(dataset)
-    first = tag([root / "documents"], "q", RULES, backend=SerialBackend(), progress=False)
+    first = tag(
+        [root / "documents"],
+        "q",
+        RULES,
+        run_options=RunOptions(backend=SerialBackend(), progress=False),
+    )
     assert first.shards_skipped == 0
     out = root / "attributes" / "q" / "a" / "part-0.jsonl.zst"
     before = out.read_bytes()
-    again = tag([root / "documents"], "q", RULES, backend=SerialBackend(), progress=False)
+    again = tag(
+        [root / "documents"],
+        "q",
+        RULES,
+        run_options=RunOptions(backend=SerialBackend(), progress=False),
+    )
     assert again.shards_skipped == 2 and again.written == 8
     out.unlink()
-    third = tag([root / "documents"], "q", RULES, backend=SerialBackend(), progress=False)
+    third = tag(
+        [root / "documents"],
+        "q",
+        RULES,
+        run_options=RunOptions(backend=SerialBackend(), progress=False),
+    )
     assert third.shards_skipped == 1
     assert out.read_bytes() == before
     # A different tagger set is a different configuration: everything is redone.
-    fourth = tag([root / "documents"], "q", "lengths", backend=SerialBackend(), progress=False)
+    fourth = tag(
+        [root / "documents"],
+        "q",
+        "lengths",
+        run_options=RunOptions(backend=SerialBackend(), progress=False),
+    )
     assert fourth.shards_skipped == 0
 
 
@@ -177,7 +219,12 @@ def test_a_tagger_that_breaks_the_contract_stops_the_run(
     recipe = root / "r.yaml"
     recipe.write_text(f"taggers:\n  - name: test_broken\n    params: {{mode: {mode}}}\n")
     with pytest.raises(TaggerError, match=message):
-        tag([root / "documents"], "q", recipe, backend=SerialBackend(), progress=False)
+        tag(
+            [root / "documents"],
+            "q",
+            recipe,
+            run_options=RunOptions(backend=SerialBackend(), progress=False),
+        )
     assert not (root / "attributes" / "q" / "x.jsonl").exists()
 
 
@@ -185,7 +232,12 @@ def test_declared_prefix_types_are_accepted(dataset: Callable[..., Path], broken
     root = dataset({"x.jsonl": make_docs(1)})
     recipe = root / "r.yaml"
     recipe.write_text("taggers:\n  - name: test_broken\n    params: {mode: prefix}\n")
-    tag([root / "documents"], "q", recipe, backend=SerialBackend(), progress=False)
+    tag(
+        [root / "documents"],
+        "q",
+        recipe,
+        run_options=RunOptions(backend=SerialBackend(), progress=False),
+    )
     ((_, _, attrs),) = list(read_attribute_lines(root / "attributes" / "q" / "x.jsonl"))
     assert attrs == {"q__test_broken__lang_en": [[0, 57, 0.5]]}
 
@@ -234,12 +286,12 @@ def test_shipped_recipes_are_valid() -> None:
 def test_bad_run_names_and_inputs(dataset: Callable[..., Path], tmp_path: Path) -> None:
     root = _two_shards(dataset)
     with pytest.raises(ConfigError, match="run name"):
-        tag([root / "documents"], "../x", "lengths", progress=False)
+        tag([root / "documents"], "../x", "lengths", run_options=RunOptions(progress=False))
     with pytest.raises(ConfigError, match="unknown tagger"):
-        tag([root / "documents"], "q", "lengths,nope", progress=False)
+        tag([root / "documents"], "q", "lengths,nope", run_options=RunOptions(progress=False))
     loose = write_lines(tmp_path / "loose.jsonl", make_docs(1))
     with pytest.raises(Exception, match="not inside a 'documents' folder"):
-        tag([loose], "q", "lengths", progress=False)
+        tag([loose], "q", "lengths", run_options=RunOptions(progress=False))
 
 
 def test_on_error_fail_names_the_bad_line(dataset: Callable[..., Path]) -> None:
@@ -249,9 +301,7 @@ def test_on_error_fail_names_the_bad_line(dataset: Callable[..., Path]) -> None:
             [root / "documents"],
             "q",
             "lengths",
-            backend=SerialBackend(),
-            on_error="fail",
-            progress=False,
+            run_options=RunOptions(backend=SerialBackend(), on_error="fail", progress=False),
         )
 
 

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from dolmakit.run.options import RunOptions
 from dolmakit.taggers.rules import reference
 from dolmakit.taggers.rules.text import NATIVE, PURE_PYTHON_ENV, C4Lines, Summary
 from dolmakit.taggers.rules.wordlists import WordList, load_word_list
@@ -230,10 +231,11 @@ def test_pure_python_run_writes_the_same_bytes(tmp_path: Path) -> None:
     documents = tmp_path / "data" / "documents"
     shutil.copytree(GOLDEN / "documents", documents)
     recipe = str(GOLDEN / "rules.yaml")
-    tag([documents], "compiled", recipe, progress=False)
+    tag([documents], "compiled", recipe, run_options=RunOptions(progress=False))
     code = (
         "import sys; from dolmakit.taggers.stage import tag; "
-        "tag([sys.argv[1]], 'pure', sys.argv[2], progress=False)"
+        "from dolmakit.run.options import RunOptions; "
+        "tag([sys.argv[1]], 'pure', sys.argv[2], run_options=RunOptions(progress=False))"
     )
     env = {**os.environ, PURE_PYTHON_ENV: "1"}
     subprocess.run([sys.executable, "-c", code, str(documents), recipe], env=env, check=True)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from dolmakit.io.reader import read_documents
+from dolmakit.run.options import RunOptions
 from tests.test_card_browser import CHROMIUM, Browser
 
 pytestmark = pytest.mark.skipif(
@@ -52,7 +53,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from tests.test_trace_index import make_mix
 
     mix_dir = make_mix(tmp_path_factory.mktemp("page"))
-    build_index(mix_dir, progress=False)
+    build_index(mix_dir, run_options=RunOptions(progress=False))
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "dolmakit", "trace", str(mix_dir), "--serve", "--port", str(port)],

@@ -27,6 +27,7 @@ from dolmakit.cli.main import cli
 from dolmakit.io.reader import read_documents
 from dolmakit.mix import build_mix
 from dolmakit.run.backends import ProcessBackend
+from dolmakit.run.options import RunOptions
 from tests.conftest import DEMO_CORPUS
 
 pytest.importorskip("pydivsufsort")
@@ -71,14 +72,16 @@ def make_mix(root: Path) -> Path:
         "output": {"format": "jsonl.zst", "shard_size": "300KB"},
     }
     path = write_spec(root / "mix.yaml", spec)
-    return build_mix(path, data_root=root / "data", output=root / "mixes", progress=False).mix_dir
+    return build_mix(
+        path, data_root=root / "data", output=root / "mixes", run_options=RunOptions(progress=False)
+    ).mix_dir
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A mix with a span index of several index shards (read-only for the tests)."""
     mix_dir = make_mix(tmp_path_factory.mktemp("trace"))
-    build_index(mix_dir, SMALL_SHARDS, progress=False)
+    build_index(mix_dir, SMALL_SHARDS, run_options=RunOptions(progress=False))
     return mix_dir
 
 
@@ -139,16 +142,20 @@ def test_the_position_map_matches_the_shards(built: Path) -> None:
 def test_index_bytes_do_not_depend_on_the_worker_count(tmp_path: Path, built: Path) -> None:
     other = tmp_path / "mix"
     shutil.copytree(built, other, ignore=shutil.ignore_patterns("index"))
-    build_index(other, SMALL_SHARDS, backend=ProcessBackend(2), progress=False)
+    build_index(
+        other, SMALL_SHARDS, run_options=RunOptions(backend=ProcessBackend(2), progress=False)
+    )
     assert index_bytes(other) == index_bytes(built)
 
 
 def test_a_complete_index_is_left_alone_and_rebuilt_with_other_options(fresh: Path) -> None:
     before = index_bytes(fresh)
-    again = build_index(fresh, SMALL_SHARDS, progress=False)
+    again = build_index(fresh, SMALL_SHARDS, run_options=RunOptions(progress=False))
     assert again.up_to_date
     assert again.lines()[0].startswith("index up to date: ")
-    one = build_index(fresh, IndexOptions(shard_bytes=1 << 30), progress=False)
+    one = build_index(
+        fresh, IndexOptions(shard_bytes=1 << 30), run_options=RunOptions(progress=False)
+    )
     assert not one.up_to_date and len(one.manifest["shards"]) == 1
     assert index_bytes(fresh) != before
 
@@ -172,7 +179,7 @@ def test_a_killed_build_reruns_to_the_same_bytes(tmp_path: Path, built: Path) ->
     assert rerun.returncode == 0, rerun.stderr
     reference = tmp_path / "reference"
     shutil.copytree(built, reference, ignore=shutil.ignore_patterns("index"))
-    build_index(reference, IndexOptions(shard_bytes=20_000), progress=False)
+    build_index(reference, IndexOptions(shard_bytes=20_000), run_options=RunOptions(progress=False))
     assert index_bytes(mix_dir) == index_bytes(reference)
 
 

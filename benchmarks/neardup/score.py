@@ -35,6 +35,7 @@ from dolmakit.dedup import MinHashConfig, dedup_minhash  # noqa: E402
 from dolmakit.dedup.index import SignatureStore, read_index  # noqa: E402
 from dolmakit.dedup.lsh import band_keys, collision_probability  # noqa: E402
 from dolmakit.run.backends import make_backend  # noqa: E402
+from dolmakit.run.options import RunOptions  # noqa: E402
 
 BINS = np.round(np.arange(0.3, 1.0001, 0.05), 2)
 
@@ -55,8 +56,7 @@ def score(bench: Path, threshold: float, verify: str = "exact", workers: int = 1
         [bench / "documents"],
         run,
         config,
-        backend=make_backend("processes", workers),
-        progress=False,
+        run_options=RunOptions(backend=make_backend("processes", workers), progress=False),
     )
     table = pq.read_table(report / "clusters.parquet").to_pylist()
     cluster_of = np.full(len(ids), -1, dtype=np.int64)

@@ -18,13 +18,25 @@ from typing import Any
 
 import numpy as np
 
-from dolmakit.audit.card import CardData, ScoreHistogram, SourceSummary
+from dolmakit.audit.card import (
+    CardData,
+    ScoreHistogram,
+    SourceSummary,
+    render_html,
+    render_markdown,
+)
+from dolmakit.audit.card_contamination import contamination_section
 from dolmakit.audit.folder import MixFolder, open_mix
+from dolmakit.audit.sign import signing_status
 from dolmakit.audit.sources import is_dedup_clause, source_rows
 from dolmakit.errors import DolmakitError, InputError
+from dolmakit.io import storage
+from dolmakit.io.atomic import write_bytes_atomic
 from dolmakit.io.attributes import read_with_attributes
-from dolmakit.io.reader import READ_ERRORS, iter_lines
+from dolmakit.io.reader import READ_ERRORS, iter_lines, read_documents
 from dolmakit.io.rejects import Rejects
+from dolmakit.mix.evaluate import compile_filter
+from dolmakit.mix.files import read_table
 from dolmakit.mix.manifest import SourceSection
 
 HISTOGRAM_BINS = 20
@@ -92,8 +104,6 @@ def _shard_rows(mix: MixFolder) -> Iterator[tuple[int, int, dict[str, Any]]]:
     for number, shard in enumerate(mix.manifest.shards):
         path = mix.folder / shard.path
         if path.name.endswith(".parquet"):
-            from dolmakit.io.reader import read_documents
-
             for row, doc in read_documents(path, Rejects(on_error="fail")):
                 yield number, row, doc.to_dict()
             continue
@@ -110,8 +120,6 @@ def _shard_rows(mix: MixFolder) -> Iterator[tuple[int, int, dict[str, Any]]]:
 
 def _languages(mix: MixFolder) -> dict[str, dict[str, int]]:
     """Return {source: {language: output tokens}} from the shards and the index."""
-    from dolmakit.mix.files import read_table
-
     index = read_table(mix.folder / mix.manifest.index.path, columns=["shard", "row", "tokens"])
     shards, rows, tokens = (index.column(c).to_pylist() for c in ("shard", "row", "tokens"))
     out: dict[str, dict[str, int]] = {}
@@ -145,8 +153,6 @@ def _value(spans: list[list[float]], length: int) -> float | None:
 
 def _filter_keys(section: SourceSection) -> list[str]:
     """Return the attribute keys a source's filter reads, except deduplication ones."""
-    from dolmakit.mix.evaluate import compile_filter
-
     compiled = compile_filter(section.filter, list(section.attributes))
     keys: list[str] = []
     for name, candidates in compiled.attribute_keys().items():
@@ -208,8 +214,6 @@ def _histograms(mix: MixFolder, score_keys: Sequence[str], bins: int) -> list[Sc
 
 
 def _decision_rows(mix: MixFolder, relative: str) -> list[dict[str, Any]]:
-    from dolmakit.mix.files import read_table
-
     table = read_table(mix.folder / relative, columns=["line", "source", "outcome"])
     rows: list[dict[str, Any]] = table.to_pylist()
     return rows
@@ -223,16 +227,11 @@ def render_card(
     score_keys: Sequence[str] = (),
 ) -> tuple[Path, Path]:
     """Write card.md and card.html for a mix (into the mix folder, or `out`); return both paths."""
-    from dolmakit.audit.card import render_html, render_markdown
-    from dolmakit.io.atomic import write_bytes_atomic
-
     mix = open_mix(mix_dir, data_root)
     data = card_data(mix, score_keys=score_keys)
-    from dolmakit.io import storage
 
     folder = storage.location(out) if out is not None else mix.folder
     md_path, html_path = folder / "card.md", folder / "card.html"
-    from dolmakit.audit.card_contamination import contamination_section
 
     md_extra, html_extra = contamination_section(mix)
     write_bytes_atomic(md_path, (render_markdown(data) + md_extra).encode())
@@ -242,6 +241,4 @@ def render_card(
 
 def _signature_fact(mix: MixFolder) -> str:
     """Say who signed the mix (the key's fingerprint), or that it is not signed."""
-    from dolmakit.audit.sign import signing_status
-
     return signing_status(mix.folder, mix.manifest.content_sha256).describe()

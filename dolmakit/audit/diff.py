@@ -14,6 +14,7 @@ from typing import Any
 from dolmakit.audit.folder import MixFolder, open_mix
 from dolmakit.audit.sources import SourceRow, source_rows
 from dolmakit.io.units import counted
+from dolmakit.mix.files import read_table
 
 DocKey = tuple[str, str, str]
 EXAMPLES = 5
@@ -90,8 +91,6 @@ def spec_changes(a: dict[str, Any], b: dict[str, Any]) -> list[SpecChange]:
 
 def _documents(mix: MixFolder) -> Counter[DocKey]:
     """Count copies of each (source, path, id) in the mix's index."""
-    from dolmakit.mix.files import read_table
-
     table = read_table(mix.folder / mix.manifest.index.path, columns=["source", "path", "id"])
     columns = [table.column(c).to_pylist() for c in ("source", "path", "id")]
     return Counter(zip(*columns, strict=True))

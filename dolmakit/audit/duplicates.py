@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dolmakit.io import storage
+from dolmakit.mix.files import read_table
 
 CLUSTERS_FILE = Path(".dolmakit") / "clusters.parquet"
 
@@ -39,8 +40,6 @@ def kept_duplicate(
     data_root: Path, runs: Sequence[str], relative: str, line: int, doc_id: str
 ) -> str | None:
     """Return 'ID (PATH:LINE)' of the keeper of the document's cluster, or None if not found."""
-    from dolmakit.mix.files import read_table
-
     for run in runs:
         clusters = data_root / "attributes" / run / CLUSTERS_FILE
         if not clusters.is_file():

@@ -16,8 +16,10 @@ from typing import Any
 from dolmakit.audit.folder import MixFolder, open_mix
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
+from dolmakit.mix import build_from_spec_dict
 from dolmakit.mix.manifest import MANIFEST_NAME, content_hash, manifest_content
-from dolmakit.run.backends import Backend
+from dolmakit.run.backends import Backend, SerialBackend
+from dolmakit.run.options import RunOptions
 
 CHUNK = 1 << 20
 
@@ -130,8 +132,6 @@ def rebuild_mix(
 
 def _build(mix: MixFolder, data_root: Path, out: Path, backend: Backend | None) -> Path:
     """Build the manifest's canonical spec under `out` with the mixer; return the new folder."""
-    from dolmakit.mix import build_from_spec_dict
-
     if not mix.manifest.spec:
         raise DolmakitError(f"{mix.manifest_path}: the manifest holds no spec to rebuild from")
     result = build_from_spec_dict(
@@ -139,7 +139,6 @@ def _build(mix: MixFolder, data_root: Path, out: Path, backend: Backend | None) 
         data_root,
         out,
         spec_file=mix.manifest.spec_file,
-        backend=backend,
-        progress=False,
+        run_options=RunOptions(backend or SerialBackend(), progress=False),
     )
     return result.mix_dir

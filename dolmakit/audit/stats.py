@@ -18,8 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from dolmakit.audit import charts
+from dolmakit.audit.html import esc, page, table
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
+from dolmakit.io.atomic import write_bytes_atomic
 from dolmakit.io.attributes import read_with_attributes
 from dolmakit.io.paths import attribute_runs, expand_inputs, split_dataset_path
 from dolmakit.io.rejects import Rejects
@@ -310,8 +313,6 @@ def _num(value: float | None) -> str:
 
 def stats_charts(report: StatsReport) -> dict[str, Any]:
     """Return {key: matplotlib Figure}: a histogram per key, one line per source."""
-    from dolmakit.audit import charts
-
     figures: dict[str, Any] = {}
     for key in report.key_names():
         edges = report.edges(key)
@@ -328,9 +329,6 @@ def stats_charts(report: StatsReport) -> dict[str, Any]:
 
 def write_png(report: StatsReport, folder: str | Path) -> list[Path]:
     """Write one PNG histogram per key into `folder`; return the paths."""
-    from dolmakit.audit import charts
-    from dolmakit.io.atomic import write_bytes_atomic
-
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -343,10 +341,6 @@ def write_png(report: StatsReport, folder: str | Path) -> list[Path]:
 
 def write_html(report: StatsReport, path: str | Path) -> Path:
     """Write one self-contained HTML page: per key, its table and histogram (inline SVG)."""
-    from dolmakit.audit import charts
-    from dolmakit.audit.html import esc, page, table
-    from dolmakit.io.atomic import write_bytes_atomic
-
     sections = [
         "<p>Dataset <code>"
         + esc(str(report.root))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dolmakit.audit.duplicates import kept_duplicate
 from dolmakit.audit.folder import MixFolder, open_mix
 from dolmakit.audit.sources import is_dedup_clause
 from dolmakit.errors import DolmakitError
@@ -21,6 +22,8 @@ from dolmakit.io import storage
 from dolmakit.io.attributes import Attributes, read_with_attributes
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.rejects import REJECTS_FILE, Rejects
+from dolmakit.mix.evaluate import compile_filter
+from dolmakit.mix.files import read_table
 from dolmakit.mix.manifest import SourceSection
 
 _REF = re.compile(r"^(?P<file>.+):(?P<line>[0-9]+)$")
@@ -74,8 +77,6 @@ class Origin:
 
 
 def _read_table(path: Path, filters: list[tuple[str, str, Any]]) -> list[dict[str, Any]]:
-    from dolmakit.mix.files import read_table
-
     rows: list[dict[str, Any]] = read_table(path, filters=filters).to_pylist()
     return rows
 
@@ -298,8 +299,6 @@ def _attach_attributes(
 def _evaluate(
     section: SourceSection, runs: list[str], doc: Any, attrs: Attributes, clauses: list[str]
 ) -> list[ClauseResult]:
-    from dolmakit.mix.evaluate import compile_filter
-
     compiled = compile_filter(section.filter, runs)
     results = []
     for text, predicate in zip(compiled.clause_texts, compiled.predicates, strict=True):
@@ -312,9 +311,6 @@ def _evaluate(
 
 def _kept_duplicate(mix: MixFolder, section: SourceSection, origin: Origin) -> str | None:
     """Name the kept member of the document's duplicate cluster, from the dedup run."""
-    from dolmakit.audit.duplicates import kept_duplicate
-    from dolmakit.mix.evaluate import compile_filter
-
     if mix.data_root is None:
         origin.notes.append("the kept copy is not named: pass --data-root to read the dedup run")
         return None

@@ -18,8 +18,10 @@ from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.compression import compression_of
 from dolmakit.io.digest import file_sha256
-from dolmakit.io.reader import READ_ERRORS, iter_lines
+from dolmakit.io.reader import READ_ERRORS, iter_lines, read_documents
+from dolmakit.io.rejects import Rejects
 from dolmakit.io.units import counted
+from dolmakit.mix.files import parquet_rows
 from dolmakit.mix.manifest import (
     MANIFEST_NAME,
     HashedFile,
@@ -28,6 +30,7 @@ from dolmakit.mix.manifest import (
     spec_hash,
 )
 from dolmakit.run.backends import Backend, SerialBackend
+from dolmakit.tokenizers import get_tokenizer
 from dolmakit.trace.layout import INDEX_DIR, INDEX_MANIFEST, index_files, read_index_manifest
 
 HASH_CHUNK = 1 << 20
@@ -179,8 +182,6 @@ def _check_table(job: _ShardCheck, found: _ShardFound) -> _ShardFound:
     """Check the row count of an index or decisions Parquet file."""
     import pyarrow as pa
 
-    from dolmakit.mix.files import parquet_rows
-
     try:
         rows = parquet_rows(job.path)
     except (OSError, pa.ArrowInvalid) as exc:
@@ -196,8 +197,6 @@ def _check_table(job: _ShardCheck, found: _ShardFound) -> _ShardFound:
 def _count(path: Path, tokenizer_name: str) -> tuple[int, int, str]:
     """Return (documents, tokens, error) of a shard; error is '' when it reads cleanly."""
     import msgspec
-
-    from dolmakit.tokenizers import get_tokenizer
 
     tokenizer = get_tokenizer(tokenizer_name)
     documents = tokens = 0
@@ -231,9 +230,6 @@ def _count(path: Path, tokenizer_name: str) -> tuple[int, int, str]:
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
     if path.name.endswith(".parquet"):
         import msgspec
-
-        from dolmakit.io.reader import read_documents
-        from dolmakit.io.rejects import Rejects
 
         for lineno, doc in read_documents(path, Rejects(on_error="fail")):
             yield lineno, msgspec.json.encode(doc.to_dict())

@@ -1,4 +1,8 @@
-"""The `dolmakit audit` command group and `dolmakit stats`: parse options, call the library."""
+"""The `dolmakit audit` command group and `dolmakit stats`: parse options, call the library.
+
+Library modules are imported inside each command (lazily), so that `dolmakit --help` and
+shell completion load none of them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ from typing import Any, TypeVar
 
 import click
 
-from dolmakit.cli.options import backend_from, backend_options
+from dolmakit.cli.options import run_options
+from dolmakit.errors import DolmakitError
+from dolmakit.run.options import RunOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,14 +29,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 @click.option("--bins", default=20, show_default=True, help="Histogram bins.")
 @click.option("--html", "html_path", default=None, help="Also write an HTML report here.")
 @click.option("--png", "png_dir", default=None, help="Also write one PNG histogram per key here.")
-@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
+@run_options(backends=False, on_error=False, workers=1)
 def stats(
     target: str,
     attributes: tuple[str, ...],
     bins: int,
     html_path: str | None,
     png_dir: str | None,
-    workers: int,
+    run_options: RunOptions,
 ) -> None:
     """Show counts, quantiles and histograms of attributes, per source.
 
@@ -49,12 +55,9 @@ def stats(
         write_html,
         write_png,
     )
-    from dolmakit.run.backends import make_backend
 
     report = compute_stats(
-        target,
-        StatsConfig(attributes=attributes, bins=bins),
-        backend=make_backend("processes", workers),
+        target, StatsConfig(attributes=attributes, bins=bins), backend=run_options.backend
     )
     click.echo(format_report(report))
     if html_path:
@@ -68,8 +71,6 @@ class AuditGroup(click.Group):
     """Turn I/O and Parquet errors of a damaged mix into a one-line error (no traceback)."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from dolmakit.errors import DolmakitError
-
         try:
             return super().invoke(ctx)
         except OSError as exc:
@@ -111,14 +112,13 @@ def _data_root_option(fn: F) -> F:
     help="Also require a valid signature (manifest.sig) by this Ed25519 public key.",
 )
 @_data_root_option
-@backend_options
+@run_options(on_error=False)
 def verify(
     mix_dir: str,
     inputs: bool,
     public_key: str | None,
     data_root: str | None,
-    backend: str,
-    workers: int | None,
+    run_options: RunOptions,
 ) -> None:
     """Check a mix's shards, index and decisions (and inputs) against its manifest.
 
@@ -137,7 +137,7 @@ def verify(
         mix_dir,
         inputs=inputs,
         data_root=data_root,
-        backend=backend_from(backend, workers),
+        backend=run_options.backend,
         public_key=public_key,
     )
     for problem in report.problems:
@@ -332,14 +332,14 @@ def summary(mix_dirs: tuple[str, ...], provider: str | None, out: str) -> None:
 @audit.command()
 @click.argument("mix_dir", type=click.Path(file_okay=False))
 @_data_root_option
-@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
+@run_options(backends=False, on_error=False, workers=1)
 @click.option(
     "--keep",
     default=None,
     type=click.Path(file_okay=False),
     help="Build into this folder and keep it (default: a temporary folder, removed).",
 )
-def rebuild(mix_dir: str, data_root: str | None, workers: int, keep: str | None) -> None:
+def rebuild(mix_dir: str, data_root: str | None, run_options: RunOptions, keep: str | None) -> None:
     """Rebuild a mix from its manifest into a temporary folder and compare the bytes.
 
     Prints "reproducible", or the first difference and exits 1.
@@ -349,11 +349,8 @@ def rebuild(mix_dir: str, data_root: str | None, workers: int, keep: str | None)
       dolmakit audit rebuild demo-out/mixes/demo/v2 --data-root demo-out/data
     """
     from dolmakit.audit.rebuild import rebuild_mix
-    from dolmakit.run.backends import make_backend
 
-    result = rebuild_mix(
-        mix_dir, data_root=data_root, backend=make_backend("processes", workers), keep=keep
-    )
+    result = rebuild_mix(mix_dir, data_root=data_root, backend=run_options.backend, keep=keep)
     click.echo(result.message())
     if not result.reproducible:
         raise SystemExit(1)

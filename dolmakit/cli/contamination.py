@@ -1,4 +1,8 @@
-"""The `dolmakit contamination` commands and `dolmakit audit contamination`."""
+"""The `dolmakit contamination` commands and `dolmakit audit contamination`.
+
+Library modules are imported inside each command (lazily), so that `dolmakit --help` and
+shell completion load none of them.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,9 @@ import sys
 from pathlib import Path
 
 import click
+
+from dolmakit.cli.options import run_options
+from dolmakit.run.options import RunOptions
 
 
 @click.group("contamination")
@@ -116,7 +123,7 @@ def index_command(
 )
 @click.option("--top", default=5, show_default=True, help="Longest overlaps shown per benchmark.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--workers", type=int, default=None, help="Worker processes (default: all cores).")
+@run_options(backends=False, on_error=False)
 def audit_contamination(
     mix_dir: str,
     index_path: str,
@@ -124,7 +131,7 @@ def audit_contamination(
     max_share: float | None,
     top: int,
     as_json: bool,
-    workers: int | None,
+    run_options: RunOptions,
 ) -> None:
     """Find benchmark examples in a finished mix: per benchmark, how many and where.
 
@@ -141,7 +148,6 @@ def audit_contamination(
 
     from dolmakit.audit.contamination import audit_contamination as run_audit
     from dolmakit.audit.contamination import format_report
-    from dolmakit.run.backends import make_backend
 
     report = run_audit(
         mix_dir,
@@ -149,7 +155,7 @@ def audit_contamination(
         min_coverage=min_coverage,
         max_share=max_share,
         top=top,
-        backend=make_backend("processes", workers),
+        backend=run_options.backend,
     )
     if as_json:
         click.echo(msgspec.json.format(msgspec.json.encode(report.to_dict())).decode())

@@ -1,12 +1,15 @@
-"""`dolmakit dedup exact` and `dolmakit dedup minhash`: parse options, call the library."""
+"""`dolmakit dedup exact` and `dolmakit dedup minhash`: parse options, call the library.
+
+Library modules are imported inside each command (lazily), so that `dolmakit --help` and
+shell completion load none of them.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from dolmakit.cli.options import backend_from, runner_options
+from dolmakit.cli.options import run_options
+from dolmakit.run.options import RunOptions
 
 
 def _echo_summary(lines: list[str]) -> None:
@@ -30,19 +33,15 @@ def _echo_summary(lines: list[str]) -> None:
 )
 @click.option("--partitions", default=16, show_default=True, help="Hash partitions on disk.")
 @click.option("--report-dir", default=None, help="Where summary and clusters go.")
-@runner_options
-@click.pass_obj
+@run_options()
 def exact(
-    obj: dict[str, Any],
     documents: tuple[str, ...],
     run: str,
     by: str,
     no_normalize: bool,
     partitions: int,
     report_dir: str | None,
-    backend: str,
-    workers: int | None,
-    on_error: str,
+    run_options: RunOptions,
 ) -> None:
     """Mark exact duplicates: same text, same field value, or repeated paragraphs.
 
@@ -64,9 +63,7 @@ def exact(
         run,
         ExactConfig(by=by, normalize=not no_normalize, partitions=partitions),
         report_dir=report_dir,
-        backend=backend_from(backend, workers),
-        on_error=on_error,  # type: ignore[arg-type]
-        progress=obj["progress"],
+        run_options=run_options,
     )
     _echo_summary(summary.lines())
 
@@ -109,10 +106,8 @@ def exact(
 @click.option("--index", default=None, help="Report folder of an earlier run (incremental).")
 @click.option("--partitions", default=16, show_default=True, help="Bucket partitions on disk.")
 @click.option("--report-dir", default=None, help="Where index, summary and clusters go.")
-@runner_options
-@click.pass_obj
+@run_options()
 def minhash(
-    obj: dict[str, Any],
     documents: tuple[str, ...],
     run: str,
     threshold: float,
@@ -129,9 +124,7 @@ def minhash(
     index: str | None,
     partitions: int,
     report_dir: str | None,
-    backend: str,
-    workers: int | None,
-    on_error: str,
+    run_options: RunOptions,
 ) -> None:
     """Mark near-duplicate documents with MinHash LSH, verified and clustered.
 
@@ -170,9 +163,7 @@ def minhash(
         config,
         report_dir=report_dir,
         index=index,
-        backend=backend_from(backend, workers),
-        on_error=on_error,  # type: ignore[arg-type]
-        progress=obj["progress"],
+        run_options=run_options,
     )
     _echo_summary(summary.lines())
 

@@ -1,24 +1,23 @@
-"""The `dolmakit` command line: each command parses options, calls one library function."""
+"""The `dolmakit` command line: each command parses options, calls one library function.
+
+Library modules are imported inside each command (lazily), so that `dolmakit --help` and
+shell completion load none of them.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 import click
 
 from dolmakit import __version__
-from dolmakit.cli.options import (
-    DolmakitGroup,
-    backend_from,
-    report,
-    runner_options,
-)
+from dolmakit.cli.options import DolmakitGroup, report, run_options
 from dolmakit.errors import DolmakitError
 from dolmakit.io.reader import MAX_LINE_ENV
 from dolmakit.io.storage import location
 from dolmakit.io.units import counted, parse_size
+from dolmakit.run.options import RunOptions
 
 
 @click.group(cls=DolmakitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -102,17 +101,13 @@ def inspect(
     help="Output format and compression.",
 )
 @click.option("--shard-size", default=None, help="Reshard into parts of this size, e.g. 256MB.")
-@runner_options
-@click.pass_obj
+@run_options()
 def convert(
-    obj: dict[str, Any],
     sources: tuple[str, ...],
     destination: str,
     fmt: str,
     shard_size: str | None,
-    backend: str,
-    workers: int | None,
-    on_error: str,
+    run_options: RunOptions,
 ) -> None:
     """Convert documents between JSONL (plain, gz, zst) and Parquet, or reshard them.
 
@@ -130,9 +125,7 @@ def convert(
         destination,
         fmt,
         shard_bytes=parse_size(shard_size) if shard_size else None,
-        backend=backend_from(backend, workers),
-        on_error=on_error,  # type: ignore[arg-type]
-        progress=obj["progress"],
+        run_options=run_options,
     )
     report(summary)
     click.echo(f"wrote {counted(summary.written, 'document')} to {location(destination)}")
@@ -140,15 +133,14 @@ def convert(
 
 @cli.command()
 @click.argument("out_dir", default="demo-out")
-@click.option("--workers", type=int, default=None, help="Worker processes (default: all cores).")
+@run_options(backends=False, on_error=False)
 @click.option(
     "--mixes",
     "mixes_dir",
     default=None,
     help="Folder with demo-v1.yaml and demo-v2.yaml (default: the repository's mixes/).",
 )
-@click.pass_obj
-def demo(obj: dict[str, Any], out_dir: str, workers: int | None, mixes_dir: str | None) -> None:
+def demo(out_dir: str, run_options: RunOptions, mixes_dir: str | None) -> None:
     """Run the whole pipeline on the embedded demo corpus into OUT_DIR.
 
     Copies the demo corpus (real Debian documentation text, 6 languages) to
@@ -161,7 +153,7 @@ def demo(obj: dict[str, Any], out_dir: str, workers: int | None, mixes_dir: str 
     """
     from dolmakit.demo import run_demo
 
-    result = run_demo(out_dir, workers=workers, mixes_dir=mixes_dir, progress=obj["progress"])
+    result = run_demo(out_dir, run_options=run_options, mixes_dir=mixes_dir)
     for step in result.steps:
         click.echo(step)
     if not result.ok:
@@ -197,6 +189,9 @@ from dolmakit.cli.contamination import audit_contamination, contamination  # noq
 
 cli.add_command(contamination)
 audit.add_command(audit_contamination)
+from dolmakit.cli.run import run  # noqa: E402
+
+cli.add_command(run)
 
 
 def main() -> None:

@@ -1,12 +1,15 @@
-"""The `dolmakit mix` command: parse options, call `build_mix`, print the funnel and shares."""
+"""The `dolmakit mix` command: parse options, call `build_mix`, print the funnel and shares.
+
+Library modules are imported inside each command (lazily), so that `dolmakit --help` and
+shell completion load none of them.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from dolmakit.cli.options import backend_from, runner_options
+from dolmakit.cli.options import run_options
+from dolmakit.run.options import RunOptions
 
 
 @click.command()
@@ -33,18 +36,14 @@ from dolmakit.cli.options import backend_from, runner_options
     is_flag=True,
     help="Overwrite an existing version built from another spec (drafts only; recorded).",
 )
-@runner_options
-@click.pass_obj
+@run_options()
 def mix(
-    obj: dict[str, Any],
     spec: str,
     data_root: str | None,
     output: str | None,
     work_dir: str | None,
     force: bool,
-    backend: str,
-    workers: int | None,
-    on_error: str,
+    run_options: RunOptions,
 ) -> None:
     """Build the mix SPEC describes: filter, sample by token weights, write shards + manifest.
 
@@ -62,11 +61,9 @@ def mix(
         spec,
         data_root=data_root,
         output=output,
-        backend=backend_from(backend, workers),
-        on_error=on_error,  # type: ignore[arg-type]
+        run_options=run_options,
         force=force,
         work_dir=work_dir,
-        progress=(obj or {}).get("progress", True),
     )
     for line in result.lines():
         click.echo(line)

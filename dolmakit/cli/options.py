@@ -1,22 +1,23 @@
 """Options shared by the commands that run over shards, and the error-printing group.
 
-Stage command modules (`*_cli.py`) import these from here, not from `dolmakit.cli.main`, which
-imports the stage modules to register them: that way no module import depends on the order.
+Command modules (`dolmakit/cli/*.py`) import these from here, not from `dolmakit.cli.main`,
+which imports them to register their commands: that way no import depends on the order.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
 from dolmakit.errors import DolmakitError
-from dolmakit.run.backends import BACKENDS, Backend, make_backend
+from dolmakit.run.backends import BACKENDS
+from dolmakit.run.options import ON_ERROR, RunOptions
 from dolmakit.run.runner import RunSummary
 
 F = TypeVar("F", bound=Callable[..., Any])
-RAY_ADDRESS_KEY = "dolmakit.ray_address"
 
 
 class DolmakitGroup(click.Group):
@@ -29,59 +30,83 @@ class DolmakitGroup(click.Group):
             raise click.ClickException(str(exc)) from None
 
 
-def runner_options(fn: F) -> F:
-    """Add --backend, --ray-address, --workers and --on-error to a command over shards."""
-    fn = click.option(
-        "--on-error",
-        type=click.Choice(["skip", "fail"]),
-        default="skip",
-        show_default=True,
-        help="skip: log bad lines to a rejects file and go on; fail: stop at the first.",
-    )(fn)
-    return backend_options(fn)
+def run_options(
+    *, backends: bool = True, on_error: bool = True, workers: int | None = None
+) -> Callable[[F], F]:
+    """Add the options saying how a command's work runs; pass them on as one RunOptions.
+
+    The command gets `run_options: RunOptions` in place of --backend, --ray-address,
+    --workers and --on-error (progress comes from the group's --quiet). `backends=False`:
+    only --workers, for a local process pool; `workers`: its default (None: all cores).
+    """
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            ctx = click.get_current_context()
+            kwargs["run_options"] = options_from(
+                kwargs.pop("backend", "processes"),
+                kwargs.pop("workers"),
+                kwargs.pop("ray_address", None),
+                on_error=kwargs.pop("on_error", "skip"),
+                progress=bool((ctx.obj or {}).get("progress", True)),
+            )
+            return fn(*args, **kwargs)
+
+        wrapped = cast(F, command)
+        if on_error:
+            wrapped = click.option(
+                "--on-error",
+                type=click.Choice(list(ON_ERROR)),
+                default="skip",
+                show_default=True,
+                help="skip: log bad lines to a rejects file and go on; fail: stop at the first.",
+            )(wrapped)
+        wrapped = click.option(
+            "--workers",
+            type=int,
+            default=workers,
+            show_default=workers is not None,
+            help="Worker processes." if workers else "Worker processes (default: all cores).",
+        )(wrapped)
+        if backends:
+            wrapped = click.option(
+                "--ray-address",
+                default=None,
+                metavar="ADDR",
+                help="With --backend ray: join this Ray cluster (e.g. auto); default: start a"
+                " local Ray.",
+            )(wrapped)
+            wrapped = click.option(
+                "--backend",
+                type=click.Choice(BACKENDS),
+                default="processes",
+                show_default=True,
+                help="Where shards run: this process, a process pool, or a Ray cluster.",
+            )(wrapped)
+        return wrapped
+
+    return decorate
 
 
-def backend_options(fn: F) -> F:
-    """Add --backend, --ray-address and --workers to a command that runs work in parallel."""
-    fn = click.option(
-        "--workers", type=int, default=None, help="Worker processes (default: all cores)."
-    )(fn)
-    fn = click.option(
-        "--ray-address",
-        default=None,
-        metavar="ADDR",
-        expose_value=False,
-        callback=_remember_ray_address,
-        help="With --backend ray: join this Ray cluster (e.g. auto); default: start a local Ray.",
-    )(fn)
-    fn = click.option(
-        "--backend",
-        type=click.Choice(BACKENDS),
-        default="processes",
-        show_default=True,
-        help="Where shards run: this process, a process pool, or a Ray cluster.",
-    )(fn)
-    return fn
-
-
-def _remember_ray_address(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
-    # Kept out of the command's arguments, so commands need no parameter for it.
-    if value:
-        ctx.meta[RAY_ADDRESS_KEY] = value
-
-
-def backend_from(backend: str, workers: int | None, **options: Any) -> Backend:
-    """Build the backend chosen on the command line (with --ray-address if given)."""
-    ctx = click.get_current_context(silent=True)
-    address = ctx.meta.get(RAY_ADDRESS_KEY) if ctx is not None else None
-    if address is not None:
+def options_from(
+    backend: str,
+    workers: int | None,
+    ray_address: str | None,
+    *,
+    on_error: str,
+    progress: bool,
+) -> RunOptions:
+    """Return the run options given on the command line (--ray-address only with Ray)."""
+    extra: dict[str, Any] = {}
+    if ray_address:
         if backend != "ray":
             raise DolmakitError("--ray-address needs --backend ray")
-        options.setdefault("address", address)
-    return make_backend(backend, workers, **options)
+        extra["address"] = ray_address
+    return RunOptions.make(backend, workers, on_error=on_error, progress=progress, **extra)
 
 
-def report(summary: RunSummary) -> None:
+def report(summary: RunSummary[Any]) -> None:
     """Print a stage summary to standard error."""
     for line in summary.lines():
         click.echo(line, err=True)

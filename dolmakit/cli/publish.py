@@ -1,4 +1,8 @@
-"""`dolmakit publish`: write a mix as a Hugging Face dataset folder."""
+"""`dolmakit publish`: write a mix as a Hugging Face dataset folder.
+
+Library modules are imported inside each command (lazily), so that `dolmakit --help` and
+shell completion load none of them.
+"""
 
 from __future__ import annotations
 

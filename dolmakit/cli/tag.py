@@ -1,4 +1,8 @@
-"""The `dolmakit tag` and `dolmakit taggers` commands."""
+"""The `dolmakit tag` and `dolmakit taggers` commands.
+
+Library modules are imported inside each command (lazily), so that `dolmakit --help` and
+shell completion load none of them.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ from typing import Any
 
 import click
 
-from dolmakit.cli.options import backend_from, report, runner_options
+from dolmakit.cli.options import report, run_options
 from dolmakit.io.units import counted
+from dolmakit.run.options import RunOptions
 
 
 @click.command("tag")
@@ -31,7 +36,7 @@ from dolmakit.io.units import counted
 )
 @click.option("--batch-size", default=512, show_default=True, help="Documents per tag_batch call.")
 @click.option("--no-resume", is_flag=True, help="Redo shards an earlier run completed.")
-@runner_options
+@run_options()
 @click.pass_obj
 def tag(
     obj: dict[str, Any],
@@ -42,9 +47,7 @@ def tag(
     params: tuple[str, ...],
     batch_size: int,
     no_resume: bool,
-    backend: str,
-    workers: int | None,
-    on_error: str,
+    run_options: RunOptions,
 ) -> None:
     """Tag documents and write Dolma attribute files, one pass over each shard.
 
@@ -70,10 +73,7 @@ def tag(
         documents,
         run_name,
         recipe if recipe is not None else _with_params(str(tagger_names), params),
-        backend=backend_from(backend, workers),
-        on_error=on_error,  # type: ignore[arg-type]
-        resume=not no_resume,
-        progress=obj["progress"],
+        run_options=run_options.replace(resume=not no_resume),
         batch_size=batch_size,
     )
     report(summary)

@@ -1,17 +1,21 @@
-"""The `dolmakit index` and `dolmakit trace` commands: parse options, call dolmakit.trace."""
+"""The `dolmakit index` and `dolmakit trace` commands: parse options, call dolmakit.trace.
+
+Library modules are imported inside each command (lazily), so that `dolmakit --help` and
+shell completion load none of them.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
-from typing import Any
 
 import click
 
-from dolmakit.cli.options import backend_from, backend_options
+from dolmakit.cli.options import run_options
 from dolmakit.errors import DolmakitError
 from dolmakit.io.units import parse_size
+from dolmakit.run.options import RunOptions
 
 
 @click.command()
@@ -23,15 +27,12 @@ from dolmakit.io.units import parse_size
     help="Text per index shard (memory per worker is about 5x this; below 2GiB).",
 )
 @click.option("--force", is_flag=True, help="Rebuild even if a complete index is there.")
-@backend_options
-@click.pass_obj
+@run_options(on_error=False)
 def index(
-    obj: dict[str, Any],
     mix_dir: str,
     shard_size: str,
     force: bool,
-    backend: str,
-    workers: int | None,
+    run_options: RunOptions,
 ) -> None:
     """Build the span index of a mix, for `dolmakit trace`, under MIX_DIR/index/.
 
@@ -48,8 +49,7 @@ def index(
     result = build_index(
         mix_dir,
         IndexOptions(shard_bytes=parse_size(shard_size)),
-        backend=backend_from(backend, workers),
-        progress=(obj or {}).get("progress", True),
+        run_options=run_options,
         force=force,
     )
     for line in result.lines():

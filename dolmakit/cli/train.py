@@ -1,4 +1,8 @@
-"""The `dolmakit train-classifier` command."""
+"""The `dolmakit train-classifier` command.
+
+Library modules are imported inside each command (lazily), so that `dolmakit --help` and
+shell completion load none of them.
+"""
 
 from __future__ import annotations
 

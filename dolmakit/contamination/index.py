@@ -30,10 +30,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from dolmakit.contamination.examples import BenchmarkRead, check_name
+from dolmakit.contamination.examples import (
+    BenchmarkRead,
+    check_name,
+    parse_benchmark_arg,
+    read_benchmark,
+)
 from dolmakit.contamination.ngrams import DEFAULT_N, HASH, NORMALISATION, ngram_hashes
 from dolmakit.errors import ConfigError, DolmakitError
 from dolmakit.io import storage
+from dolmakit.io.arrays import write_table
 from dolmakit.io.atomic import write_bytes_atomic
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.lock import exclusive
@@ -197,8 +203,6 @@ def _examples_table(
 
 
 def _write_table(table: Any, path: Path) -> None:
-    from dolmakit.io.arrays import write_table
-
     write_table(table, path, compression="zstd")
 
 
@@ -284,8 +288,6 @@ def index_benchmarks(
     With `on_error="skip"` bad rows are skipped and counted per reason in the index record;
     with "fail" the first one stops the build naming its file and line.
     """
-    from dolmakit.contamination.examples import parse_benchmark_arg, read_benchmark
-
     options.check()
     reads = []
     for item in benchmarks:

@@ -18,16 +18,15 @@ the label, so every component sits whole in one partition, sorted by (label, nod
 
 Self-loops carry no connectivity and are ignored: the nodes are those of edges (u, v), u != v.
 Memory per task is that of its partition's edges; the driver only holds references and one
-boolean per task per round. With `LocalExecutor` the same code runs in-process (tests).
+boolean per task per round. Tasks run on any backend (`Backend.submit`/`get`): on Ray as Ray
+tasks, at most `workers` at a time; on the local backends in-process (tests, small runs).
 """
 
 from __future__ import annotations
 
-import functools
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +34,7 @@ import numpy.typing as npt
 from dolmakit.dedup.clustering import components
 from dolmakit.errors import DolmakitError
 from dolmakit.io.arrays import load_npz
+from dolmakit.run.backends import Backend, SerialBackend
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -42,75 +42,6 @@ I64 = npt.NDArray[np.int64]
 # is O(log^2 n) rounds, far below this for any graph that fits in 2**64 node numbers.
 MAX_ROUNDS = 200
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-class Executor(Protocol):
-    """Run `fn(*args)` somewhere; `fn` returns a list of `num_returns` values, one ref each."""
-
-    def submit(self, fn: Callable[..., Any], args: Sequence[Any], num_returns: int) -> list[Any]:
-        """Start the call and return one reference per result."""
-        ...
-
-    def get(self, ref: Any) -> Any:
-        """Return the value behind a reference (waiting for it)."""
-        ...
-
-
-class LocalExecutor:
-    """Run every task immediately in this process; references are the values themselves."""
-
-    def submit(self, fn: Callable[..., Any], args: Sequence[Any], num_returns: int) -> list[Any]:
-        """Call `fn` now."""
-        result = list(fn(*args))
-        if len(result) != num_returns:
-            raise AssertionError(f"{fn.__name__} returned {len(result)} values, not {num_returns}")
-        return result
-
-    def get(self, ref: Any) -> Any:
-        """Return `ref` (it already is the value)."""
-        return ref
-
-
-class RayExecutor:
-    """Run every task as a Ray task (retried if its worker dies); arguments may be refs.
-
-    Tasks run with the driver's dolmakit and S3 settings (as the Ray backend's tasks do), so
-    edge files on s3:// are read with the driver's endpoint and credentials.
-    """
-
-    def __init__(self, max_retries: int = 3) -> None:
-        from dolmakit.io.storage import S3_ENV
-        from dolmakit.run.ray_backend import ENV_PREFIX, import_ray
-
-        self._ray = import_ray()
-        self._max_retries = max_retries
-        self._env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX) or k in S3_ENV}
-
-    def submit(self, fn: Callable[..., Any], args: Sequence[Any], num_returns: int) -> list[Any]:
-        """Submit `fn(*args)` as a Ray task."""
-        if num_returns == 1:  # Ray returns a single value as one object, not a list of one
-            return [_remote(self._ray, _only, self._max_retries).remote(self._env, fn, *args)]
-        remote = _remote(self._ray, _in_env, self._max_retries)
-        return list(remote.options(num_returns=num_returns).remote(self._env, fn, *args))
-
-    def get(self, ref: Any) -> Any:
-        """Fetch one result."""
-        return self._ray.get(ref)
-
-
-@functools.cache
-def _remote(ray: Any, fn: Callable[..., Any], max_retries: int) -> Any:
-    return ray.remote(max_retries=max_retries)(fn)
-
-
-def _in_env(env: dict[str, str], fn: Callable[..., list[Any]], *args: Any) -> list[Any]:
-    os.environ.update(env)
-    return fn(*args)
-
-
-def _only(env: dict[str, str], fn: Callable[..., list[Any]], *args: Any) -> Any:
-    (value,) = _in_env(env, fn, *args)
-    return value
 
 
 def partition_of(nodes: U64, partitions: int) -> I64:
@@ -122,7 +53,7 @@ def partition_of(nodes: U64, partitions: int) -> I64:
 
 
 def distributed_components(
-    edge_blocks: Sequence[Any], partitions: int, executor: Executor | None = None
+    edge_blocks: Sequence[Any], partitions: int, backend: Backend | None = None
 ) -> list[Any]:
     """Return per partition references to (nodes, labels) arrays, sorted by (label, node).
 
@@ -134,7 +65,7 @@ def distributed_components(
     """
     if partitions < 1:
         raise DolmakitError(f"partitions must be at least 1, got {partitions}")
-    run = executor or LocalExecutor()
+    run = backend or SerialBackend()
     p = partitions
     if not edge_blocks:
         return [run.submit(_gather_labels, (), 1)[0] for _ in range(p)]
@@ -148,9 +79,9 @@ def distributed_components(
     raise DolmakitError(f"connected components did not converge in {MAX_ROUNDS} rounds")
 
 
-def collect(parts: Sequence[Any], executor: Executor | None = None) -> tuple[U64, U64]:
+def collect(parts: Sequence[Any], backend: Backend | None = None) -> tuple[U64, U64]:
     """Gather partitioned (nodes, labels) into one pair sorted by node (tests, small runs)."""
-    run = executor or LocalExecutor()
+    run = backend or SerialBackend()
     blocks = [run.get(ref) for ref in parts]
     nodes = np.concatenate([b[0] for b in blocks]) if blocks else np.empty(0, np.uint64)
     labels = np.concatenate([b[1] for b in blocks]) if blocks else np.empty(0, np.uint64)

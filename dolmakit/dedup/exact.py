@@ -29,24 +29,18 @@ from dolmakit.dedup.index import (
     save_meta,
     shard_key,
 )
+from dolmakit.dedup.layout import readable_inputs, start_run
+from dolmakit.dedup.marks import MarkOptions, Marks, mark_shards, write_marks
 from dolmakit.dedup.normalize import light_normalize
-from dolmakit.dedup.report import DedupSummary, write_clusters
-from dolmakit.dedup.stage import (
-    attribute_run_dir,
-    default_report_dir,
-    duplicate_ids,
-    readable_inputs,
-    written_folders,
-)
+from dolmakit.dedup.report import DedupSummary, duplicate_ids, write_clusters
 from dolmakit.document import Document
 from dolmakit.io import storage
 from dolmakit.io.arrays import load_npz
-from dolmakit.io.attributes import AttributeWriter, attribute_key, make_attribute_folders
+from dolmakit.io.attributes import attribute_key
 from dolmakit.io.lock import exclusive_all
-from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
 from dolmakit.io.reader import read_documents
-from dolmakit.io.rejects import OnError, Rejects, rejects_file
-from dolmakit.run.backends import Backend, SerialBackend
+from dolmakit.io.rejects import Rejects
+from dolmakit.run.options import RunOptions, or_default
 from dolmakit.run.progress import Tally
 from dolmakit.run.runner import ShardJob, ShardResult, run_shards
 
@@ -74,16 +68,25 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
 
 
 @dataclass(frozen=True)
-class _HashOptions:
+class HashOptions:
+    """What the stage-1 worker needs besides its input file."""
+
     config: ExactConfig
     shard_dir: Path
 
 
-def _hash_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
+class HashStats(msgspec.Struct, frozen=True):
+    """Per shard: documents per source ('' for none), and documents without a key."""
+
+    per_source: dict[str, int]
+    unkeyed: int
+
+
+def _hash_shard(job: ShardJob[HashOptions], rejects: Rejects) -> ShardResult[HashStats]:
     """Hash the keys of one shard's documents (or paragraphs) into partition files."""
     import xxhash
 
-    options: _HashOptions = job.options
+    options = job.options
     config = options.config
     h = xxhash.xxh3_64_intdigest
     ids: list[str] = []
@@ -157,11 +160,12 @@ def _hash_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
             rows=row_arr[pick],
             paras=para_arr[pick],
         )
-    result = ShardResult(job.key, written=len(ids))
-    result.read = result.written + rejects.total
-    result.stats["per_source"] = dict(sorted(per_source.items()))
-    result.stats["unkeyed"] = unkeyed
-    return result
+    return ShardResult(
+        job.key,
+        read=len(ids) + rejects.total,
+        written=len(ids),
+        stats=HashStats(per_source=dict(sorted(per_source.items())), unkeyed=unkeyed),
+    )
 
 
 @dataclass(frozen=True)
@@ -209,9 +213,7 @@ def dedup_exact(
     config: ExactConfig | None = None,
     *,
     report_dir: str | Path | None = None,
-    backend: Backend | None = None,
-    on_error: OnError = "skip",
-    progress: bool = True,
+    run_options: RunOptions | None = None,
 ) -> DedupSummary:
     """Mark exact duplicates of `inputs` in attribute run `run`; return the summary.
 
@@ -219,15 +221,10 @@ def dedup_exact(
     the others get `<run>__exact__duplicate` (or `<run>__exact__paragraph_duplicate` spans).
     """
     config = (config or ExactConfig()).checked()
-    files = expand_inputs(inputs)
-    for path in files:
-        split_dataset_path(path)
-    report = storage.location(report_dir) if report_dir else default_report_dir(files[0], run)
-    storage.make_folder(report, "the report folder")
-    make_attribute_folders(files, run)
-    with exclusive_all(written_folders(report, files, run), f"dedup run {run!r}"):
-        report = report.resolve()
-        backend = backend or SerialBackend()
+    options = or_default(run_options)
+    dedup = start_run(inputs, run, report_dir)
+    files, report = dedup.files, dedup.report
+    with exclusive_all(dedup.folders, f"dedup run {run!r}"):
         work = report / "work"
         names = ["meta.msgpack", "numbers.npz"] + [
             f"keys-{p:04d}.npz" for p in range(config.partitions)
@@ -240,7 +237,7 @@ def dedup_exact(
                     shard_key(path),
                     path,
                     tuple(folder / n for n in names),
-                    _HashOptions(config, folder),
+                    HashOptions(config, folder),
                 )
             )
         hashed = run_shards(
@@ -253,58 +250,37 @@ def dedup_exact(
                 "normalize": config.normalize,
                 "partitions": config.partitions,
             },
-            backend=backend,
-            on_error=on_error,
-            progress=progress,
-            rejects_file=rejects_file(attribute_run_dir(files[0], run)),
+            stats=HashStats,
+            options=options,
+            rejects_file=dedup.rejects,
         )
         dirs = tuple(str(job.options.shard_dir) for job in jobs)
         step = PartitionGroups(dirs, str(work))
-        for _ in backend.map(step, list(range(config.partitions))):
+        for _ in options.backend.map(step, list(range(config.partitions))):
             pass
         summary = DedupSummary(
             run, "exact-paragraph" if config.mode == "paragraph" else "exact", report
         )
-        duplicate_ids([(j.input, j.options.shard_dir) for j in jobs], summary, on_error)
+        duplicate_ids([(j.input, j.options.shard_dir) for j in jobs], summary, options.on_error)
         summary.config = {"by": config.by, "normalize": config.normalize}
         summary.read = hashed
         summary.documents = hashed.written
-        summary.extra["documents_without_key"] = sum(
-            r.stats.get("unkeyed", 0) for r in hashed.results
-        )
+        summary.extra["documents_without_key"] = sum(r.stats.unkeyed for r in hashed.results)
         columns = _decide(jobs, work, config, summary)
-        write_jobs = [
-            ShardJob(
-                job.key,
-                job.input,
-                (attribute_path(job.input, run),),
-                (
-                    str(job.options.shard_dir),
-                    str(work / "decisions" / f"{job.key}.npz"),
-                    run,
-                    config.mode,
-                ),
-            )
-            for job in readable_inputs(jobs, hashed, run)
-        ]
-        run_shards(
-            f"dedup exact ({run}) attributes",
-            write_jobs,
-            _write_attributes,
-            record_dir=report / "records" / "attributes",
+        mark_shards(
+            dedup,
+            f"dedup exact ({run})",
+            [
+                (job.key, job.input, str(job.options.shard_dir))
+                for job in readable_inputs(jobs, hashed, run)
+            ],
+            _Marker(config.mode == "paragraph"),
+            work,
             config=summary.config,
-            backend=backend,
-            resume=False,
-            progress=progress,
+            options=options,
         )
-        per_source: Counter[str] = Counter()
-        for result in hashed.results:
-            per_source.update(result.stats.get("per_source", {}))
         removed_sources = Counter(columns.pop("_removed_sources"))
-        summary.per_source = {
-            s: {"documents": per_source[s], "removed": removed_sources[s]}
-            for s in sorted(per_source)
-        }
+        summary.set_per_source([r.stats.per_source for r in hashed.results], removed_sources)
         write_clusters(report / "clusters.parquet", columns)
         summary.write()
         storage.delete_tree(work / "decisions")
@@ -314,7 +290,7 @@ def dedup_exact(
 
 
 def _decide(
-    jobs: list[ShardJob], work: Path, config: ExactConfig, summary: DedupSummary
+    jobs: list[ShardJob[HashOptions]], work: Path, config: ExactConfig, summary: DedupSummary
 ) -> dict[str, list[Any]]:
     """Gather the groups of all partitions, number clusters, save per-shard decisions."""
     parts: dict[str, list[npt.NDArray[Any]]] = {
@@ -391,41 +367,40 @@ def _paragraph_span(numbers: dict[str, Any], row: int, para: int) -> tuple[int, 
     return int(numbers["para_start"][k]), int(numbers["para_end"][k])
 
 
-def _write_attributes(job: ShardJob, rejects: Rejects) -> ShardResult:
+@dataclass(frozen=True)
+class _Marker:
     """Write one shard's attribute file from its stored ids and the run's decisions."""
-    shard_dir, decisions_file, run, mode = job.options
-    ids, sources = load_meta(storage.location(shard_dir))
-    numbers = load_numbers(storage.location(shard_dir))
-    with load_npz(decisions_file) as data:
-        rows, paras, size, removed = data["rows"], data["paras"], data["size"], data["removed"]
-    spans: dict[int, list[list[float]]] = {}
-    sizes: dict[int, int] = {}
-    for row, para, count, dup in zip(
-        rows.tolist(), paras.tolist(), size.tolist(), removed.tolist(), strict=True
-    ):
-        sizes[row] = max(sizes.get(row, 0), count)
-        if dup:
-            if mode == "paragraph":
-                start, end = _paragraph_span(numbers, row, para)
-            else:
-                start, end = 0, int(numbers["length"][row])
-            spans.setdefault(row, []).append([start, end, 1.0])
-    dup_key = attribute_key(
-        run, "exact", "paragraph_duplicate" if mode == "paragraph" else "duplicate"
-    )
-    size_key = attribute_key(run, "exact", "cluster_size")
-    tally = Tally()
-    with AttributeWriter(job.outputs[0]) as writer:
-        for row, doc_id in enumerate(ids):
-            tally.add(0)
-            attrs: dict[str, list[list[float]]] = {}
+
+    paragraphs: bool
+
+    def __call__(self, job: ShardJob[MarkOptions], rejects: Rejects) -> ShardResult[None]:
+        numbers = load_numbers(storage.location(job.options.shard_dir))
+        with load_npz(job.options.decisions) as data:
+            rows, paras, size, removed = data["rows"], data["paras"], data["size"], data["removed"]
+        spans: dict[int, list[list[float]]] = {}
+        sizes: dict[int, int] = {}
+        for row, para, count, dup in zip(
+            rows.tolist(), paras.tolist(), size.tolist(), removed.tolist(), strict=True
+        ):
+            sizes[row] = max(sizes.get(row, 0), count)
+            if dup:
+                if self.paragraphs:
+                    start, end = _paragraph_span(numbers, row, para)
+                else:
+                    start, end = 0, int(numbers["length"][row])
+                spans.setdefault(row, []).append([start, end, 1.0])
+        run = job.options.run
+        dup_key = attribute_key(
+            run, "exact", "paragraph_duplicate" if self.paragraphs else "duplicate"
+        )
+        size_key = attribute_key(run, "exact", "cluster_size")
+
+        def marks_of(row: int) -> Marks:
+            attrs: Marks = {}
             if row in spans:
                 attrs[dup_key] = sorted(spans[row])
-            if row in sizes and mode != "paragraph":
+            if row in sizes and not self.paragraphs:
                 attrs[size_key] = [[0, int(numbers["length"][row]), float(sizes[row])]]
-            line: dict[str, object] = {"id": doc_id, "attributes": attrs}
-            if sources[row] is not None:
-                line["source"] = sources[row]
-            writer.write(line)
-    tally.flush()
-    return ShardResult(job.key, read=len(ids), written=len(ids))
+            return attrs
+
+        return write_marks(job, marks_of)

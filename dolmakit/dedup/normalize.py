@@ -40,7 +40,6 @@ _UNSPACED = (
 )
 _TOKEN_RE = re.compile(f"[{_UNSPACED}]|[^\\s{_UNSPACED}]+")
 _HAS_UNSPACED_RE = re.compile(f"[{_UNSPACED}]")
-_SPACE_RE = re.compile(r"\s+")
 _FIRST_UNSPACED = "\u0e00"  # no character below this is in _UNSPACED
 
 
@@ -160,4 +159,6 @@ def light_normalize(text: str) -> str:
     Used by exact deduplication: documents equal up to case, Unicode form and spacing match;
     punctuation and digits still count.
     """
-    return _SPACE_RE.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
+    # str.split() splits at exactly the characters `\s` matches (both use str.isspace), so
+    # this is `re.sub(r"\s+", " ", ...).strip()`, several times faster.
+    return " ".join(unicodedata.normalize("NFKC", text).lower().split())

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -46,6 +47,13 @@ class SignatureOptions:
     shard_dir: Path
 
 
+class SignatureStats(msgspec.Struct, frozen=True):
+    """Per shard: documents per source ('' for none), and documents without any shingle."""
+
+    per_source: dict[str, int]
+    unsigned: int
+
+
 def shard_outputs(shard_dir: Path, config: MinHashConfig) -> tuple[Path, ...]:
     """Return every file stage 1 writes for one shard (the runner checks them on resume)."""
     names = ["meta.msgpack", "numbers.npz", "sig.npy"]
@@ -55,7 +63,7 @@ def shard_outputs(shard_dir: Path, config: MinHashConfig) -> tuple[Path, ...]:
     return tuple(shard_dir / name for name in names)
 
 
-def signature_job(path: Path, index_dir: Path, config: MinHashConfig) -> ShardJob:
+def signature_job(path: Path, index_dir: Path, config: MinHashConfig) -> ShardJob[SignatureOptions]:
     """Return the stage-1 job of one document file."""
     key = shard_key(path)
     shard_dir = index_dir / key
@@ -80,13 +88,12 @@ def _documents(
         yield line, doc, max(scores) if scores else float("nan")
 
 
-def sign_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
+def sign_shard(job: ShardJob[SignatureOptions], rejects: Rejects) -> ShardResult[SignatureStats]:
     """Compute and store the signatures, shingles and band keys of one document file."""
-    options: SignatureOptions = job.options
+    options = job.options
     config = options.config
     assert config.bands is not None and config.rows is not None
     a, b = permutations(config.num_perm, config.seed)
-    result = ShardResult(job.key)
     tally = Tally()
     ids: list[str] = []
     sources: list[str | None] = []
@@ -144,12 +151,16 @@ def sign_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
         save_array(shard_dir / "shingles.npy", values.astype(np.uint32))
         save_array(shard_dir / "offsets.npy", offsets)
     _write_partitions(shard_dir, sig, nonempty, config)
-    result.written = len(ids)
-    result.read = result.written + rejects.total
-    result.text_bytes = int(sum(lengths))
-    result.stats["per_source"] = dict(sorted(per_source.items()))
-    result.stats["unsigned"] = int(len(sig) - int(nonempty.sum()))
-    return result
+    return ShardResult(
+        job.key,
+        read=len(ids) + rejects.total,
+        written=len(ids),
+        text_bytes=int(sum(lengths)),
+        stats=SignatureStats(
+            per_source=dict(sorted(per_source.items())),
+            unsigned=int(len(sig) - int(nonempty.sum())),
+        ),
+    )
 
 
 def _write_partitions(

@@ -2,8 +2,9 @@
 
 1. per shard (parallel, resumable): shingles, signatures, band keys split into partitions;
 2. per partition (parallel): bucket pairs, verified against the threshold -> edges;
-3. connected components over all edges: `clustering.components` on one node, or with the Ray
-   backend `distributed.distributed_components` as Ray tasks over the edge files;
+3. connected components over all edges: `clustering.components` on one node, or on a
+   distributed backend (Ray) `distributed.distributed_components` as its tasks over the edge
+   files, at most `workers` at a time;
 4. keep rule per component, similarity of every member to its keeper, chaining guard;
 5. per shard (parallel): attribute files; then clusters.parquet and summary.json.
 
@@ -26,12 +27,12 @@ from dolmakit.dedup.candidates import DistinctPairs, PartitionEdges, edges_name,
 from dolmakit.dedup.cluster_table import MemberColumns, write_member_clusters
 from dolmakit.dedup.clustering import components
 from dolmakit.dedup.config import MinHashConfig
+from dolmakit.dedup.distributed import collect, distributed_components
 from dolmakit.dedup.index import (
     ROW_BITS,
     ROW_MASK,
     ShardEntry,
     SignatureStore,
-    load_meta,
     load_numbers,
     load_sources,
     read_index,
@@ -39,50 +40,24 @@ from dolmakit.dedup.index import (
     write_index,
 )
 from dolmakit.dedup.keep import rank_members, source_rank
+from dolmakit.dedup.layout import readable_inputs, start_run
 from dolmakit.dedup.lsh import unique_pairs
-from dolmakit.dedup.report import DedupSummary
-from dolmakit.dedup.signing import sign_shard, signature_job
+from dolmakit.dedup.marks import MarkOptions, Marks, mark_shards, write_marks
+from dolmakit.dedup.report import DedupSummary, duplicate_ids
+from dolmakit.dedup.signing import SignatureStats, sign_shard, signature_job
 from dolmakit.errors import ConfigError
 from dolmakit.io import storage
 from dolmakit.io.arrays import load_npz
-from dolmakit.io.attributes import AttributeWriter, attribute_key, make_attribute_folders
-from dolmakit.io.duplicate_ids import IdTable, find_duplicate_ids
+from dolmakit.io.attributes import attribute_key
 from dolmakit.io.lock import exclusive_all
-from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
-from dolmakit.io.reader import unreadable
-from dolmakit.io.rejects import OnError, Rejects, rejects_file
-from dolmakit.run.backends import Backend, SerialBackend
-from dolmakit.run.progress import Tally
-from dolmakit.run.runner import RunSummary, ShardJob, ShardResult, run_shards
+from dolmakit.io.rejects import Rejects
+from dolmakit.run.backends import Backend
+from dolmakit.run.options import RunOptions, or_default
+from dolmakit.run.runner import ShardJob, ShardResult, run_shards
 
 U64 = npt.NDArray[np.uint64]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-
-
-def attribute_run_dir(first_input: Path, run: str) -> Path:
-    """Return `<dataset>/attributes/<run>` for the dataset of the first input."""
-    dataset, _ = split_dataset_path(first_input)
-    return dataset / "attributes" / run
-
-
-def written_folders(report: Path, files: Sequence[Path], run: str) -> list[Path]:
-    """Return the folders a dedup run writes: each dataset's attribute run folder, the report.
-
-    These are what the run locks; a report folder inside an attribute run folder (the
-    default) is covered by that folder's lock.
-    """
-    dirs = list(dict.fromkeys(attribute_run_dir(f, run) for f in files))
-    dirs = [d if storage.is_remote(d) else d.resolve() for d in dirs]
-    if storage.is_remote(report):
-        return dirs
-    inside = any(report.resolve().is_relative_to(d) for d in dirs)
-    return dirs if inside else [*dirs, report]
-
-
-def default_report_dir(first_input: Path, run: str) -> Path:
-    """Return `<dataset>/attributes/<run>/.dolmakit` for the dataset of the first input."""
-    return attribute_run_dir(first_input, run) / ".dolmakit"
 
 
 def dedup_minhash(
@@ -92,9 +67,7 @@ def dedup_minhash(
     *,
     report_dir: str | Path | None = None,
     index: str | Path | None = None,
-    backend: Backend | None = None,
-    on_error: OnError = "skip",
-    progress: bool = True,
+    run_options: RunOptions | None = None,
 ) -> DedupSummary:
     """Mark near-duplicate documents of `inputs` in attribute run `run`; return the summary.
 
@@ -103,15 +76,10 @@ def dedup_minhash(
     of that run take part as possible keepers but get no new attributes.
     """
     config = (config or MinHashConfig()).resolved()
-    files = expand_inputs(inputs)
-    for path in files:
-        split_dataset_path(path)
-    report = storage.location(report_dir) if report_dir else default_report_dir(files[0], run)
-    storage.make_folder(report, "the report folder")
-    make_attribute_folders(files, run)
-    with exclusive_all(written_folders(report, files, run), f"dedup run {run!r}"):
-        report = report.resolve()
-        backend = backend or SerialBackend()
+    options = or_default(run_options)
+    dedup = start_run(inputs, run, report_dir)
+    files, report, backend = dedup.files, dedup.report, options.backend
+    with exclusive_all(dedup.folders, f"dedup run {run!r}"):
         index_dir = report / "index"
         fields = config.signature_fields()
         old: list[ShardEntry] = []
@@ -128,10 +96,9 @@ def dedup_minhash(
             sign_shard,
             record_dir=report / "records" / "signatures",
             config=fields,
-            backend=backend,
-            on_error=on_error,
-            progress=progress,
-            rejects_file=rejects_file(attribute_run_dir(files[0], run)),
+            stats=SignatureStats,
+            options=options,
+            rejects_file=dedup.rejects,
         )
         new = [
             ShardEntry(job.key, str(job.input), str(job.options.shard_dir), result.written)
@@ -146,83 +113,28 @@ def dedup_minhash(
         for _ in backend.map(step, list(range(config.partitions))):
             pass
         summary = DedupSummary(run, "minhash", report, config=config.to_dict())
-        duplicate_ids([(e.path, e.dir) for e in new], summary, on_error)
+        duplicate_ids([(e.path, e.dir) for e in new], summary, options.on_error)
         summary.read = signed
         summary.indexed_documents = sum(e.docs for e in old)
         summary.documents = signed.written
         summary.extra["bands"], summary.extra["rows"] = config.bands, config.rows
-        per_source: Counter[str] = Counter()
-        for result in signed.results:
-            per_source.update(result.stats.get("per_source", {}))
         removed_by_source = _cluster(
             shards, work, config, len(old), summary, backend, report / "clusters.parquet"
         )
-        summary.per_source = {
-            s: {"documents": per_source[s], "removed": removed_by_source[s]}
-            for s in sorted(per_source)
-        }
-        key_prefix = (run, "minhash")
+        summary.set_per_source([r.stats.per_source for r in signed.results], removed_by_source)
         readable = {job.key for job in readable_inputs(jobs, signed, run)}
-        write_jobs = [
-            ShardJob(
-                entry.key,
-                storage.location(entry.path),
-                (attribute_path(entry.path, run),),
-                (entry.dir, str(work / "decisions" / f"{entry.key}.npz"), key_prefix),
-            )
-            for entry in new
-            if entry.key in readable
-        ]
-        run_shards(
-            f"dedup minhash ({run}) attributes",
-            write_jobs,
+        mark_shards(
+            dedup,
+            f"dedup minhash ({run})",
+            [(e.key, storage.location(e.path), e.dir) for e in new if e.key in readable],
             _write_attributes,
-            record_dir=report / "records" / "attributes",
+            work,
             config=config.to_dict(),
-            backend=backend,
-            resume=False,
-            progress=progress,
+            options=options,
         )
         summary.write()
         storage.delete_tree(work)
         return summary
-
-
-def readable_inputs(jobs: Sequence[ShardJob], read: RunSummary, run: str) -> list[ShardJob]:
-    """Return the jobs whose input could be read; delete the run's attributes of the others.
-
-    A file that gave no document because it could not be read gets no attribute file (an
-    empty one would look like a complete result); `read.results` are in `jobs` order.
-    """
-    out = []
-    for job, result in zip(jobs, read.results, strict=True):
-        if unreadable(result.written, result.rejected):
-            storage.delete(attribute_path(job.input, run), missing_ok=True)
-        else:
-            out.append(job)
-    return out
-
-
-def duplicate_ids(
-    shards: Sequence[tuple[str | Path, str | Path]], summary: DedupSummary, on_error: OnError
-) -> None:
-    """Count documents whose (source, id) an earlier one had, over (input, shard folder) pairs.
-
-    The count goes to the summary (`duplicate_ids`, per source) and its warning to the
-    printed lines; under on_error 'fail' a repeat stops the run before any attribute is written.
-    """
-
-    def table(i: int) -> IdTable:
-        path, folder = shards[i]
-        ids, sources = load_meta(storage.location(folder))
-        lines = load_numbers(storage.location(folder))["line"]
-        return IdTable(str(path), lines, ids, sources)
-
-    found = find_duplicate_ids(len(shards), table)
-    found.check(on_error)
-    summary.extra["duplicate_ids"] = {"total": found.total, "per_source": found.by_source}
-    if (message := found.message()) is not None:
-        summary.warnings.append(message)
 
 
 def _index_folder(path: Path) -> Path:
@@ -248,9 +160,9 @@ def _cluster(
     for _, (candidates, verified) in backend.map(counter, list(range(config.partitions))):
         summary.candidate_pairs += candidates
         summary.verified_pairs += verified
-    if backend.name == "ray":
+    if backend.distributed:
         summary.extra["clustering"] = "distributed"
-        nodes, labels = _distributed_components(files, config.partitions)
+        nodes, labels = _distributed_components(files, config.partitions, backend)
     else:
         summary.extra["clustering"] = "local"
         nodes, labels = components(_verified_edges(files))
@@ -404,16 +316,15 @@ def _verified_edges(files: Sequence[str]) -> U64:
     return edges
 
 
-def _distributed_components(files: Sequence[str], partitions: int) -> tuple[U64, U64]:
-    """Return (nodes, labels) sorted by node, computed as Ray tasks over the edge files.
+def _distributed_components(
+    files: Sequence[str], partitions: int, backend: Backend
+) -> tuple[U64, U64]:
+    """Return (nodes, labels) sorted by node, computed as tasks of `backend` over the edge files.
 
     The edges never reach this process: each task reads its file or receives its share;
     only the labelled nodes (documents in clusters) come back.
     """
-    from dolmakit.dedup.distributed import RayExecutor, collect, distributed_components
-
-    executor = RayExecutor()
-    return collect(distributed_components(list(files), partitions, executor), executor)
+    return collect(distributed_components(list(files), partitions, backend), backend)
 
 
 def _save_decisions(
@@ -442,40 +353,34 @@ def _save_decisions(
         )
 
 
-def _write_attributes(job: ShardJob, rejects: Rejects) -> ShardResult:
+def _write_attributes(job: ShardJob[MarkOptions], rejects: Rejects) -> ShardResult[None]:
     """Write one shard's attribute file from its stored ids and the run's decisions."""
-    shard_dir, decisions_file, (run, method) = job.options
-    ids, sources = load_meta(storage.location(shard_dir))
-    length = load_numbers(storage.location(shard_dir))["length"]
-    with load_npz(decisions_file) as data:
+    run = job.options.run
+    length = load_numbers(storage.location(job.options.shard_dir))["length"]
+    with load_npz(job.options.decisions) as data:
         rows, size, sim, removed = (
             data["rows"], data["size"], data["similarity"], data["removed"]
         )  # fmt: skip
-    duplicate_key = attribute_key(run, method, "duplicate")
-    size_key = attribute_key(run, method, "cluster_size")
-    sim_key = attribute_key(run, method, "similarity")
+    duplicate_key = attribute_key(run, "minhash", "duplicate")
+    size_key = attribute_key(run, "minhash", "cluster_size")
+    sim_key = attribute_key(run, "minhash", "similarity")
     marks: dict[int, tuple[int, float, bool]] = {
         int(r): (int(s), float(x), bool(d))
         for r, s, x, d in zip(
             rows.tolist(), size.tolist(), sim.tolist(), removed.tolist(), strict=True
         )
     }
-    tally = Tally()
-    with AttributeWriter(job.outputs[0]) as writer:
-        for row, doc_id in enumerate(ids):
-            tally.add(0)
-            attrs: dict[str, list[list[float]]] = {}
-            mark = marks.get(row)
-            if mark is not None:
-                end = int(length[row])
-                cluster_size, similarity, dup = mark
-                if dup:
-                    attrs[duplicate_key] = [[0, end, 1.0]]
-                attrs[size_key] = [[0, end, float(cluster_size)]]
-                attrs[sim_key] = [[0, end, round(similarity, 5)]]
-            line: dict[str, object] = {"id": doc_id, "attributes": attrs}
-            if sources[row] is not None:
-                line["source"] = sources[row]
-            writer.write(line)
-    tally.flush()
-    return ShardResult(job.key, read=len(ids), written=len(ids))
+
+    def marks_of(row: int) -> Marks:
+        attrs: Marks = {}
+        mark = marks.get(row)
+        if mark is not None:
+            end = int(length[row])
+            cluster_size, similarity, dup = mark
+            if dup:
+                attrs[duplicate_key] = [[0, end, 1.0]]
+            attrs[size_key] = [[0, end, float(cluster_size)]]
+            attrs[sim_key] = [[0, end, round(similarity, 5)]]
+        return attrs
+
+    return write_marks(job, marks_of)

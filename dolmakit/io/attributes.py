@@ -147,7 +147,7 @@ def _shown(value: Any, limit: int = 60) -> str:
 
 def _native_check() -> Callable[[Attributes], str | None]:
     """Return the compiled span check, or the pure-Python one when it is not built."""
-    try:
+    try:  # lazy: the C extension is optional (a source checkout may not have built it)
         from dolmakit._textstats import bad_span_key
     except ImportError:
         return first_bad_key

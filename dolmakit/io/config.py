@@ -11,6 +11,7 @@ expand or run constructors are refused with the line they are on: anchors and al
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -48,6 +49,67 @@ def compose_config(text: str, path: str | Path, what: str) -> yaml.Node | None:
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, path) from None
+
+
+def plain_values(node: yaml.Node, path: str | Path, top: str) -> tuple[Any, dict[str, int]]:
+    """Return a composed config as plain values, and the line of every field path in it.
+
+    Field paths read `sources[2].filter`; "" is the whole file. Keys must be unique strings
+    (ConfigError naming file and line otherwise; `top` names the whole file in that message).
+    """
+    lines: dict[str, int] = {}
+    return _plain(node, "", lines, Path(path), top), lines
+
+
+def _plain(node: yaml.Node, where: str, lines: dict[str, int], path: Path, top: str) -> Any:
+    lines.setdefault(where, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = scalar_value(key_node, path) if isinstance(key_node, yaml.ScalarNode) else None
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, str):
+                raise ConfigError(f"{path}:{line}: {where or top}: keys must be strings")
+            child = f"{where}.{key}" if where else key
+            if key in out:
+                raise ConfigError(f"{path}:{line}: {child}: duplicate key")
+            lines[child] = line
+            out[key] = _plain(value_node, child, lines, path, top)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(v, f"{where}[{i}]", lines, path, top) for i, v in enumerate(node.value)]
+    assert isinstance(node, yaml.ScalarNode)
+    return scalar_value(node, path)
+
+
+def scalar_value(node: yaml.ScalarNode, path: str | Path) -> Any:
+    """Return the value of one scalar node (safe types only); ConfigError naming its line."""
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        line = node.start_mark.line + 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}:{line}: {node.value!r}: {problem}") from None
+    finally:
+        loader.dispose()
+
+
+def value_kind(value: Any) -> str:
+    """Return what a config value is, for messages: 'a string ('x')', 'a list', 'nothing'."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"a boolean ({value!r})"
+    if isinstance(value, int | float):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
 
 
 def check_config_events(text: str, path: str | Path, what: str) -> None:

@@ -11,7 +11,9 @@ Object storage has no locks: on `s3://` folders `exclusive` takes none. Who hold
 inputs) and dedup its report folder; `mix` the mix folder `<output>/<name>/v<version>/` (and
 its `--work-dir` folder); `convert` its destination; `dolmakit index` and `audit sign` the mix
 folder they add to; `contamination index` its output folder; `publish` its output folder
-(whose lock file is removed at the end, so that the release holds only the release).
+(whose lock file is removed at the end, so that the release holds only the release);
+`dolmakit run` its state folder, in a lock file of its own name (`PIPELINE_LOCK`), so that
+no stage it runs is turned away by it whatever folder the state is.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from dolmakit.errors import DolmakitError
 from dolmakit.io.storage import is_remote
 
 LOCK_NAME = "lock"
+PIPELINE_LOCK = "pipeline.lock"  # `dolmakit run`: never a stage's lock file
+LOCK_NAMES = (LOCK_NAME, PIPELINE_LOCK)
 
 
 class Holder(msgspec.Struct, frozen=True):
@@ -51,9 +55,9 @@ class LockedError(DolmakitError):
     """Another run holds the lock on an output folder."""
 
 
-def lock_path(folder: str | Path) -> Path:
-    """Return the lock file of an output folder."""
-    return Path(folder) / ".dolmakit" / LOCK_NAME
+def lock_path(folder: str | Path, name: str = LOCK_NAME) -> Path:
+    """Return the lock file `name` of an output folder."""
+    return Path(folder) / ".dolmakit" / name
 
 
 def read_holder(path: Path) -> Holder | None:
@@ -65,19 +69,22 @@ def read_holder(path: Path) -> Holder | None:
 
 
 @contextmanager
-def exclusive(folder: str | Path, what: str, *, remove: bool = False) -> Iterator[Holder | None]:
+def exclusive(
+    folder: str | Path, what: str, *, remove: bool = False, name: str = LOCK_NAME
+) -> Iterator[Holder | None]:
     """Hold the lock of `folder` for the duration; LockedError naming the holder if taken.
 
     Yields the holder a killed earlier run left behind (its lock was taken over), or None.
     Remote folders are not locked. With `remove`, the lock file (and `.dolmakit/` if that
     leaves it empty) is deleted before the lock is released, for outputs that must hold
     nothing of ours; a run that opened the old file meanwhile gets the lock of a file no one
-    else can take, so the stage must check its output again once it holds the lock.
+    else can take, so the stage must check its output again once it holds the lock. `name`
+    is the lock file's (locks of different names on one folder do not exclude each other).
     """
     if is_remote(folder):
         yield None
         return
-    path = lock_path(folder)
+    path = lock_path(folder, name)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)

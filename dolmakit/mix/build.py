@@ -11,24 +11,29 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import numpy as np
 
+from dolmakit import __version__
 from dolmakit.errors import ConfigError, DolmakitError
 from dolmakit.io import storage
+from dolmakit.io.atomic import atomic_open
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.duplicate_ids import DuplicateIds, IdTable, find_duplicate_ids
 from dolmakit.io.lock import exclusive
+from dolmakit.io.paths import split_dataset_path
 from dolmakit.io.rejects import REJECTS_FILE, OnError, rejects_file
 from dolmakit.io.units import counted
 from dolmakit.mix.contamination import contamination_record
+from dolmakit.mix.evaluate import compile_filter, resolve
 from dolmakit.mix.files import shard_files
 from dolmakit.mix.inputs import (
     InputFile,
     check_output_outside_inputs,
     outside_root_warnings,
+    relative,
     resolve_inputs,
 )
 from dolmakit.mix.licences import (
@@ -62,10 +67,21 @@ from dolmakit.mix.output import iter_output
 from dolmakit.mix.plan import MixPlan, plan_mix
 from dolmakit.mix.sampling import BUCKETS
 from dolmakit.mix.shards import merge_runs
-from dolmakit.mix.spec import MixSpec, load_spec
-from dolmakit.mix.stage import JobConfig, load_pass1, pass1, pass2
-from dolmakit.run.backends import Backend, SerialBackend
-from dolmakit.run.runner import RunSummary, ShardJob, run_shards
+from dolmakit.mix.spec import MixSpec, load_spec, spec_from_canonical
+from dolmakit.mix.stage import (
+    JobConfig,
+    PassOneStats,
+    PassTwoStats,
+    load_pass1,
+    pass1,
+    pass2,
+)
+from dolmakit.run.options import RunOptions, or_default
+from dolmakit.run.runner import RunSummary, ShardFn, ShardJob, run_shards
+from dolmakit.taggers.tokens import DEFAULT_TOKENIZER
+from dolmakit.tokenizers import TOKENIZER_NAMES, get_tokenizer
+
+S = TypeVar("S")
 
 WORK_DIR = ".work"
 
@@ -129,10 +145,8 @@ def build_mix(
     *,
     data_root: str | Path | None = None,
     output: str | Path | None = None,
-    backend: Backend | None = None,
-    on_error: OnError = "skip",
+    run_options: RunOptions | None = None,
     force: bool = False,
-    progress: bool = True,
     work_dir: str | Path | None = None,
 ) -> MixResult:
     """Build the mix a spec describes into `<output>/<name>/v<version>/` and return its manifest.
@@ -146,7 +160,7 @@ def build_mix(
     spec = load_spec(spec_path)
     root = storage.location(data_root) if data_root is not None else spec.path.parent
     work = storage.location(work_dir) if work_dir is not None else None
-    return _build(spec, root, _output_root(spec, output), backend, on_error, force, progress, work)
+    return _build(spec, root, _output_root(spec, output), or_default(run_options), force, work)
 
 
 def build_from_spec_dict(
@@ -155,30 +169,24 @@ def build_from_spec_dict(
     output: str | Path,
     *,
     spec_file: str = "mix.yaml",
-    backend: Backend | None = None,
-    on_error: OnError = "skip",
-    progress: bool = True,
+    run_options: RunOptions | None = None,
 ) -> MixResult:
     """Build a mix from a canonical spec (a manifest's `spec`) into `<output>/<name>/v<version>/`.
 
     This is how a mix is rebuilt from its manifest: the same canonical spec, data root and
     `spec_file` (the manifest's, it is content) give the same manifest content and bytes.
     """
-    from dolmakit.mix.spec import spec_from_canonical
-
     parsed = spec_from_canonical(spec, Path(spec_file))
     root, out = storage.location(data_root), storage.location(output)
-    return _build(parsed, root, out, backend, on_error, False, progress)
+    return _build(parsed, root, out, or_default(run_options), False)
 
 
 def _build(
     spec: MixSpec,
     root: Path,
     mix_root: Path,
-    backend: Backend | None,
-    on_error: OnError,
+    options: RunOptions,
     force: bool,
-    progress: bool,
     work_root: Path | None = None,
 ) -> MixResult:
     """Build `spec` on the data under `root` into `<mix_root>/<name>/v<version>/`.
@@ -205,9 +213,7 @@ def _build(
         storage.make_folder(work, "the work folder")
         outside = not work.is_relative_to(mix_dir)
         with exclusive(work, what) if outside else nullcontext():
-            return _build_locked(
-                spec, root, inputs, mix_dir, work, backend, on_error, force, progress
-            )
+            return _build_locked(spec, root, inputs, mix_dir, work, options, force)
 
 
 def _already_built(manifest: Manifest, inputs: list[InputFile], mix_dir: Path) -> MixResult:
@@ -221,10 +227,8 @@ def _build_locked(
     inputs: list[InputFile],
     mix_dir: Path,
     work: Path,
-    backend: Backend | None,
-    on_error: OnError,
+    options: RunOptions,
     force: bool,
-    progress: bool,
 ) -> MixResult:
     """Build `spec` into `mix_dir` (whose lock this run holds), with temporaries in `work`."""
     started = datetime.now(UTC)
@@ -238,7 +242,7 @@ def _build_locked(
         ],
         spec.allowed_licences,
     )
-    backend = backend or SerialBackend()
+    backend = options.backend
     states = _states(inputs)
     configs = [_job_config(spec, f, work) for f in inputs]
     jobs1 = [
@@ -251,11 +255,10 @@ def _build_locked(
         pass1,
         record_dir=work / "pass1-records",
         config={"spec": spec_hash, "inputs": states},
-        backend=backend,
-        on_error=on_error,
-        progress=progress,
+        stats=PassOneStats,
+        options=options,
     )
-    duplicates = _duplicate_ids(inputs, configs, on_error)
+    duplicates = _duplicate_ids(inputs, configs, options.on_error)
     warnings = _check_names(spec, inputs, summary1) + _missing_tokens(spec, inputs, summary1)
     warnings.extend(w for w in [duplicates.message()] if w is not None)
     warnings.extend(outside_root_warnings(spec, root))
@@ -277,9 +280,8 @@ def _build_locked(
         pass2,
         record_dir=work / "pass2-records",
         config={"spec": spec_hash, "inputs": states, "rates": [p.rate for p in plan.sources]},
-        backend=backend,
-        on_error=on_error,
-        progress=progress,
+        stats=PassTwoStats,
+        options=options,
     )
     shards = merge_runs(
         [(job.outputs[0], job.outputs[2]) for job in jobs2],
@@ -351,8 +353,6 @@ def _check_tokenizer(spec: MixSpec, inputs: list[InputFile]) -> None:
     A `tokens` name pointing at dolmakit's tokens tagger is checked against the run's record
     (`attributes/<run>/.dolmakit/run.json`): counts of another tokenizer are refused.
     """
-    from dolmakit.tokenizers import TOKENIZER_NAMES, get_tokenizer
-
     if any(s.tokens is None for s in spec.sources) or not (
         spec.tokenizer in TOKENIZER_NAMES or Path(spec.tokenizer).expanduser().is_file()
     ):
@@ -360,8 +360,6 @@ def _check_tokenizer(spec: MixSpec, inputs: list[InputFile]) -> None:
     for i, source in enumerate(spec.sources):
         if source.tokens is None:
             continue
-        from dolmakit.io.paths import split_dataset_path
-        from dolmakit.mix.evaluate import resolve
 
         datasets = {split_dataset_path(f.path)[0] for f in inputs if f.source_index == i}
         for key in resolve(source.tokens, source.attributes).keys:
@@ -392,17 +390,17 @@ def _tagger_tokenizer(run_dir: Path) -> str | None:
         return None
     for tagger in taggers:
         if isinstance(tagger, dict) and tagger.get("name") == "tokens":
-            from dolmakit.taggers.tokens import DEFAULT_TOKENIZER
-
             return str((tagger.get("params") or {}).get("tokenizer", DEFAULT_TOKENIZER))
     return None
 
 
-def _missing_tokens(spec: MixSpec, inputs: list[InputFile], summary: RunSummary) -> list[str]:
+def _missing_tokens(
+    spec: MixSpec, inputs: list[InputFile], summary: RunSummary[PassOneStats]
+) -> list[str]:
     """Warn about sources whose tokens attribute lacked a value for some documents."""
     missing = [0] * len(spec.sources)
     for f, result in zip(inputs, summary.results, strict=True):
-        missing[f.source_index] += result.stats.get("tokens_missing", 0)
+        missing[f.source_index] += result.stats.tokens_missing
     return [
         f"source {s.name!r}: {n:,} passing documents have no {s.tokens!r} value; their tokens "
         f"were counted with {spec.tokenizer}"
@@ -411,7 +409,9 @@ def _missing_tokens(spec: MixSpec, inputs: list[InputFile], summary: RunSummary)
     ]
 
 
-def _run_largest_first(stage: str, jobs: list[ShardJob], fn: Any, **kw: Any) -> RunSummary:
+def _run_largest_first(
+    stage: str, jobs: list[ShardJob[JobConfig]], fn: ShardFn[JobConfig, S], **kw: Any
+) -> RunSummary[S]:
     """Run jobs biggest input first (workers finish together); results in `jobs` order."""
     ordered = sorted(jobs, key=lambda job: (-job.input.stat().st_size, job.key))
     summary = run_shards(stage, ordered, fn, **kw)
@@ -501,17 +501,17 @@ def _decisions_path(mix_dir: Path, index: int) -> Path:
     return mix_dir / "decisions" / f"d-{index:05d}.parquet"
 
 
-def _check_names(spec: MixSpec, inputs: list[InputFile], summary: RunSummary) -> list[str]:
+def _check_names(
+    spec: MixSpec, inputs: list[InputFile], summary: RunSummary[PassOneStats]
+) -> list[str]:
     """Error for a name matching keys of two runs; warning for a name no document has.
 
     Attributes are sparse (a PII tagger writes no key for a clean document), so a name is
     only reported when it matched nothing in any source: a typo, or nothing to match.
     """
-    from dolmakit.mix.evaluate import compile_filter, resolve
-
     seen: list[set[str]] = [set() for _ in spec.sources]
     for f, result in zip(inputs, summary.results, strict=True):
-        seen[f.source_index].update(result.stats["keys"])
+        seen[f.source_index].update(result.stats.keys)
     matched: dict[str, bool] = {}
     for i, source in enumerate(spec.sources):
         used = dict(compile_filter(source.filter, source.attributes).attribute_keys())
@@ -535,13 +535,16 @@ def _check_names(spec: MixSpec, inputs: list[InputFile], summary: RunSummary) ->
 
 
 def _plan(
-    spec: MixSpec, inputs: list[InputFile], summary: RunSummary, configs: list[JobConfig]
+    spec: MixSpec,
+    inputs: list[InputFile],
+    summary: RunSummary[PassOneStats],
+    configs: list[JobConfig],
 ) -> MixPlan:
     available = [0] * len(spec.sources)
     histograms = [[0] * BUCKETS for _ in spec.sources]
     for f, result in zip(inputs, summary.results, strict=True):
-        available[f.source_index] += result.stats["tokens"]
-        for b, tokens in result.stats["histogram"]:
+        available[f.source_index] += result.stats.tokens
+        for b, tokens in result.stats.histogram:
             histograms[f.source_index][b] += tokens
 
     def candidates(source: int, bucket: int) -> list[tuple[float, int]]:
@@ -562,8 +565,8 @@ def _manifest(
     spec_hash: str,
     force: bool,
     inputs: list[InputFile],
-    summary1: RunSummary,
-    summary2: RunSummary,
+    summary1: RunSummary[PassOneStats],
+    summary2: RunSummary[PassTwoStats],
     plan: MixPlan,
     shards: list[Shard],
     mix_dir: Path,
@@ -575,22 +578,33 @@ def _manifest(
     duplicate_ids: dict[str, int],
 ) -> Manifest:
     """Assemble the manifest of a finished build (its content hash is set when written)."""
-    from dolmakit import __version__
-
     total_tokens = sum(s.tokens for s in shards)
     documents, attributes = [], []
     for f, r1 in zip(inputs, summary1.results, strict=True):
         documents.append(
-            DocumentFile(path=f.rel, source=f.source, documents=r1.written, **r1.stats["document"])
+            DocumentFile(
+                path=f.rel,
+                source=f.source,
+                documents=r1.written,
+                sha256=r1.stats.document.sha256,
+                bytes=r1.stats.document.bytes,
+            )
         )
         for run, rel, info in zip(
             spec.sources[f.source_index].attributes,
             f.attribute_rels,
-            r1.stats["attributes"],
+            r1.stats.attributes,
             strict=True,
         ):
             attributes.append(
-                AttributeFile(path=rel, run=run, document=f.rel, lines=r1.written, **info)
+                AttributeFile(
+                    path=rel,
+                    run=run,
+                    document=f.rel,
+                    lines=r1.written,
+                    sha256=info.sha256,
+                    bytes=info.bytes,
+                )
             )
     decisions = []
     for f in inputs:
@@ -666,8 +680,8 @@ def _source_section(
     spec: MixSpec,
     i: int,
     inputs: list[InputFile],
-    summary1: RunSummary,
-    summary2: RunSummary,
+    summary1: RunSummary[PassOneStats],
+    summary2: RunSummary[PassTwoStats],
     plan: MixPlan,
     total_tokens: int,
     duplicate_ids: dict[str, int],
@@ -682,11 +696,11 @@ def _source_section(
     ]
     by_clause = [0] * len(clauses)
     for r1, _ in pairs:
-        for c, n in enumerate(r1.stats["rejected_by_clause"]):
+        for c, n in enumerate(r1.stats.rejected_by_clause):
             by_clause[c] += n
-    passed = sum(r1.stats["passed"] for r1, _ in pairs)
-    sampled = sum(r2.stats["sampled"] for _, r2 in pairs)
-    tokens_emitted = sum(r2.stats["tokens_emitted"] for _, r2 in pairs)
+    passed = sum(r1.stats.passed for r1, _ in pairs)
+    sampled = sum(r2.stats.sampled for _, r2 in pairs)
+    tokens_emitted = sum(r2.stats.tokens_emitted for _, r2 in pairs)
     funnel = Funnel(
         read=sum(r1.written for r1, _ in pairs),
         rejected_lines=sum(sum(r1.rejected.values()) for r1, _ in pairs),
@@ -694,9 +708,9 @@ def _source_section(
         passed=passed,
         sampled=sampled,
         not_sampled=passed - sampled,
-        repeated=sum(r2.stats["repeated"] for _, r2 in pairs),
-        emitted_documents=sum(r2.stats["emitted"] for _, r2 in pairs),
-        tokens_available=sum(r1.stats["tokens"] for r1, _ in pairs),
+        repeated=sum(r2.stats.repeated for _, r2 in pairs),
+        emitted_documents=sum(r2.stats.emitted for _, r2 in pairs),
+        tokens_available=sum(r1.stats.tokens for r1, _ in pairs),
         tokens_emitted=tokens_emitted,
         target_tokens=plan.sources[i].target_tokens,
         duplicate_ids=duplicate_ids.get(source.name, 0),
@@ -719,17 +733,12 @@ def _source_section(
 
 
 def _clauses(text: str | None, runs: tuple[str, ...]) -> tuple[str, ...]:
-    from dolmakit.mix.evaluate import compile_filter
-
     return compile_filter(text, runs).clause_texts
 
 
-def _copy_rejects(summary: RunSummary, mix_dir: Path, root: Path) -> RejectedLines:
+def _copy_rejects(summary: RunSummary[PassOneStats], mix_dir: Path, root: Path) -> RejectedLines:
     """Copy pass 1's rejected lines into the mix, with input paths relative to the data root."""
     import msgspec
-
-    from dolmakit.io.atomic import atomic_open
-    from dolmakit.mix.inputs import relative
 
     target = rejects_file(mix_dir)
     if summary.rejects_file is not None and summary.rejects_file.is_file():

@@ -8,6 +8,8 @@ from pathlib import Path
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
+from dolmakit.io.reader import read_documents, unreadable
+from dolmakit.io.rejects import Rejects
 from dolmakit.mix.spec import MixSpec
 
 
@@ -90,9 +92,6 @@ def resolve_inputs(spec: MixSpec, data_root: Path) -> list[InputFile]:
 
 def _unreadable_note(path: Path) -> str:
     """Explain a missing attribute file when the document file cannot be read at all."""
-    from dolmakit.io.reader import read_documents, unreadable
-    from dolmakit.io.rejects import Rejects
-
     rejects = Rejects()
     if next(read_documents(path, rejects), None) is None and unreadable(0, rejects.counts):
         return (

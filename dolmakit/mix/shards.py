@@ -23,6 +23,7 @@ import numpy as np
 from dolmakit.document import document_from_dict
 from dolmakit.io import storage
 from dolmakit.io.atomic import atomic_open, atomic_path, remove_stale_temporaries
+from dolmakit.io.compression import open_write
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.storage import RemotePath
 from dolmakit.io.writer import DocumentWriter
@@ -87,8 +88,6 @@ class PartTask:
 
 def write_part(task: PartTask) -> None:
     """Write one part of a shard (a whole Parquet shard) from the spill runs."""
-    from dolmakit.io.compression import open_write
-
     slots = np.frombuffer(task.slots, dtype=np.int32).tolist()
     files: list[BinaryIO] = []
     try:

@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dolmakit.errors import ConfigError, DolmakitError
-from dolmakit.io.config import compose_config, read_config_text
+from dolmakit.io.config import compose_config, plain_values, read_config_text
+from dolmakit.io.config import value_kind as _type
 from dolmakit.io.units import parse_size
-from dolmakit.mix.evaluate import compile_filter
+from dolmakit.mix.evaluate import compile_filter, resolve
 from dolmakit.mix.filters import FilterSyntaxError
 from dolmakit.mix.jsonpath import translate_dolma
 from dolmakit.mix.manifest import spec_hash
@@ -151,45 +150,11 @@ def _canonical_source(s: SourceSpec) -> dict[str, Any]:
 # ---------------------------------------------------------------- YAML with line numbers
 
 
-def _scalar(node: yaml.ScalarNode, path: Path) -> Any:
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
-        line = node.start_mark.line + 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}:{line}: {node.value!r}: {problem}") from None
-    finally:
-        loader.dispose()
-
-
 def _compose(text: str, path: Path) -> tuple[Any, dict[str, int]]:
     root = compose_config(text, path, "mix spec")
     if root is None:
         raise ConfigError(f"{path}: the mix spec is empty")
-    lines: dict[str, int] = {}
-    return _convert(root, "", lines, path), lines
-
-
-def _convert(node: yaml.Node, where: str, lines: dict[str, int], path: Path) -> Any:
-    lines.setdefault(where, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = _scalar(key_node, path) if isinstance(key_node, yaml.ScalarNode) else None
-            line = key_node.start_mark.line + 1
-            if not isinstance(key, str):
-                raise ConfigError(f"{path}:{line}: {where or 'spec'}: keys must be strings")
-            child = f"{where}.{key}" if where else key
-            if key in out:
-                raise ConfigError(f"{path}:{line}: {child}: duplicate key")
-            lines[child] = line
-            out[key] = _convert(value_node, child, lines, path)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(v, f"{where}[{i}]", lines, path) for i, v in enumerate(node.value)]
-    assert isinstance(node, yaml.ScalarNode)
-    return _scalar(node, path)
+    return plain_values(root, path, "spec")
 
 
 # ---------------------------------------------------------------- validation
@@ -292,22 +257,6 @@ class _Checker:
         if not isinstance(value, list):
             raise self.error(where, f"expected a list of strings, got {_type(value)}")
         return tuple(self.string(v, f"{where}[{i}]") for i, v in enumerate(value))
-
-
-def _type(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return f"a boolean ({value!r})"
-    if isinstance(value, int | float):
-        return f"a number ({value!r})"
-    if isinstance(value, str):
-        return f"a string ({value!r})"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
 
 
 def load_spec(path: str | Path) -> MixSpec:
@@ -420,8 +369,6 @@ def _source(c: _Checker, raw: Any, where: str) -> SourceSpec:
 
 def _tokens_name(c: _Checker, raw: Any, where: str, runs: tuple[str, ...]) -> str:
     """Check `tokens`: an attribute name (as in filters) whose value is the token count."""
-    from dolmakit.mix.evaluate import resolve
-
     name = c.string(raw, where)
     try:
         ref = resolve(name, runs)

@@ -23,6 +23,14 @@ from dolmakit.document import Document, document_from_dict
 from dolmakit.errors import DolmakitError, InputError
 from dolmakit.io.attributes import Attributes, read_with_attributes
 from dolmakit.io.digest import file_sha256
+from dolmakit.io.paths import attribute_path
+from dolmakit.io.reader import (
+    READ_ERRORS,
+    file_problem,
+    iter_lines,
+    max_line_bytes_default,
+    read_documents,
+)
 from dolmakit.io.rejects import Rejects
 from dolmakit.mix.evaluate import (
     CompiledFilter,
@@ -37,6 +45,7 @@ from dolmakit.mix.shards import write_run
 from dolmakit.mix.spans import SpanReplacer, SpanRule
 from dolmakit.run.progress import Tally
 from dolmakit.run.runner import ShardJob, ShardResult
+from dolmakit.tokenizers import Tokenizer, get_tokenizer
 
 TOKEN_BATCH = 256
 
@@ -58,6 +67,39 @@ class JobConfig:
     rate: float = 0.0
     drop_fields: tuple[str, ...] = ()
     tokens: str | None = None
+
+
+class FileDigest(msgspec.Struct, frozen=True):
+    """An input file's sha256 and size, for the manifest."""
+
+    sha256: str
+    bytes: int
+
+
+class PassOneStats(msgspec.Struct, frozen=True):
+    """What pass 1 found in one input file (summed per source by the mixer).
+
+    `histogram`: (bucket, tokens) of passing documents; `rejected_by_clause`: documents each
+    filter clause rejected first; `keys`: the attribute keys seen (to check filter names).
+    """
+
+    histogram: list[tuple[int, int]]
+    rejected_by_clause: list[int]
+    passed: int
+    tokens: int
+    tokens_missing: int
+    keys: list[str]
+    document: FileDigest
+    attributes: list[FileDigest]
+
+
+class PassTwoStats(msgspec.Struct, frozen=True):
+    """What pass 2 emitted from one input file: documents sampled, repeated, copies, tokens."""
+
+    sampled: int
+    repeated: int
+    emitted: int
+    tokens_emitted: int
 
 
 @functools.lru_cache(maxsize=64)
@@ -130,15 +172,13 @@ class TokenAttribute:
         return value
 
 
-def pass1(job: ShardJob, rejects: Rejects) -> ShardResult:
+def pass1(job: ShardJob[JobConfig], rejects: Rejects) -> ShardResult[PassOneStats]:
     """Filter, replace spans and count tokens of one input file; save per-document results.
 
     With `tokens` set, counts are read from that attribute where it has a value and the text
     was not changed by a span replacement; other passing documents are counted.
     """
-    from dolmakit.tokenizers import Tokenizer, get_tokenizer
-
-    cfg: JobConfig = job.options
+    cfg = job.options
     compiled = _filter(cfg.filter, cfg.runs)
     replacer = _replacer(cfg.rules, cfg.runs)
     from_attribute = TokenAttribute(cfg.tokens, cfg.runs)
@@ -204,25 +244,20 @@ def pass1(job: ShardJob, rejects: Rejects) -> ShardResult:
         ids=np.frombuffer(msgspec.msgpack.encode(ids), dtype=np.uint8),
         spans=np.array(spans, dtype=np.int64).reshape(-1, 4),
     )
-    result = ShardResult(job.key, read=len(lines) + rejects.total, written=len(lines))
-    result.stats = {
-        "histogram": sorted(histogram.items()),
-        "rejected_by_clause": by_clause,
-        "passed": sum(1 for c in clauses if c < 0),
-        "tokens": sum(n for n in tokens if n > 0),
-        "tokens_missing": from_attribute.missing,
-        "keys": sorted(keys),
-        "document": {"sha256": file_sha256(job.input), "bytes": job.input.stat().st_size},
-        "attributes": [
-            {"sha256": file_sha256(p), "bytes": p.stat().st_size} for p in _attribute_paths(job)
-        ],
-    }
-    return result
+    stats = PassOneStats(
+        histogram=sorted(histogram.items()),
+        rejected_by_clause=by_clause,
+        passed=sum(1 for c in clauses if c < 0),
+        tokens=sum(n for n in tokens if n > 0),
+        tokens_missing=from_attribute.missing,
+        keys=sorted(keys),
+        document=FileDigest(file_sha256(job.input), job.input.stat().st_size),
+        attributes=[FileDigest(file_sha256(p), p.stat().st_size) for p in _attribute_paths(job)],
+    )
+    return ShardResult(job.key, read=len(lines) + rejects.total, written=len(lines), stats=stats)
 
 
-def _attribute_paths(job: ShardJob) -> list[Path]:
-    from dolmakit.io.paths import attribute_path
-
+def _attribute_paths(job: ShardJob[JobConfig]) -> list[Path]:
     return [attribute_path(job.input, run) for run in job.options.runs]
 
 
@@ -261,14 +296,6 @@ def _kept_documents(path: Path, wanted: dict[int, int]) -> Iterator[tuple[int, i
     Reading stops after the last wanted line: pass 1 rejected the rest of a file it could not
     read past a point (a truncated or corrupt stream), and no wanted line lies beyond it.
     """
-    from dolmakit.io.reader import (
-        READ_ERRORS,
-        file_problem,
-        iter_lines,
-        max_line_bytes_default,
-        read_documents,
-    )
-
     if not wanted:
         return
     if path.name.endswith(".parquet"):
@@ -302,14 +329,14 @@ def _kept_documents(path: Path, wanted: dict[int, int]) -> Iterator[tuple[int, i
         ) from None
 
 
-def pass2(job: ShardJob, rejects: Rejects) -> ShardResult:
+def pass2(job: ShardJob[JobConfig], rejects: Rejects) -> ShardResult[PassTwoStats]:
     """Sample one input file at its source's rate: write its copies as a sorted spill run.
 
     Decisions come from the pass-1 arrays; only kept lines are parsed again, and span
     replacements are those pass 1 chose (attributes are not read again). The run is the
     copies' JSON lines sorted by (order key, line, repeat), with a `.npz` of their keys.
     """
-    cfg: JobConfig = job.options
+    cfg = job.options
     first = load_pass1(cfg.pass1)
     replacer = _replacer(cfg.rules, cfg.runs)
     repeats = copies(first, cfg.rate)
@@ -372,15 +399,14 @@ def pass2(job: ShardJob, rejects: Rejects) -> ShardResult:
         },
         [out_ids[i] for i in order.tolist()],
     )
-    result = ShardResult(job.key, read=count, written=count)
     passed = first["clause"] < 0
-    result.stats = {
-        "sampled": int(np.count_nonzero(repeats)),
-        "repeated": int(np.count_nonzero(repeats > 1)),
-        "emitted": int(repeats.sum()),
-        "tokens_emitted": int((repeats * np.where(passed, first["tokens"], 0)).sum()),
-    }
-    return result
+    stats = PassTwoStats(
+        sampled=int(np.count_nonzero(repeats)),
+        repeated=int(np.count_nonzero(repeats > 1)),
+        emitted=int(repeats.sum()),
+        tokens_emitted=int((repeats * np.where(passed, first["tokens"], 0)).sum()),
+    )
+    return ShardResult(job.key, read=count, written=count, stats=stats)
 
 
 def _write_decisions(path: Path, cfg: JobConfig, first: dict[str, Any], repeats: Any) -> None:

@@ -22,6 +22,8 @@ from dolmakit.io.lock import exclusive, lock_path
 from dolmakit.mix.licences import count_licences, licence_shares
 from dolmakit.mix.manifest import Manifest, SourceLicences, read_manifest
 from dolmakit.mix.output import iter_output
+from dolmakit.publish.card import render_card
+from dolmakit.publish.croissant import croissant
 
 DATA_DIR = "data"
 ROW_GROUP_BYTES = 32 * 2**20
@@ -167,9 +169,6 @@ def publish_mix(
     The run holds the output folder's lock and removes its lock file at the end: the release
     holds only the release.
     """
-    from dolmakit.publish.card import render_card
-    from dolmakit.publish.croissant import croissant
-
     folder = storage.location(mix_dir)
     manifest = read_manifest(folder)
     out = Path(out_dir).resolve()

@@ -1,7 +1,11 @@
-"""Run a function over shards: serially, on a process pool, or (extra) on Ray.
+"""Run work over workers: serially, on a process pool, or (extra) on Ray. One protocol.
 
 A backend only decides where work runs; output bytes never depend on it, because every
-shard is processed independently and written under names derived from its input.
+shard is processed independently and written under names derived from its input. Two
+shapes of work: `map` applies one function to many items (shards, partitions); `submit`
+and `get` run a graph of tasks whose arguments are references to earlier tasks' results
+(distributed connected components). Local backends run submitted tasks at once in this
+process; Ray runs them as Ray tasks, at most `workers` at a time.
 """
 
 from __future__ import annotations
@@ -22,10 +26,15 @@ BACKENDS = ("serial", "processes", "ray")
 
 
 class Backend(Protocol):
-    """Apply `fn` to every item; yield (index, result) in completion order."""
+    """Where work runs: `map` over items, or `submit`/`get` for a graph of tasks.
+
+    `distributed`: tasks may run on other machines, so a stage should not gather a large
+    intermediate (all the edges of a dedup run) on this one, but keep it in tasks.
+    """
 
     name: str
     workers: int
+    distributed: bool
 
     def map(
         self,
@@ -36,8 +45,42 @@ class Backend(Protocol):
         """Yield (index of item, fn(item)); call on_tick(docs, bytes) with progress totals."""
         ...
 
+    def submit(
+        self, fn: Callable[..., Sequence[Any]], args: Sequence[Any], num_returns: int
+    ) -> list[Any]:
+        """Start `fn(*args)`, which returns `num_returns` values; return a reference to each.
 
-class SerialBackend:
+        `args` may hold references returned by earlier calls; the task gets their values.
+        """
+        ...
+
+    def get(self, ref: Any) -> Any:
+        """Return the value behind a reference from `submit` (waiting for it)."""
+        ...
+
+
+class InProcessTasks:
+    """`submit` and `get` of the local backends: a task runs at once, here; refs are values."""
+
+    distributed = False
+
+    def submit(
+        self, fn: Callable[..., Sequence[Any]], args: Sequence[Any], num_returns: int
+    ) -> list[Any]:
+        """Call `fn(*args)` now and return its values."""
+        result = list(fn(*args))
+        if len(result) != num_returns:
+            raise AssertionError(
+                f"{getattr(fn, '__name__', fn)} returned {len(result)} values, not {num_returns}"
+            )
+        return result
+
+    def get(self, ref: Any) -> Any:
+        """Return `ref` (it already is the value)."""
+        return ref
+
+
+class SerialBackend(InProcessTasks):
     """Run everything in this process, in input order (tests, --debug)."""
 
     name = "serial"
@@ -63,7 +106,7 @@ class SerialBackend:
             install_counter(None)
 
 
-class ProcessBackend:
+class ProcessBackend(InProcessTasks):
     """Run shards on a pool of worker processes (default: one per core).
 
     Workers are started with 'spawn' so that no lock or thread state of the parent leaks into
@@ -127,7 +170,7 @@ def make_backend(name: str = "processes", workers: int | None = None, **options:
             return SerialBackend()
         return ProcessBackend(workers)
     if name == "ray":
-        try:
+        try:  # lazy: Ray is an optional extra, and slow to import
             from dolmakit.run.ray_backend import RayBackend
         except ImportError as exc:
             raise DolmakitError(

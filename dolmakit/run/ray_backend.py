@@ -6,6 +6,9 @@ dies is retried by Ray (`max_retries`); the shard function writes under temporar
 renames only complete files, so a retry starts clean. Exceptions raised by the shard function
 (bad input with --on-error fail, bugs) are not retried: they reach the caller as themselves.
 
+Tasks submitted as a graph (`submit`/`get`: the distributed connected components of a dedup
+run) run the same way, retried likewise, at most `workers` at a time.
+
 Ray reuses a job's worker processes for all of its tasks, so per-process caches (taggers from
 `load_tagger`) load once per worker, not once per shard. Progress: each task reports its
 running document and byte totals, at most twice a second, to one small actor per Ray job;
@@ -92,6 +95,14 @@ class RayBackend:
         self._task = self._ray.remote(num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False)(
             run_task
         )
+        self._graph_task = self._ray.remote(
+            num_cpus=1, max_retries=MAX_RETRIES, retry_exceptions=False
+        )(run_graph_task)
+        # First reference of each submitted task not yet seen finished; its most at once.
+        self._running: list[Any] = []
+        self.peak_tasks = 0
+
+    distributed = True
 
     def map(
         self,
@@ -105,7 +116,7 @@ class RayBackend:
         ray = self._ray
         run = f"{os.getpid()}-{next(_runs)}"
         reporter = self._progress_actor() if on_tick is not None else None
-        env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX) or k in S3_ENV}
+        env = driver_env()
         task = self._task
         fn_ref = ray.put(fn)
         queue = iter(enumerate(items))
@@ -142,6 +153,30 @@ class RayBackend:
         finally:
             if reporter is not None:
                 reporter.forget.remote(run)
+
+    def submit(
+        self, fn: Callable[..., Sequence[Any]], args: Sequence[Any], num_returns: int
+    ) -> list[Any]:
+        """Submit `fn(*args)` as a Ray task once fewer than `workers` tasks are running.
+
+        Tasks are submitted in dependency order (a task's arguments come from earlier
+        tasks), so waiting for the earliest to finish can never wait on a later one.
+        """
+        ray = self._ray
+        if self._running:
+            _, self._running = ray.wait(self._running, num_returns=len(self._running), timeout=0)
+        while len(self._running) >= self.workers:
+            _, self._running = ray.wait(self._running, num_returns=1)
+        task = self._graph_task.options(num_returns=num_returns)
+        refs = task.remote(driver_env(), num_returns, fn, *args)
+        out = [refs] if num_returns == 1 else list(refs)
+        self._running.append(out[0])
+        self.peak_tasks = max(self.peak_tasks, len(self._running))
+        return out
+
+    def get(self, ref: Any) -> Any:
+        """Fetch one result of a submitted task."""
+        return self._ray.get(ref)
 
     def _result(self, ref: Any, item: object) -> Any:
         """Return a task's value; re-raise the shard function's own exception unwrapped."""
@@ -199,6 +234,21 @@ class ProgressTotals:
         self._shards = {k: v for k, v in self._shards.items() if k[0] != run}
 
 
+def driver_env() -> dict[str, str]:
+    """Return the driver's settings that tasks carry to workers (ENV_PREFIX, S3_ENV)."""
+    return {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX) or k in S3_ENV}
+
+
+def run_graph_task(
+    env: Mapping[str, str], num_returns: int, fn: Callable[..., Sequence[Any]], *args: Any
+) -> Any:
+    """Run one submitted task in a Ray worker with the driver's settings; one value unlisted."""
+    os.environ.update(env)
+    values = fn(*args)
+    # Ray returns a task of one value as that value, not as a list of one.
+    return values[0] if num_returns == 1 else values
+
+
 def run_task(
     fn: Callable[[T], R],
     item: T,
@@ -207,7 +257,7 @@ def run_task(
     key: tuple[str, int],
 ) -> R:
     """Run one shard inside a Ray worker with the driver's settings and a progress counter."""
-    import ray
+    import ray  # optional dependency: imported where it runs, a Ray worker
 
     os.environ.update(env)
     counter = LocalCounter()

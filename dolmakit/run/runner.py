@@ -15,9 +15,9 @@ import shutil
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
@@ -30,23 +30,34 @@ from dolmakit.io.atomic import (
 )
 from dolmakit.io.rejects import OnError, Rejects
 from dolmakit.io.units import counted
-from dolmakit.run.backends import Backend, SerialBackend
+from dolmakit.run.options import RunOptions, or_default
 from dolmakit.run.progress import Progress, short_names
+
+J = TypeVar("J")
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
-class ShardJob:
-    """One unit of work: an input file, the outputs it produces, and the stage's options."""
+class ShardJob(Generic[J]):
+    """One unit of work: an input file, the outputs it produces, and the stage's options.
+
+    `options` is the stage's own frozen record (None for a stage that needs none); it is
+    pickled to the worker with the job.
+    """
 
     key: str
     input: Path
     outputs: tuple[Path, ...]
-    options: Any = None
+    options: J
 
 
 @dataclass
-class ShardResult:
-    """What one shard did: lines read = documents written + lines rejected."""
+class ShardResult(Generic[S]):
+    """What one shard did: lines read = documents written + lines rejected.
+
+    `stats` is the stage's own typed record of per-shard figures (a msgspec Struct, or None);
+    it is kept in the shard's completion record, so a resumed shard gives it back unchanged.
+    """
 
     key: str
     read: int = 0
@@ -54,11 +65,11 @@ class ShardResult:
     rejected: dict[str, int] = field(default_factory=dict)
     text_bytes: int = 0
     warnings: list[str] = field(default_factory=list)
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: S = field(kw_only=True)
 
 
 @dataclass
-class RunSummary:
+class RunSummary(Generic[S]):
     """Totals of a stage run over all its shards."""
 
     stage: str
@@ -68,7 +79,7 @@ class RunSummary:
     written: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
-    results: list[ShardResult] = field(default_factory=list)
+    results: list[ShardResult[S]] = field(default_factory=list)
     rejects_file: Path | None = None
 
     @property
@@ -92,19 +103,19 @@ class RunSummary:
         return out
 
 
-ShardFn = Callable[[ShardJob, Rejects], ShardResult]
+ShardFn = Callable[[ShardJob[J], Rejects], ShardResult[S]]
 
 
 @dataclass(frozen=True)
-class _Call:
+class _Call(Generic[J, S]):
     """A picklable closure: run `fn` on one job and write its rejects log and record."""
 
-    fn: ShardFn
+    fn: ShardFn[J, S]
     record_dir: Path
     config_hash: str
     on_error: OnError
 
-    def __call__(self, job: ShardJob) -> ShardResult:
+    def __call__(self, job: ShardJob[J]) -> ShardResult[S]:
         for out in job.outputs:
             remove_stale_temporaries(out)
         log = _rejects_path(self.record_dir, job.key)
@@ -129,7 +140,7 @@ class _Call:
             "config": self.config_hash,
             "input": _file_state(job.input),
             "outputs": [_file_state(p) for p in job.outputs],
-            "result": asdict(result),
+            "result": result,
         }
         write_bytes_atomic(_record_path(self.record_dir, job.key), msgspec.json.encode(record))
         return result
@@ -142,47 +153,46 @@ def config_hash(config: Any) -> str:
 
 def run_shards(
     stage: str,
-    jobs: Sequence[ShardJob],
-    fn: ShardFn,
+    jobs: Sequence[ShardJob[J]],
+    fn: ShardFn[J, S],
     *,
     record_dir: Path,
     config: Any,
-    backend: Backend | None = None,
-    on_error: OnError = "skip",
-    resume: bool = True,
-    progress: bool = True,
+    stats: type[S],
+    options: RunOptions | None = None,
     rejects_file: Path | None = None,
-) -> RunSummary:
+) -> RunSummary[S]:
     """Run `fn` on every job not already complete and return the totals over all jobs.
 
-    Rejected lines of all shards, in canonical shard order, go to `rejects_file` (default
-    `<record_dir>/rejects.jsonl`); a run without any removes an earlier run's file.
+    `stats` is the type of the shard results' `stats` (to read them back from completion
+    records). Rejected lines of all shards, in canonical shard order, go to `rejects_file`
+    (default `<record_dir>/rejects.jsonl`); a run without any removes an earlier run's file.
     """
-    backend = backend or SerialBackend()
+    options = or_default(options)
     digest = config_hash(config)
     # A file where a folder must be fails here, named, not later in a worker under a
     # temporary name.
     storage.make_folder(record_dir, f"{stage}: its record folder")
     for folder in sorted({out.parent for job in jobs for out in job.outputs}, key=str):
         storage.make_folder(folder, f"{stage}: an output folder")
-    summary = RunSummary(stage=stage, shards=len(jobs))
-    todo: list[ShardJob] = []
-    done: dict[str, ShardResult] = {}
+    summary: RunSummary[S] = RunSummary(stage=stage, shards=len(jobs))
+    todo: list[ShardJob[J]] = []
+    done: dict[str, ShardResult[S]] = {}
     for job in jobs:
-        previous = _completed(record_dir, job, digest) if resume else None
+        previous = _completed(record_dir, job, digest, stats) if options.resume else None
         if previous is not None:
             done[job.key] = previous
         else:
             todo.append(job)
     sizes = {job.key: _size(job.input) for job in jobs}
-    reporter = Progress(stage, len(jobs), sum(sizes.values()), enabled=progress)
+    reporter = Progress(stage, len(jobs), sum(sizes.values()), enabled=options.progress)
     names = dict(
         zip((job.key for job in jobs), short_names([job.input for job in jobs]), strict=True)
     )
     reporter.skipped(len(done), sum(sizes[key] for key in done))
     summary.shards_skipped = len(done)
-    call = _Call(fn, record_dir, digest, on_error)
-    for index, result in backend.map(call, todo, on_tick=reporter.update):
+    call = _Call(fn, record_dir, digest, options.on_error)
+    for index, result in options.backend.map(call, todo, on_tick=reporter.update):
         done[todo[index].key] = result
         reporter.shard_done(names[todo[index].key], sizes[todo[index].key])
     reporter.finish()
@@ -201,19 +211,28 @@ def run_shards(
     return summary
 
 
-def _completed(record_dir: Path, job: ShardJob, digest: str) -> ShardResult | None:
+def _completed(
+    record_dir: Path, job: ShardJob[J], digest: str, stats: type[S]
+) -> ShardResult[S] | None:
+    """Return the result a shard's completion record holds, or None to redo the shard.
+
+    A record of another configuration, input or outputs, or one that does not decode (also
+    one written before `stats` had its present type), means the shard is done again.
+    """
     path = _record_path(record_dir, job.key)
     if not path.is_file():
         return None
     try:
         record = msgspec.json.decode(path.read_bytes())
-    except msgspec.DecodeError:
+        if record.get("config") != digest or record.get("input") != _file_state(job.input):
+            return None
+        if record.get("outputs") != [_file_state(p) for p in job.outputs]:
+            return None
+        fields = dict(record["result"])
+        value = msgspec.convert(fields.pop("stats"), stats)
+        return ShardResult(**fields, stats=value)
+    except (msgspec.DecodeError, msgspec.ValidationError, AttributeError, KeyError, TypeError):
         return None
-    if record.get("config") != digest or record.get("input") != _file_state(job.input):
-        return None
-    if record.get("outputs") != [_file_state(p) for p in job.outputs]:
-        return None
-    return ShardResult(**record["result"])
 
 
 def _file_state(path: Path) -> dict[str, Any]:
@@ -232,7 +251,7 @@ def _rejects_path(record_dir: Path, key: str) -> Path:
     return record_dir / f"{key}.rejects.jsonl"
 
 
-def _merge_rejects(record_dir: Path, jobs: Sequence[ShardJob], merged: Path) -> Path:
+def _merge_rejects(record_dir: Path, jobs: Sequence[ShardJob[Any]], merged: Path) -> Path:
     """Concatenate per-shard reject logs in canonical shard order into one file."""
     with atomic_open(merged) as out:
         for job in jobs:
@@ -243,7 +262,7 @@ def _merge_rejects(record_dir: Path, jobs: Sequence[ShardJob], merged: Path) -> 
     return merged
 
 
-def print_summary(summary: RunSummary) -> None:
+def print_summary(summary: RunSummary[Any]) -> None:
     """Print a run summary to standard error."""
     for line in summary.lines():
         print(line, file=sys.stderr)

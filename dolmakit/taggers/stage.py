@@ -36,8 +36,8 @@ from dolmakit.io.duplicate_ids import IdRecorder, recorded_duplicates
 from dolmakit.io.lock import exclusive
 from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
 from dolmakit.io.reader import read_documents, unreadable
-from dolmakit.io.rejects import OnError, Rejects, rejects_file
-from dolmakit.run.backends import Backend
+from dolmakit.io.rejects import Rejects, rejects_file
+from dolmakit.run.options import RunOptions, or_default
 from dolmakit.run.progress import Tally
 from dolmakit.run.runner import RunSummary, ShardJob, ShardResult, run_shards
 from dolmakit.taggers.base import Tagger, ValueTagger, available_taggers, load_tagger
@@ -107,12 +107,9 @@ def tag(
     run: str,
     taggers: Recipe | str | Path | Sequence[str | TaggerSpec],
     *,
-    backend: Backend | None = None,
-    on_error: OnError = "skip",
-    resume: bool = True,
-    progress: bool = True,
+    run_options: RunOptions | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
-) -> RunSummary:
+) -> RunSummary[None]:
     """Tag every document file under `documents` as run `run`; return the run's totals.
 
     `taggers` is a Recipe, a recipe file (.yaml), a comma-separated string of names, or a
@@ -153,25 +150,25 @@ def tag(
             tag_shard,
             record_dir=record_dir,
             config=config,
-            backend=backend,
-            on_error=on_error,
-            resume=resume,
-            progress=progress,
+            stats=type(None),
+            options=run_options,
             rejects_file=rejects_file(output),
         )
         config_bytes = msgspec.json.format(msgspec.json.encode(config))
         write_bytes_atomic(record_dir / "run.json", config_bytes)
-        found = recorded_duplicates([(job.input, job.outputs[1]) for job in jobs], on_error)
+        found = recorded_duplicates(
+            [(job.input, job.outputs[1]) for job in jobs], or_default(run_options).on_error
+        )
         summary.warnings.extend(w for w in [found.message()] if w is not None)
     return summary
 
 
-def tag_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
+def tag_shard(job: ShardJob[TagOptions], rejects: Rejects) -> ShardResult[None]:
     """Tag one documents file: one read, one attribute file written atomically."""
-    options: TagOptions = job.options
+    options = job.options
     taggers = [(spec.name, load_tagger(spec.name, dict(spec.params))) for spec in options.taggers]
     checker = _Checker(options.run, taggers, str(job.input))
-    result = ShardResult(job.key)
+    result = ShardResult(job.key, stats=None)
     tally = Tally()
     batch: list[tuple[int, Document]] = []
     seen = IdRecorder()

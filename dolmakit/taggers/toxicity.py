@@ -10,8 +10,11 @@ trained on Jigsaw data with `dolmakit train-classifier`) are the other toxicity 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
+
+import numpy as np
 
 from dolmakit.document import Document, Span
 from dolmakit.errors import DolmakitError
@@ -53,31 +56,116 @@ class ToxicityTagger:
         self.sentences = sentences
         self.min_sentence_score = min_sentence_score
         self._vectorizer, self._model = load_profanity_model()
+        # The vectorizer's own steps, run here once per text (see tag_batch): lower case, its
+        # word pattern, its vocabulary without its stop words, then its TF-IDF weighting.
+        vectorizer = self._vectorizer
+        expected = {
+            "analyzer": "word", "ngram_range": (1, 1), "lowercase": True, "input": "content",
+            "strip_accents": None, "preprocessor": None, "tokenizer": None, "binary": False,
+        }  # fmt: skip
+        found = {key: getattr(vectorizer, key) for key in expected}
+        if found != expected:
+            raise DolmakitError(f"toxicity: unexpected vectorizer settings {found}")
+        stop = vectorizer.get_stop_words() or frozenset()
+        self._vocabulary: dict[str, int] = {
+            word: index for word, index in vectorizer.vocabulary_.items() if word not in stop
+        }
+        self._words = re.compile(vectorizer.token_pattern)
+        self._tfidf = vectorizer._tfidf
 
     def predict(self, texts: list[str]) -> list[float]:
         """Return the probability that each text is toxic, in one batch."""
         if not texts:
             return []
-        probs = self._model.predict_proba(self._vectorizer.transform(texts))[:, 1]
-        return [float(p) for p in probs]
+        return self._probabilities(self._vectorizer.transform(texts))
+
+    def _probabilities(self, features: Any) -> list[float]:
+        return [float(p) for p in self._model.predict_proba(features)[:, 1]]
 
     def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
-        """Return `toxic` per non-blank document and `toxic_sentence` spans per sentence."""
-        texts: list[str] = []
-        owners: list[tuple[int, int, int]] = []  # (document index, start, end); start < 0: doc
+        """Return `toxic` per non-blank document and `toxic_sentence` spans per sentence.
+
+        Each text is tokenised once: a document's word counts are the sum of its sentences'
+        (sentences are cut at whitespace and cover every word, and the vectorizer counts
+        single words), so its TF-IDF row, and so its score, equals that of the whole text.
+        """
+        if not self.sentences:
+            kept = [i for i, doc in enumerate(docs) if doc.text.strip()]
+            scores = self.predict([docs[i].text for i in kept])
+            results: list[dict[str, list[Span]]] = [{} for _ in docs]
+            for i, prob in zip(kept, scores, strict=True):
+                results[i]["toxic"] = [Span(0, len(docs[i].text), prob)]
+            return results
+        return self._tag_with_sentences(docs)
+
+    def _tag_with_sentences(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
+        owners: list[tuple[int, int, int]] = []  # (document index, start, end) per sentence
+        columns: list[int] = []  # vocabulary index of every word (-1: not in the vocabulary)
+        lengths: list[int] = []  # words per sentence
+        docs_kept: list[int] = []
+        sentences_of: list[int] = []  # sentences per kept document
+        find, lookup = self._words.findall, self._vocabulary.get
         for i, doc in enumerate(docs):
-            if not doc.text.strip():
+            text = doc.text
+            if not text.strip():
                 continue
-            texts.append(doc.text)
-            owners.append((i, -1, len(doc.text)))
-            if self.sentences:
-                for start, end in sentence_spans(doc.text):
-                    texts.append(doc.text[start:end])
-                    owners.append((i, start, end))
+            lower = text.lower()
+            same_length = len(lower) == len(text)
+            spans = sentence_spans(text)
+            for start, end in spans:
+                piece = lower[start:end] if same_length else text[start:end].lower()
+                words = find(piece)
+                columns += [lookup(word, -1) for word in words]
+                lengths.append(len(words))
+                owners.append((i, start, end))
+            docs_kept.append(i)
+            sentences_of.append(len(spans))
         results: list[dict[str, list[Span]]] = [{} for _ in docs]
-        for (i, start, end), prob in zip(owners, self.predict(texts), strict=True):
-            if start < 0:
-                results[i]["toxic"] = [Span(0, end, prob)]
-            elif prob >= self.min_sentence_score:
+        if not owners:
+            return results
+        counts = self._count_matrix(columns, lengths)
+        per_doc = np.repeat(np.arange(len(docs_kept)), sentences_of)
+        summed = self._count_matrix_of_rows(counts, per_doc, len(docs_kept))
+        probs = self._probabilities(self._tfidf.transform(self._stack(summed, counts)))
+        for row, i in enumerate(docs_kept):
+            results[i]["toxic"] = [Span(0, len(docs[i].text), probs[row])]
+        for (i, start, end), prob in zip(owners, probs[len(docs_kept) :], strict=True):
+            if prob >= self.min_sentence_score:
                 results[i].setdefault("toxic_sentence", []).append(Span(start, end, prob))
         return results
+
+    def _count_matrix(self, columns: list[int], lengths: list[int]) -> Any:
+        """Return the CSR word counts (float64, indices sorted) of rows of given lengths."""
+        sparse = _sparse()
+        cols = np.asarray(columns, dtype=np.int64)
+        rows = np.repeat(np.arange(len(lengths)), lengths)
+        known = cols >= 0
+        data = np.ones(int(known.sum()), dtype=np.float64)
+        matrix = sparse.csr_matrix(
+            (data, (rows[known], cols[known])), shape=(len(lengths), len(self._vocabulary))
+        )
+        matrix.sum_duplicates()
+        return matrix
+
+    def _count_matrix_of_rows(self, counts: Any, groups: Any, n_groups: int) -> Any:
+        """Return the sum of the rows of `counts` in each group (CSR, indices sorted)."""
+        sparse = _sparse()
+        member = sparse.csr_matrix(
+            (np.ones(len(groups)), (groups, np.arange(len(groups)))),
+            shape=(n_groups, counts.shape[0]),
+        )
+        summed = (member @ counts).tocsr()
+        summed.sort_indices()  # the order the row of the whole text has: the same float sums
+        return summed
+
+    @staticmethod
+    def _stack(top: Any, bottom: Any) -> Any:
+        sparse = _sparse()
+        return sparse.vstack([top, bottom], format="csr")
+
+
+def _sparse() -> Any:
+    """Return scipy.sparse (installed with scikit-learn, which the model needs)."""
+    from scipy import sparse  # type: ignore[import-untyped]
+
+    return sparse

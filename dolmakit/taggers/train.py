@@ -35,6 +35,7 @@ from typing import Any
 
 import msgspec
 
+from dolmakit import __version__
 from dolmakit.errors import DolmakitError, InputError
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.paths import expand_inputs
@@ -318,8 +319,6 @@ def _predict_labels(model: Any, lines: list[str]) -> list[str]:
 
 def write_card(result: TrainResult, data: TrainingData, name: str, config: TrainConfig) -> None:
     """Write model_card.json and README.md next to the model (no timestamps: reproducible)."""
-    from dolmakit import __version__
-
     counts = Counter(e.label for e in data.examples)
     card = {
         "name": name,

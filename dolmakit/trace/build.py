@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -34,7 +34,7 @@ from dolmakit.io.digest import file_sha256
 from dolmakit.io.lock import exclusive
 from dolmakit.io.reader import read_documents
 from dolmakit.io.rejects import Rejects
-from dolmakit.run.backends import Backend
+from dolmakit.run.options import RunOptions, or_default
 from dolmakit.run.progress import Tally, advance
 from dolmakit.run.runner import RunSummary, ShardJob, ShardResult, run_shards
 from dolmakit.trace.layout import (
@@ -93,7 +93,7 @@ class IndexResult:
     index_dir: Path
     manifest: dict[str, Any]
     up_to_date: bool = False
-    runs: list[RunSummary] = field(default_factory=list)
+    runs: list[RunSummary[Any]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """Return a human summary: shards, documents, text and index bytes."""
@@ -143,16 +143,37 @@ class _ShardPlan:
     segments: Path
 
 
+class IndexFile(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One file of an index shard, as the index manifest lists it (`rows`: the table's)."""
+
+    path: str
+    bytes: int
+    sha256: str
+    role: str
+    rows: int | None = None
+
+
+class IndexShardStats(msgspec.Struct, frozen=True):
+    """One index shard as the index manifest lists it: its counts, mix shards and files."""
+
+    number: int
+    documents: int
+    text_bytes: int
+    words: int
+    mix_shards: list[int]
+    files: list[IndexFile]
+
+
 def _segment_paths(work: Path, number: int) -> tuple[Path, Path]:
     folder = work / "segments"
     return folder / f"m-{number:05d}.text", folder / f"m-{number:05d}.docs.parquet"
 
 
-def _extract(job: ShardJob, rejects: Rejects) -> ShardResult:
+def _extract(job: ShardJob[_Segment], rejects: Rejects) -> ShardResult[None]:
     """Pass 1: write a mix shard's documents' text and its (row, id, bytes) table."""
     import pyarrow as pa
 
-    segment: _Segment = job.options
+    segment = job.options
     size = job.input.stat().st_size if job.input.is_file() else None
     if size is None:
         raise DolmakitError(f"{job.input}: mix shard missing; run dolmakit audit verify")
@@ -184,7 +205,9 @@ def _extract(job: ShardJob, rejects: Rejects) -> ShardResult:
         }
     )
     write_table(table, docs_out)
-    return ShardResult(key=job.key, read=len(rows), written=len(rows), text_bytes=sum(lengths))
+    return ShardResult(
+        key=job.key, read=len(rows), written=len(rows), text_bytes=sum(lengths), stats=None
+    )
 
 
 def _count_words(text: npt.NDArray[np.uint8]) -> int:
@@ -199,20 +222,20 @@ def _count_words(text: npt.NDArray[np.uint8]) -> int:
     return words
 
 
-def _write_array(path: Path, data: Any) -> dict[str, Any]:
-    """Write a buffer atomically; return its record (path name, bytes, sha256)."""
+def _write_array(path: Path, data: Any, role: str) -> IndexFile:
+    """Write a buffer atomically; return its record (path name, bytes, sha256, role)."""
     view = memoryview(data).cast("B")
     with atomic_path(path) as tmp, open(tmp, "wb") as out:
         out.write(view)
-    return {"path": path.name, "bytes": len(view), "sha256": hashlib.sha256(view).hexdigest()}
+    return IndexFile(path.name, len(view), hashlib.sha256(view).hexdigest(), role)
 
 
-def _build_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
+def _build_shard(job: ShardJob[_ShardPlan], rejects: Rejects) -> ShardResult[IndexShardStats]:
     """Pass 2: concatenate the plan's pieces, sort their suffixes, write the three files."""
     import pyarrow as pa
     from pydivsufsort import divsufsort
 
-    plan: _ShardPlan = job.options
+    plan = job.options
     text_out, sa_out, docs_out = job.outputs
     total = sum(p.end - p.start for p in plan.pieces)
     buffer = bytearray(total)
@@ -235,8 +258,8 @@ def _build_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
     text = np.frombuffer(buffer, dtype=np.uint8)
     suffixes = divsufsort(text).astype("<i4", copy=False)
     files = [
-        {**_write_array(text_out, buffer), "role": "text"},
-        {**_write_array(sa_out, suffixes), "role": "suffix_array"},
+        _write_array(text_out, buffer, "text"),
+        _write_array(sa_out, suffixes, "suffix_array"),
     ]
     table = pa.table(
         {
@@ -249,24 +272,20 @@ def _build_shard(job: ShardJob, rejects: Rejects) -> ShardResult:
     write_table(table, docs_out)
     documents = table.num_rows
     files.append(
-        {
-            "path": docs_out.name,
-            "bytes": docs_out.stat().st_size,
-            "sha256": file_sha256(docs_out),
-            "role": "documents",
-            "rows": documents,
-        }
+        IndexFile(
+            docs_out.name, docs_out.stat().st_size, file_sha256(docs_out), "documents", documents
+        )
     )
     advance(documents, total)
     first, last = plan.pieces[0].number, plan.pieces[-1].number
-    stats = {
-        "number": plan.number,
-        "documents": documents,
-        "text_bytes": total,
-        "words": _count_words(text),
-        "mix_shards": [first, last],
-        "files": files,
-    }
+    stats = IndexShardStats(
+        number=plan.number,
+        documents=documents,
+        text_bytes=total,
+        words=_count_words(text),
+        mix_shards=[first, last],
+        files=files,
+    )
     return ShardResult(key=job.key, read=documents, written=documents, stats=stats)
 
 
@@ -326,16 +345,17 @@ def build_index(
     mix_dir: str | Path,
     options: IndexOptions | None = None,
     *,
-    backend: Backend | None = None,
-    progress: bool = True,
+    run_options: RunOptions | None = None,
     force: bool = False,
 ) -> IndexResult:
     """Build (or finish, or confirm) the span index of a mix under `<mix>/index/`.
 
     A complete index of the same mix and options is left as it is (unless `force`); an index
-    of another mix version or other options is removed and rebuilt. The build holds the mix
-    folder's lock.
+    of another mix version or other options is removed and rebuilt. Mix shards are never
+    skipped: a bad line stops the build (`on_error` is taken as "fail"). The build holds the
+    mix folder's lock.
     """
+    run = or_default(run_options).replace(on_error="fail")
     options = options or IndexOptions()
     require_divsufsort()
     mix = mix_facts(mix_dir)
@@ -358,14 +378,22 @@ def build_index(
             for number, shard in enumerate(mix.shards)
         ]
         result.runs.append(
-            _run("index 1/2 (text)", jobs, _extract, work / "records-1", config, backend, progress)
+            run_shards(
+                "index 1/2 (text)",
+                jobs,
+                _extract,
+                record_dir=work / "records-1",
+                config=config,
+                stats=type(None),
+                options=run,
+            )
         )
         plans = _plan(mix, work, options)
         plan_file = work / "plan.json"
         plan_bytes = repr(plans).encode()
         if not plan_file.is_file() or plan_file.read_bytes() != plan_bytes:
             write_bytes_atomic(plan_file, plan_bytes)
-        jobs = [
+        plan_jobs = [
             ShardJob(
                 key=f"i-{number:05d}",
                 input=plan_file,
@@ -378,17 +406,17 @@ def build_index(
             )
             for number, pieces in enumerate(plans)
         ]
-        summary = _run(
+        summary = run_shards(
             "index 2/2 (suffix arrays)",
-            jobs,
+            plan_jobs,
             _build_shard,
-            work / "records-2",
-            config,
-            backend,
-            progress,
+            record_dir=work / "records-2",
+            config=config,
+            stats=IndexShardStats,
+            options=run,
         )
         result.runs.append(summary)
-        shards = [r.stats for r in summary.results]
+        stats = [r.stats for r in summary.results]
         result.manifest = {
             "format": INDEX_FORMAT,
             "mix": {
@@ -398,36 +426,14 @@ def build_index(
                 "shards": list(mix.shards),
             },
             "options": options.recorded(),
-            "shards": shards,
+            "shards": msgspec.to_builtins(stats),
             "totals": {
-                "documents": sum(s["documents"] for s in shards),
-                "text_bytes": sum(s["text_bytes"] for s in shards),
-                "words": sum(s["words"] for s in shards),
-                "index_bytes": sum(f["bytes"] for s in shards for f in s["files"]),
+                "documents": sum(s.documents for s in stats),
+                "text_bytes": sum(s.text_bytes for s in stats),
+                "words": sum(s.words for s in stats),
+                "index_bytes": sum(f.bytes for s in stats for f in s.files),
             },
         }
         write_index_manifest(folder, result.manifest)
         shutil.rmtree(work, ignore_errors=True)
         return result
-
-
-def _run(
-    stage: str,
-    jobs: Sequence[ShardJob],
-    fn: Any,
-    records: Path,
-    config: dict[str, Any],
-    backend: Backend | None,
-    progress: bool,
-) -> RunSummary:
-    """Run one pass through the shard runner; mix shards are never skipped (on_error=fail)."""
-    return run_shards(
-        stage,
-        jobs,
-        fn,
-        record_dir=records,
-        config=config,
-        backend=backend,
-        on_error="fail",
-        progress=progress,
-    )

@@ -39,7 +39,7 @@ def load_native() -> ModuleType | None:
     """
     if os.environ.get(PURE_PYTHON_ENV) == "1":
         return None
-    try:
+    try:  # lazy: the C extension is optional, and DOLMAKIT_PURE_PYTHON=1 skips it
         from dolmakit import _textstats
     except ImportError:
         return None
@@ -104,7 +104,7 @@ def implementations() -> tuple[Callable[[str], Any], Callable[[str], Any]]:
     """Return (summarize, c4_lines): compiled if available, else the pure-Python reference."""
     if NATIVE is not None:
         return NATIVE.summarize, NATIVE.c4_lines
-    from dolmakit.taggers.rules import reference
+    from dolmakit.taggers.rules import reference  # lazy: reference imports this module
 
     return reference.summarize, reference.c4_lines
 
