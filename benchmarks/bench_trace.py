@@ -1,13 +1,16 @@
 """Measure the span index: build MB/s per core, memory, bytes per byte of text, query latency.
 
 Builds a mix taking every document of a benchmark corpus (`benchmarks/build_corpus.py`), then
-indexes it on one core (serial backend, in a child process so that its peak RSS is its own)
-and traces 500-word outputs (passages of the mix planted among made-up words) through it:
-warm (the index open, its pages in the OS cache; the median of `--repeats` runs) and cold
-(a whole `dolmakit trace --json` process).
+indexes it on one core (serial backend, in a child process so that its peak RSS is its own;
+optionally under an address-space limit) at each `--shard-size`, and in the same run sorts
+the same index shards' text with bare pydivsufsort, the baseline that the build's CPU time
+is compared with (the machine is shared, so absolute rates move with its load). It then
+traces 500-word outputs (passages of the mix planted among made-up words) through the last
+index built: warm (the index open, its pages in the OS cache; the median of `--repeats`
+runs) and cold (a whole `dolmakit trace --json` process).
 
     python benchmarks/bench_trace.py --corpus /tmp/bench200 --work /tmp/bench-trace \
-        [--shard-size 1GiB] [--repeats 5]
+        [--shard-size 64MiB --shard-size 1GiB] [--limit-as 700MB] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 import yaml
 
 from dolmakit.io.reader import read_documents
+from dolmakit.io.units import parse_size
 from dolmakit.mix import build_mix
 from dolmakit.run.options import RunOptions
 
@@ -51,20 +55,83 @@ def make_mix(corpus: Path, work: Path) -> Path:
     ).mix_dir
 
 
-def build(mix_dir: Path, shard_size: str) -> dict[str, Any]:
+# Runs `dolmakit ARGS...` under an optional address-space limit, then prints its CPU seconds
+# and its own peak RSS (VmHWM: ru_maxrss of a child also counts the parent's RSS at the fork).
+CHILD = """
+import resource, sys
+limit = int(sys.argv[1])
+if limit:
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+from dolmakit.cli.main import cli
+try:
+    cli.main(sys.argv[2:], standalone_mode=False)
+finally:
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    peak = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM:")]
+    print(use.ru_utime + use.ru_stime, int(peak[0].split()[1]) * 1024)
+"""
+
+# Sorts the suffixes of each index shard's text file with bare pydivsufsort: the baseline.
+SORT = """
+import resource, sys
+import numpy as np
+from pydivsufsort import divsufsort
+for path in sys.argv[1:]:
+    divsufsort(np.fromfile(path, dtype=np.uint8))
+use = resource.getrusage(resource.RUSAGE_SELF)
+print(use.ru_utime + use.ru_stime)
+"""
+
+
+def build(mix_dir: Path, shard_size: str, limit: int = 0) -> dict[str, Any]:
     """Index on one core in a child process; return wall and CPU seconds and its peak RSS."""
-    cmd = [sys.executable, "-m", "dolmakit", "-q", "index", str(mix_dir)]
+    cmd = [sys.executable, "-c", CHILD, str(limit), "-q", "index", str(mix_dir)]
     cmd += ["--backend", "serial", "--shard-size", shard_size, "--force"]
     start = time.monotonic()
-    proc = subprocess.Popen(cmd)
-    _, status, usage = os.wait4(proc.pid, 0)
+    # An address-space limit counts reservations, not memory used: keep thread pools and
+    # malloc arenas (reserved, hardly touched) from taking it up.
+    single = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
+    env = {**os.environ, **single} if limit else None
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     wall = time.monotonic() - start
-    if status != 0:
-        raise SystemExit(f"index failed with status {status}")
+    if done.returncode != 0:
+        raise SystemExit(f"index failed with status {done.returncode}: {done.stderr[-2000:]}")
+    cpu, peak = done.stdout.split()[-2:]
     return {
         "wall_s": round(wall, 2),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "cpu_s": round(float(cpu), 2),
+        "peak_rss_mb": round(int(peak) / 1e6, 1),
+    }
+
+
+def sort_only(mix_dir: Path) -> float:
+    """Return the CPU seconds of bare pydivsufsort over the index shards' text, one process."""
+    texts = [str(p) for p in sorted((mix_dir / "index").glob("text-*.bin"))]
+    done = subprocess.run([sys.executable, "-c", SORT, *texts], capture_output=True, check=True)
+    return float(done.stdout.split()[-1])
+
+
+def measure_build(mix_dir: Path, shard_size: str, limit: int) -> dict[str, Any]:
+    """Build at one shard size; against bare pydivsufsort on the same text in the same run."""
+    built = build(mix_dir, shard_size, limit)
+    manifest = json.loads((mix_dir / "index" / "index.json").read_text())
+    totals = manifest["totals"]
+    text_mb = totals["text_bytes"] / 1e6
+    sort_s = sort_only(mix_dir)
+    largest = max(s["text_bytes"] for s in manifest["shards"]) / 1e6
+    return {
+        "shard_size": shard_size,
+        "index_shards": len(manifest["shards"]),
+        "largest_shard_text_mb": round(largest, 1),
+        **built,
+        "peak_rss_per_shard_text": round(built["peak_rss_mb"] / largest, 2),
+        "address_space_limit_mb": round(limit / 1e6) if limit else None,
+        "build_mb_per_cpu_s": round(text_mb / built["cpu_s"], 1),
+        "build_mb_per_wall_s": round(text_mb / built["wall_s"], 1),
+        "sort_only_cpu_s": round(sort_s, 2),
+        "sort_only_mb_per_cpu_s": round(text_mb / sort_s, 1),
+        "build_over_sort_cpu": round(built["cpu_s"] / sort_s, 3),
+        "bytes_per_text_byte": round(totals["index_bytes"] / totals["text_bytes"], 3),
     }
 
 
@@ -131,27 +198,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True)
-    parser.add_argument("--shard-size", default="1GiB")
+    parser.add_argument(
+        "--shard-size", action="append", help="repeat to compare sizes (default 1GiB)"
+    )
+    parser.add_argument(
+        "--limit-as", type=parse_size, default=0, help="address-space limit of the builds"
+    )
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     start = time.monotonic()
     mix_dir = make_mix(args.corpus, args.work)
     mix_s = time.monotonic() - start
-    built = build(mix_dir, args.shard_size)
-    manifest = json.loads((mix_dir / "index" / "index.json").read_text())
-    totals = manifest["totals"]
-    text_mb = totals["text_bytes"] / 1e6
+    # The last size stays built for the query measurement.
+    builds = [measure_build(mix_dir, size, args.limit_as) for size in args.shard_size or ["1GiB"]]
+    totals = json.loads((mix_dir / "index" / "index.json").read_text())["totals"]
     report = {
         "mix_s": round(mix_s, 1),
-        "text_mb": round(text_mb, 1),
+        "text_mb": round(totals["text_bytes"] / 1e6, 1),
         "documents": totals["documents"],
-        "index_shards": len(manifest["shards"]),
-        **built,
-        "build_mb_per_cpu_s": round(text_mb / built["cpu_s"], 1),
-        "build_mb_per_wall_s": round(text_mb / built["wall_s"], 1),
-        "bytes_per_text_byte": round(totals["index_bytes"] / totals["text_bytes"], 3),
+        "builds": builds,
         **query(mix_dir, outputs(mix_dir, 5), args.repeats),
         "cpus": os.cpu_count(),
+        "load_average": [round(x, 1) for x in os.getloadavg()],
     }
     print(json.dumps(report, indent=2))
 

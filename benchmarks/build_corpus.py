@@ -48,7 +48,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
+import msgspec
 import zstandard
 
 DEFAULT_SOURCE_DIR = "/work/shared/corpus/dev/documents"
@@ -169,7 +169,7 @@ def load_groups(source_dir: str) -> dict[tuple[str, str], Group]:
         for line in data.splitlines():
             if not line.strip():
                 continue
-            doc = orjson.loads(line)
+            doc = msgspec.json.decode(line)
             text = doc.get("text") or ""
             if not text.strip():
                 continue
@@ -462,7 +462,7 @@ class GroupBuilder:
         written = 0
         seq = 0
         next_orig = 0
-        dumps = orjson.dumps
+        dumps = msgspec.json.encode
         while written < target:
             r = rng.random()
             if r < self.exact_frac and self.reservoir:

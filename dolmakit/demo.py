@@ -2,7 +2,9 @@
 
 Stages: copy the corpus, tag it (run `tags`), mark exact and near duplicates (runs
 `dedup_exact`, `dedup_minhash`), build the demo mix in its two versions from `mixes/`, then
-audit: verify v2 against its manifest, diff v1 and v2, and render v2's data card.
+audit: verify v2 against its manifest, diff v1 and v2, and render v2's data card; publish v2
+as a Hugging Face dataset folder, write its training-content summary (with a made-up
+provider.yaml), and take two documents down as v3, diffed against v2.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from pathlib import Path
 from dolmakit.audit.card_data import render_card
 from dolmakit.audit.contamination import audit_contamination
 from dolmakit.audit.diff import diff_mixes
+from dolmakit.audit.summary import build_summary, load_provider
+from dolmakit.audit.summary_render import write_summary
 from dolmakit.audit.verify import verify_mix
 from dolmakit.contamination.index import index_benchmarks
 from dolmakit.dedup import ExactConfig, KeepRule, MinHashConfig, dedup_exact, dedup_minhash
@@ -24,6 +28,9 @@ from dolmakit.io.paths import expand_inputs
 from dolmakit.io.reader import read_documents
 from dolmakit.io.units import counted
 from dolmakit.mix import build_mix
+from dolmakit.mix.files import read_table
+from dolmakit.mix.takedown import read_takedown_list, take_down
+from dolmakit.publish.release import publish_mix
 from dolmakit.run.backends import make_backend
 from dolmakit.run.options import RunOptions
 from dolmakit.taggers.recipes import TaggerSpec
@@ -50,6 +57,24 @@ DEMO_INDEX = "benchmarks/demo_quiz.index"
 DEMO_BENCHMARK_SOURCES = ("debian-reference", "gnu-standards")
 DEMO_EXAMPLES_PER_SOURCE = 3
 MARKER = ".dolmakit-demo"
+# What only a provider can state, for the demo's summary (written to <out>/provider.yaml).
+# The crawler is left empty on purpose: the summary lists it as missing, never invents it.
+DEMO_PROVIDER = """\
+# The provider's statements for the EU AI Act training-content summary (a demo's, made up).
+provider: Demo Lab (a made-up provider)
+contact: data-requests@demo-lab.example
+authorised_representative: not applicable (provider established in the EU)
+models: [demo-model-1]
+market_date: 2027-01-01
+crawler:
+source_kinds:
+  python: public
+  handbook: public
+  manuals: public
+  fortunes: public
+"""
+DEMO_TAKEDOWN = "takedown-ids.txt"
+DEMO_TAKEDOWN_REASON = "demo: the authors of two fortunes asked for their removal"
 
 
 @dataclass
@@ -125,7 +150,7 @@ def run_demo(
     data = out / "data"
     documents = data / "documents"
     _claim(out)
-    for stale in (data, out / "mixes"):
+    for stale in (data, out / "mixes", out / "release", out / "summary"):
         storage.delete_tree(stale)
     _copy_corpus(documents)
     files = expand_inputs([documents])
@@ -186,6 +211,7 @@ def run_demo(
             f" benchmark {bench.name} found, in {bench.documents} documents"
         )
     traced = _index_and_trace(mixes[-1], options)
+    report.steps.extend(_publish_and_take_down(out, mixes[-1]))
     report.steps.append(traced[0])
     markdown, html = render_card(mixes[-1], data_root=data)
     verified = verify_mix(mixes[-1], inputs=True, data_root=data)
@@ -194,6 +220,34 @@ def run_demo(
     report.steps.append(f"data card: {html} (and {markdown.name})")
     report.steps.append(traced[1])
     return report
+
+
+def _publish_and_take_down(out: Path, mix_dir: Path) -> list[str]:
+    """Publish v2, write its summary, then take two fortunes down as v3 and diff v2 and v3."""
+    release = publish_mix(mix_dir, out / "release" / mix_dir.name)
+    steps = [release.lines()[0]]
+    provider = out / "provider.yaml"
+    write_bytes_atomic(provider, DEMO_PROVIDER.encode())
+    summary = build_summary([mix_dir], load_provider(provider))
+    written = write_summary(summary, out / "summary" / mix_dir.name)
+    missing = ", ".join(summary["missing"]) or "none"
+    steps.append(
+        f"audit summary: {summary['size']['text']['range']} ({summary['size']['text']['tokens']:,}"
+        f" tokens), provider fields missing: {missing} -> {written[0].parent}"
+    )
+    index = read_table(mix_dir / "index.parquet", columns=["source", "id"]).to_pylist()
+    fortunes = list(dict.fromkeys(r["id"] for r in index if r["source"] == "fortunes"))[:2]
+    listed = out / DEMO_TAKEDOWN
+    write_bytes_atomic(listed, "".join(f"{i}\n" for i in fortunes).encode())
+    result = take_down(mix_dir, read_takedown_list(listed, "ids"), DEMO_TAKEDOWN_REASON)
+    steps.append(result.lines()[0])
+    difference = diff_mixes(mix_dir, result.mix_dir)
+    removed = ", ".join(doc_id for _, _, doc_id in difference.removed_examples)
+    steps.append(
+        f"audit diff v2 -> v3: {difference.added:,} added, {difference.removed:,} removed"
+        f" ({removed}), {difference.kept:,} kept, {counted(len(difference.spec), 'spec change')}"
+    )
+    return steps
 
 
 def demo_output(mix_dir: Path) -> str:

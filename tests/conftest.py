@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -22,6 +25,16 @@ DEMO_CORPUS = ROOT / "dolmakit" / "demo_corpus" / "documents"
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+def load_script(path: Path, name: str) -> ModuleType:
+    """Import a script that is not in a package (benchmarks/...) as module `name`."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_lines(path: Path, lines: Iterable[bytes | str | dict[str, Any]]) -> Path:
@@ -75,4 +88,4 @@ def dataset(tmp_path: Path) -> Callable[..., Path]:
 
 
 # The loopback S3 server and per-test buckets (tests/conftest_s3.py).
-from tests.conftest_s3 import s3_bucket, s3_server  # noqa: E402, F401
+from conftest_s3 import s3_bucket, s3_server  # noqa: E402, F401

@@ -41,7 +41,10 @@ def s3_environment(endpoint: str) -> dict[str, str]:
     """Return the variables that point dolmakit (and its workers) at the loopback server."""
     return {
         "DOLMAKIT_S3_ENDPOINT": endpoint,
-        "DOLMAKIT_S3_RETRIES": "1",
+        # moto's threaded server can answer a listing with a 500 while another worker deletes a
+        # key of that prefix (KeyError inside moto, seen under load); real S3 clients retry
+        # such answers, and so does dolmakit by default (3 attempts)
+        "DOLMAKIT_S3_RETRIES": "3",
         "DOLMAKIT_S3_CONNECT_TIMEOUT": "2",
         "DOLMAKIT_S3_REQUEST_TIMEOUT": "30",
         "AWS_ACCESS_KEY_ID": "testing",

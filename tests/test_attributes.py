@@ -7,12 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import make_docs, write_lines
 
 from dolmakit import AttributeWriter, Document, InputError, attribute_key, attribute_path
 from dolmakit.errors import DolmakitError
 from dolmakit.io.attributes import read_with_attributes
 from dolmakit.io.paths import attribute_runs, expand_inputs, split_dataset_path
-from tests.conftest import make_docs, write_lines
 
 
 def test_attribute_path_mirrors_the_document_path(tmp_path: Path) -> None:

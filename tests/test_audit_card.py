@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import pytest
 from click.testing import CliRunner
@@ -176,13 +177,15 @@ def test_funnel_is_one_per_source_in_step_order_with_readable_labels() -> None:
     assert caption.startswith("Filter funnel per source, in the order the steps apply")
     _drawn(fig)
     assert [ax.get_title(loc="left") for ax in fig.axes] == ["web", "code"]
+    from matplotlib.patches import Rectangle
+
     for ax, source in zip(fig.axes, card.sources, strict=True):
         labels = [t.get_text() for t in ax.get_yticklabels()]
         assert labels == [charts.short_label(step) for step, _ in source.funnel]
         assert all(
             len(line) <= charts.LABEL_CHARS for label in labels for line in label.split("\n")
         )
-        values = [bar.get_width() for bar in ax.patches]
+        values = [cast(Rectangle, bar).get_width() for bar in ax.patches]
         assert values == [count for _, count in source.funnel]
     long = charts.short_label(clause)
     assert long.count("\n") == 1 and long.endswith("…")

@@ -264,3 +264,46 @@ def test_allowed_licences_refuse_a_source_and_a_document(tmp_path: Path) -> None
         mix_with(tmp_path / "b", allowed_licences=allowed)
     built = mix_with(tmp_path / "c", allowed_licences=[*allowed, "CC0-1.0"])
     assert built.manifest.spec["allowed_licences"] == [*allowed, "CC0-1.0"]
+
+
+def test_a_market_date_written_as_a_yaml_date_is_kept_as_text(built: Path, tmp_path: Path) -> None:
+    provider = tmp_path / "provider.yaml"
+    provider.write_text(
+        "provider: Acme\nmarket_date: 2027-01-01\nmodels: [{name: a, since: 2026-05-02}]\n"
+    )
+    loaded = load_provider(provider)
+    assert loaded.values["market_date"] == "2027-01-01"
+    assert loaded.values["models"] == [{"name": "a", "since": "2026-05-02"}]
+    result = CliRunner().invoke(
+        cli,
+        ["audit", "summary", str(built), "--provider", str(provider), "--out", str(tmp_path / "s")],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "s" / "summary.json").read_text())["provider"]["market_date"] == (
+        "2027-01-01"
+    )
+
+
+def test_a_summary_over_two_mixes_adds_them_up(built: Path, tmp_path: Path) -> None:
+    # a "mid-training" mix of the same books only: 30 more tokens (de 20, fr 10)
+    only_books = spec(name="mid", sources=[spec()["sources"][1]])
+    data = built.parent.parent.parent / "data"
+    path = write_spec(tmp_path / "mid.yaml", only_books)
+    mid = build_mix(
+        path, data_root=data, output=tmp_path / "mixes", run_options=RunOptions(progress=False)
+    ).mix_dir
+    found = build_summary([built, mid], load_provider(None))
+    assert [m["name"] for m in found["mixes"]] == ["sum", "mid"]
+    assert found["size"]["text"]["tokens"] == 140
+    assert [(r["language"], r["tokens"]) for r in found["languages"]] == [
+        ("en", 80),
+        ("de", 40),
+        ("fr", 20),
+    ]
+    named = found["sources"]["public_datasets"]["named"]
+    assert [(s["mix"], s["name"], s["tokens"]) for s in named] == [
+        ("sum v1", "books", 30),
+        ("mid v1", "books", 30),
+    ]
+    assert named[1]["share"] == pytest.approx(30 / 140)
+    assert found["sources"]["crawled"][0]["share"] == pytest.approx(80 / 140)

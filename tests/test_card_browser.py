@@ -83,7 +83,7 @@ class Browser:
                     raise RuntimeError("chromium closed the DevTools pipe")
                 self._buffer += chunk
         message, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(message)  # type: ignore[no-any-return]
+        return json.loads(message)
 
     def call(
         self, method: str, session: str | None = None, timeout: float = 30, **params: Any
@@ -100,7 +100,7 @@ class Browser:
             if reply.get("id") == self._next_id:
                 if "error" in reply:
                     raise RuntimeError(f"{method}: {reply['error']}")
-                return reply["result"]  # type: ignore[no-any-return]
+                return reply["result"]
             self.events.append(reply)
 
     def wait_for(self, method: str, timeout: float = 30) -> dict[str, Any]:
@@ -229,8 +229,9 @@ def test_the_checker_sees_blank_charts_and_console_errors(tmp_path: Path) -> Non
 
 
 def test_stats_report_charts_render(tmp_path: Path) -> None:
+    from conftest import write_lines
+
     from dolmakit.audit.stats import compute_stats, write_html
-    from tests.conftest import write_lines
 
     docs = [{"id": f"d{i}", "text": "x" * (i + 1), "source": "web"} for i in range(6)]
     root = tmp_path / "ds"
@@ -247,8 +248,9 @@ def test_stats_report_charts_render(tmp_path: Path) -> None:
 
 
 def test_data_card_charts_render(tmp_path: Path) -> None:
+    from test_audit_card import sample_card
+
     from dolmakit.audit.card import render_html
-    from tests.test_audit_card import sample_card
 
     page = tmp_path / "card.html"
     page.write_text(render_html(sample_card()))

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import ROOT, make_docs, write_lines
 
 import dolmakit
 from dolmakit.cli.main import cli
-from tests.conftest import ROOT, make_docs, write_lines
 
 
 def all_commands() -> list[list[str]]:

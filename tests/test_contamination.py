@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -76,7 +77,7 @@ def test_bulk_hashes_equal_the_reference(texts: list[str], n: int) -> None:
     assert grams.words.tolist() == [len(normalise(t)) for t in texts]
 
 
-def write_bench(path: Path, rows: list[dict]) -> Path:
+def write_bench(path: Path, rows: list[Any]) -> Path:
     return write_lines(path, rows)
 
 

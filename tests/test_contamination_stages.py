@@ -154,7 +154,7 @@ def test_tagger_refuses_missing_index_parameter(tmp_path: Path) -> None:
 def _read(path: Path) -> list[str]:
     from dolmakit.io.reader import iter_lines
 
-    return [line.decode() for _, line in iter_lines(str(path), 1 << 20)]
+    return [line.decode() for _, line in iter_lines(str(path), 1 << 20) if line is not None]
 
 
 def test_card_has_a_contamination_section(tmp_path: Path) -> None:

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
-from conftest import ROOT, SHARED_CORPUS
+from conftest import ROOT, SHARED_CORPUS, load_script
 
 
 def load(name: str) -> ModuleType:
-    path = ROOT / "benchmarks" / "neardup" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"neardup_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "benchmarks" / "neardup" / f"{name}.py", f"neardup_{name}")
 
 
 def test_exact_pairs_match_brute_force() -> None:

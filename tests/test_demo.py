@@ -89,6 +89,45 @@ def test_demo_ends_by_tracing_a_made_up_output(demo: tuple[Path, str]) -> None:
     assert (mix / "index" / "index.json").is_file()
 
 
+def shard_lines(mix: Path) -> list[bytes]:
+    """Return every output line of a mix as stored, in shard order."""
+    from dolmakit.io.compression import iter_chunks
+
+    out: list[bytes] = []
+    for shard in sorted(mix.glob("shard-*.jsonl.zst")):
+        out.extend(b"".join(iter_chunks(shard)).splitlines())
+    return out
+
+
+def test_demo_publishes_v2_summarises_it_and_takes_two_fortunes_down_as_v3(
+    demo: tuple[Path, str],
+) -> None:
+    out, output = demo
+    v2, v3 = out / "mixes/demo/v2", out / "mixes/demo/v3"
+    lines = output.splitlines()
+    assert f"published demo v2: 1,049 documents in 1 Parquet file -> {out / 'release/v2'}" in lines
+    card = (out / "release/v2/README.md").read_text()
+    assert card.startswith("---\n") and (out / "release/v2/croissant.json").is_file()
+    summary = json.loads((out / "summary/v2/summary.json").read_text())
+    assert summary["missing"] == ["crawler"]  # the demo provider.yaml leaves it empty
+    assert summary["provider"]["market_date"] == "2027-01-01"
+    assert summary["size"]["text"]["tokens"] == 351_814
+    # the list: the first two fortunes of v2's output, read from its shards
+    fortunes = []
+    for line in shard_lines(v2):
+        doc = json.loads(line)
+        if doc["metadata"]["provenance"]["source"] == "fortunes" and doc["id"] not in fortunes:
+            fortunes.append(doc["id"])
+    listed = (out / "takedown-ids.txt").read_text().split()
+    assert listed == fortunes[:2]
+    after = shard_lines(v3)
+    assert after == [x for x in shard_lines(v2) if json.loads(x)["id"] not in listed]
+    assert "takedown 1 of demo v2 -> v3: 2 of 2 ids matched; removed 2 documents" in output
+    assert f"audit diff v2 -> v3: 0 added, 2 removed ({', '.join(sorted(listed))}), " in output
+    [origin] = where(v3, listed[0])
+    assert origin.reason().startswith("not in the mix: removed by takedown 1 (demo: ")
+
+
 def test_where_names_the_kept_original_of_a_mirror_copy(demo: tuple[Path, str]) -> None:
     out, _ = demo
     mirror = list(read_documents(out / "data/documents/python-mirror/en-0000.jsonl.zst"))
@@ -223,6 +262,40 @@ def test_readme_examples_work_on_the_demo_output(demo: tuple[Path, str], tmp_pat
     # everything the examples wrote is under demo-out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo-out", "mixes", "taggers"]
     assert (tmp_path / "demo-out" / "stats.html").is_file()
+
+
+def test_demo_finds_its_benchmark_in_v1_and_v2_masks_it(demo: tuple[Path, str]) -> None:
+    from dolmakit.contamination.ngrams import normalise
+
+    out, output = demo
+    assert "contamination index: demo_quiz: 6 of 6 examples indexed" in output
+    assert "audit contamination v1: 6 of 6 examples of benchmark demo_quiz found" in output
+    assert "audit contamination v2: 0 of 6 examples of benchmark demo_quiz found" in output
+    bench = out / "data" / "benchmarks" / "demo_quiz.jsonl"
+    rows = [json.loads(line) for line in bench.read_text().splitlines()]
+    # Worked out from the shards directly: each question's words, normalised, in v1 and not v2.
+    questions = [" ".join(normalise(r["question"])) for r in rows]
+
+    def texts(version: str) -> list[str]:
+        mix = out / "mixes" / "demo" / version
+        return [d.text for s in sorted(mix.glob("shard-*.jsonl.zst")) for _, d in read_documents(s)]
+
+    v1 = [" ".join(normalise(t)) for t in texts("v1")]
+    raw2 = texts("v2")
+    v2 = [" ".join(normalise(t)) for t in raw2]
+    assert all(any(q in t for t in v1) for q in questions)
+    assert not any(q[:200] in t for q in questions for t in v2)
+    assert sum(t.count("|||BENCHMARK|||") for t in raw2) >= 6
+    manifest = json.loads((out / "mixes/demo/v2/manifest.json").read_text())
+    (record,) = manifest["contamination"]
+    assert record["benchmarks"] == ["demo_quiz"] and record["run"] == "evals"
+    index = out / "data" / "benchmarks" / "demo_quiz.index"
+    audit = ["audit", "contamination", "--index", str(index), "--max-share", "0"]
+    result = CliRunner().invoke(cli, [*audit, str(out / "mixes/demo/v1")])
+    assert result.exit_code == 1 and "demo_quiz: 6 of 6 detectable examples found" in result.output
+    assert "\n  source python: " in result.output and "coverage 1.00, document " in result.output
+    result = CliRunner().invoke(cli, [*audit, str(out / "mixes/demo/v2")])
+    assert result.exit_code == 0, result.output
 
 
 def demo_files(out: Path) -> dict[str, bytes]:

@@ -30,7 +30,16 @@ ENV = {
     "platform_python_implementation": "CPython",
     "os_name": "posix",
 }
-NOT_IN_DEMO = ("pytest", "ruff", "mypy", "hypothesis", "moto", "boto3", "ray", "tokenizers")
+NOT_IN_DEMO: tuple[str, ...] = (
+    "pytest",
+    "ruff",
+    "mypy",
+    "hypothesis",
+    "moto",
+    "boto3",
+    "ray",
+    "tokenizers",
+)
 NOT_IN_DEMO += ("tiktoken", "datasketch", "pandas")
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -156,7 +157,7 @@ def test_span_replacement_on_multibyte_text(tmp_path):
         }
     ]
     make_source(tmp_path, "ja", docs, {"pii": attrs})
-    spec = {
+    spec: dict[str, Any] = {
         "name": "ja",
         "version": 1,
         "seed": 1,

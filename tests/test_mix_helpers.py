@@ -50,7 +50,7 @@ def read_output(mix_dir: Path) -> list[dict[str, Any]]:
     """Read every output document of a mix, in shard order."""
     from dolmakit.io.reader import read_documents
 
-    out = []
+    out: list[dict[str, Any]] = []
     for shard in sorted(mix_dir.glob("shard-*")):
         out.extend(doc.to_dict() for _, doc in read_documents(shard))
     return out

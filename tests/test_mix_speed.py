@@ -30,7 +30,7 @@ def dataset(root: Path, factor: float = 1.0, missing: int = -1, bad: int = -1) -
             if i == bad:
                 n = 2.5
             tok.append({} if i == missing else {"tok__tokens__count": [[0, len(d["text"]), n]]})
-        pii = [{} for _ in docs]
+        pii: list[dict[str, list[list[float]]]] = [{} for _ in docs]
         if name == "books":
             start = docs[0]["text"].index("book1 ")
             pii[0] = {"pii__regex__email": [[start, start + len("book1"), 1.0]]}

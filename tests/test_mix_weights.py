@@ -74,15 +74,15 @@ def test_random_specs_realise_their_targets(tmp_path_factory, sizes, target, see
         spec["target_tokens"] = target
     path = write_spec(root / "mix.yaml", spec)
     m = build_mix(path, output=root / "out", run_options=RunOptions(progress=False)).manifest
-    for s, (_, max_words, _) in zip(m.sources, sizes, strict=True):
-        f = s.funnel
+    for section, (_, max_words, _) in zip(m.sources, sizes, strict=True):
+        f = section.funnel
         cap = f.tokens_available * 3
         assert f.target_tokens is not None
         want = min(f.target_tokens, cap)
         # within one document (at most max_words tokens) of the token target
-        assert abs(f.tokens_emitted - want) <= max_words, s
+        assert abs(f.tokens_emitted - want) <= max_words, section
         if target is None:
-            assert s.rate <= 1.0
+            assert section.rate <= 1.0
     assert sum(s.funnel.tokens_emitted for s in m.sources) == m.totals.tokens
 
 

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import DEMO_CORPUS, ROOT
 
 from dolmakit.cli.main import cli
 from dolmakit.io.lock import PIPELINE_LOCK, exclusive, lock_path
 from dolmakit.pipeline import load_pipeline
 from dolmakit.pipeline.run import plan
-from tests.conftest import DEMO_CORPUS, ROOT
 
 TAGGERS = "lengths,c4,gopher_quality"
 # A part of the demo corpus with exact and near copies (the mirror) and two other sources.

@@ -6,11 +6,11 @@ import io
 from pathlib import Path
 
 from click.testing import CliRunner
+from conftest import make_docs, write_lines
 
 from dolmakit.cli.main import cli
 from dolmakit.io.units import counted
 from dolmakit.run.progress import Progress, short_names
-from tests.conftest import make_docs, write_lines
 
 
 class Clock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -11,6 +12,7 @@ from test_audit_helpers import Mixes, build_mixes
 from test_mix_helpers import read_output
 
 from dolmakit.cli.main import cli
+from dolmakit.errors import DolmakitError
 from dolmakit.publish.card import size_category
 from dolmakit.publish.release import publish_mix
 
@@ -82,14 +84,15 @@ def test_the_card_header_parses_with_huggingface_hub(release: Path) -> None:
     card = DatasetCard.load(release / "README.md")
     data = card.data
     assert isinstance(data, DatasetCardData)
+    free: Any = data  # fields huggingface_hub does not declare (configs, dolmakit)
     assert data.pretty_name == "toy v1"
     assert data.language == ["en", "de"]  # most tokens first
     assert data.size_categories == ["n<1K"]
     assert data.license == ["other"]  # "CC BY 4.0" and "public domain" are not SPDX ids
     assert data.source_datasets == ["web", "books"]
-    names = [c["config_name"] for c in data.configs]
+    names = [c["config_name"] for c in free.configs]
     assert names == ["default", "web", "books"]
-    assert data.dolmakit["licences"] == {"web": {"CC BY 4.0": 1.0}, "books": {"public domain": 1.0}}
+    assert free.dolmakit["licences"] == {"web": {"CC BY 4.0": 1.0}, "books": {"public domain": 1.0}}
     for section in (
         "## Dataset description",
         "## Sources and shares",
@@ -116,7 +119,7 @@ def test_no_provenance_has_only_the_default_config(mixes: Mixes, tmp_path: Path)
     out = tmp_path / "bare"
     result = CliRunner().invoke(cli, ["publish", str(mixes.v1), str(out), "--no-provenance"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("published toy v1: 33 documents in 1 Parquet files")
+    assert result.output.startswith("published toy v1: 33 documents in 1 Parquet file ->")
     names = pq.read_schema(next((out / "data").glob("*.parquet"))).names
     assert names == ["id", "text", "source", "added", "created", "metadata"]
     card = DatasetCard.load(out / "README.md")
@@ -139,3 +142,33 @@ def test_a_non_empty_output_is_refused_in_one_line(mixes: Mixes, tmp_path: Path)
 )
 def test_size_categories(documents: int, label: str) -> None:
     assert size_category(documents) == label
+
+
+@pytest.mark.parametrize("left", ["lock", "unfinished"])
+def test_the_pipeline_publishes_over_what_a_killed_publish_left(
+    mixes: Mixes, tmp_path: Path, left: str
+) -> None:
+    from dolmakit.io.lock import exclusive, lock_path
+    from dolmakit.pipeline.spec import Publish
+    from dolmakit.pipeline.stages import publish_stage
+    from dolmakit.publish.release import UNFINISHED_MARK
+    from dolmakit.run.options import RunOptions
+
+    out = tmp_path / "release"
+    lock_path(out).parent.mkdir(parents=True)
+    lock_path(out).write_text('{"host": "h", "pid": 1, "since": "then", "command": "dolmakit"}')
+    if left == "unfinished":
+        (out / UNFINISHED_MARK).write_text("")
+        (out / "data").mkdir()
+        (out / "data" / "train-00000-of-00002.parquet").write_bytes(b"half")
+    # A publish still writing there is turned away, never deleted.
+    with (
+        exclusive(out, "publish"),
+        pytest.raises(DolmakitError, match="another publish is writing here"),
+    ):
+        publish_stage(mixes.v1, Publish(out), RunOptions(progress=False))
+    assert lock_path(out).is_file()
+    outcome = publish_stage(mixes.v1, Publish(out), RunOptions(progress=False))
+    assert outcome.documents > 0
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "croissant.json", "data"]
+    assert not (tmp_path / "release.partial").exists()

@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import make_docs, make_kill_corpus, write_lines
+from conftest_ray import gcs_address, ray_cluster
+from test_runner import make_shards, tree_digest
 
 from dolmakit import convert
 from dolmakit.cli.main import cli
@@ -24,9 +27,6 @@ from dolmakit.run.backends import ProcessBackend, SerialBackend, make_backend
 from dolmakit.run.options import RunOptions
 from dolmakit.run.progress import advance
 from dolmakit.run.runner import ShardJob, ShardResult, run_shards
-from tests.conftest import make_docs, make_kill_corpus, write_lines
-from tests.conftest_ray import gcs_address, ray_cluster
-from tests.test_runner import make_shards, tree_digest
 
 pytest.importorskip("ray")
 __all__ = ["ray_cluster"]  # the session fixture, imported so that pytest finds it

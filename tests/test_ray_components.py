@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest_ray import ray_cluster
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +20,6 @@ from dolmakit.dedup.distributed import (
 from dolmakit.errors import DolmakitError
 from dolmakit.run.backends import SerialBackend, make_backend
 from dolmakit.run.options import RunOptions
-from tests.conftest_ray import ray_cluster
 
 __all__ = ["ray_cluster"]  # the session fixture, imported so that pytest finds it
 
@@ -101,7 +101,7 @@ def test_on_ray_from_npz_files_equals_the_local_union_find(tmp_path: Path, ray_c
 def test_on_a_dedup_run_equals_its_union_find(tmp_path: Path, ray_cluster, monkeypatch) -> None:
     """Read the edge files of a real MinHash run on Ray and compare with the stage's own step."""
     stage = importlib.import_module("dolmakit.dedup.stage")
-    from tests.test_ray_stages import demo_dataset
+    from test_ray_stages import demo_dataset
 
     seen: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     local_cluster = stage._cluster

@@ -6,15 +6,16 @@ import importlib
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
+from conftest import DEMO_CORPUS
+from conftest_ray import ray_cluster
+from test_runner import tree_digest
 
 from dolmakit.run.backends import ProcessBackend, make_backend
 from dolmakit.run.options import RunOptions
-from tests.conftest import DEMO_CORPUS
-from tests.conftest_ray import ray_cluster
-from tests.test_runner import tree_digest
 
 __all__ = ["ray_cluster"]  # the session fixture, imported so that pytest finds it
 
@@ -215,7 +216,7 @@ def test_clustering_on_ray_honours_workers_and_gives_the_bytes_of_the_process_po
     report = ds / "attributes" / "dedup_minhash" / ".dolmakit"
     # The session's Ray has 2 CPUs: with --workers 1 at most one clustering task may be
     # submitted and unfinished at any time (a task not yet submitted cannot run).
-    ray_backend = make_backend("ray", 1)
+    ray_backend: Any = make_backend("ray", 1)
     assert ray_backend.workers == 1
     summary = stage.dedup_minhash(
         [ds / "documents"], run_options=options.RunOptions(ray_backend, progress=False)
@@ -233,7 +234,7 @@ def test_clustering_on_ray_honours_workers_and_gives_the_bytes_of_the_process_po
     assert (report / "clusters.parquet").read_bytes() == clusters_on_ray
     # With 2 workers, two tasks run at once: the cap is the count asked for, not always 1.
     distributed = importlib.import_module("dolmakit.dedup.distributed")
-    two = make_backend("ray", 2)
+    two: Any = make_backend("ray", 2)
     edges = np.array([[i, i + 1] for i in range(0, 400, 2)], dtype=np.uint64)
     nodes, labels = distributed.collect(
         distributed.distributed_components(np.array_split(edges, 8), 4, two), two

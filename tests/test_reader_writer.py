@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import zstandard
+from conftest import make_docs, write_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dolmakit import Document, DocumentWriter, InputError, Rejects, read_documents
 from dolmakit.io.reader import iter_lines
-from tests.conftest import make_docs, write_lines
 
 FORMATS = ["jsonl", "jsonl.gz", "jsonl.zst", "parquet"]
 

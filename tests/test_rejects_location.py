@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import make_docs, write_lines
 from test_mix_helpers import write_spec
 
 from dolmakit.cli.main import cli
-from tests.conftest import make_docs, write_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD_LINE = 3  # the line of each input that is not JSON

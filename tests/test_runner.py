@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import SHARED_CORPUS, make_docs, make_kill_corpus, write_lines
 
 from dolmakit import convert
 from dolmakit.run.backends import ProcessBackend, SerialBackend
 from dolmakit.run.options import RunOptions
-from tests.conftest import SHARED_CORPUS, make_docs, make_kill_corpus, write_lines
 
 
 def tree_digest(root: Path) -> dict[str, str]:

@@ -8,6 +8,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 from click.testing import CliRunner
+from conftest import make_docs, write_lines
+from conftest_s3 import set_moto_auth, tree_bytes, upload_tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,8 +22,6 @@ from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
 from dolmakit.io.reader import read_documents
 from dolmakit.io.storage import RemotePath, location, match_components
 from dolmakit.io.writer import DocumentWriter, JsonlWriter
-from tests.conftest import make_docs, write_lines
-from tests.conftest_s3 import set_moto_auth, tree_bytes, upload_tree
 
 
 def test_location_parses_uris_and_keeps_local_paths() -> None:
@@ -74,7 +74,7 @@ def test_object_glob_matches_like_local_glob(
     tmp_path_factory: pytest.TempPathFactory, files: list[list[str]], pattern: list[str]
 ) -> None:
     root = tmp_path_factory.mktemp("glob")
-    made = set()
+    made: set[Path] = set()
     for parts in files:
         path = root.joinpath(*parts)
         if any(parent in made for parent in path.parents) or any(

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_lines
+from conftest_ray import ray_cluster
+from conftest_s3 import tree_bytes, upload_tree
 
 from dolmakit.cli.main import cli
 from dolmakit.io.arrays import read_table
 from dolmakit.io.storage import RemotePath
-from tests.conftest import write_lines
-from tests.conftest_ray import ray_cluster
-from tests.conftest_s3 import tree_bytes, upload_tree
 
 __all__ = ["ray_cluster"]  # the session fixture, imported so that pytest finds it
 

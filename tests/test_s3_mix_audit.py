@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import write_lines
+from conftest_ray import ray_cluster
+from conftest_s3 import make_bucket, s3_environment, tree_bytes, upload_tree
 from test_audit_helpers import Mixes, build_mixes, spec
 from test_mix_helpers import write_spec
 
@@ -23,9 +26,6 @@ from dolmakit.io.storage import RemotePath
 from dolmakit.mix import build_mix
 from dolmakit.run.backends import make_backend
 from dolmakit.run.options import RunOptions
-from tests.conftest import write_lines
-from tests.conftest_ray import ray_cluster
-from tests.conftest_s3 import make_bucket, s3_environment, tree_bytes, upload_tree
 
 __all__ = ["ray_cluster"]  # the session fixture, imported so that pytest finds it
 
@@ -42,11 +42,11 @@ class Built:
     v2: RemotePath
 
 
-def invoke(*args: str) -> Result:
+def invoke(*args: object) -> Result:
     return CliRunner().invoke(cli, ["--quiet", *map(str, args)])
 
 
-def ok(*args: str) -> str:
+def ok(*args: object) -> str:
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     return result.output

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import DEMO_CORPUS, make_docs, write_lines
+from conftest_ray import ray_cluster
+from conftest_s3 import tree_bytes, upload_tree
 
 from dolmakit.cli.main import cli
 from dolmakit.errors import InputError
@@ -17,9 +20,6 @@ from dolmakit.run.backends import make_backend
 from dolmakit.run.options import RunOptions
 from dolmakit.taggers.stage import tag
 from dolmakit.taggers.train import load_classes
-from tests.conftest import DEMO_CORPUS, make_docs, write_lines
-from tests.conftest_ray import ray_cluster
-from tests.conftest_s3 import tree_bytes, upload_tree
 
 __all__ = ["ray_cluster"]  # the session fixture, imported so that pytest finds it
 TAGGERS = "lengths,gopher_quality,c4"
@@ -97,16 +97,16 @@ def test_resume_after_a_partial_run_on_s3(tmp_path: Path, s3_bucket: RemotePath)
     for name, docs in files.items():
         write_lines(tmp_path / "ds" / "documents" / name, docs)
     upload_tree(tmp_path / "ds", s3_bucket / "ds")
-    docs = f"{s3_bucket}/ds/documents"
+    remote = f"{s3_bucket}/ds/documents"
     with pytest.raises(InputError, match=r"p2.jsonl:21: invalid JSON"):
-        tag([docs], "q", TAGGERS, run_options=RunOptions(on_error="fail", progress=False))
+        tag([remote], "q", TAGGERS, run_options=RunOptions(on_error="fail", progress=False))
     assert not (s3_bucket / "ds/attributes/q/p2.jsonl").exists()
     assert (s3_bucket / "ds/attributes/q/.dolmakit/p1.jsonl.done.json").is_file()
     # The input is repaired: the finished shards are kept, the changed one is redone.
     fixed = tmp_path / "ds" / "documents" / "p2.jsonl"
     write_lines(fixed, files["p2.jsonl"][:-1])
     (s3_bucket / "ds/documents/p2.jsonl").write_bytes(fixed.read_bytes())
-    again = tag([docs], "q", TAGGERS, run_options=RunOptions(on_error="fail", progress=False))
+    again = tag([remote], "q", TAGGERS, run_options=RunOptions(on_error="fail", progress=False))
     assert (again.shards, again.shards_skipped, again.written) == (3, 2, 60)
     tag([tmp_path / "ds" / "documents"], "q", TAGGERS, run_options=RunOptions(progress=False))
     assert visible_bytes(s3_bucket / "ds") == visible_bytes(tmp_path / "ds")
@@ -114,7 +114,7 @@ def test_resume_after_a_partial_run_on_s3(tmp_path: Path, s3_bucket: RemotePath)
     (s3_bucket / "ds/attributes/q/p0.jsonl").write_bytes(
         b"x" * storage.size(s3_bucket / "ds/attributes/q/p0.jsonl")
     )
-    third = tag([docs], "q", TAGGERS, run_options=RunOptions(progress=False))
+    third = tag([remote], "q", TAGGERS, run_options=RunOptions(progress=False))
     assert third.shards_skipped == 2
     assert visible_bytes(s3_bucket / "ds") == visible_bytes(tmp_path / "ds")
 

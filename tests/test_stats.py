@@ -9,13 +9,13 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import write_lines
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dolmakit.audit.stats import ALL_SOURCES, StatsConfig, compute_stats, format_report, sparkline
 from dolmakit.cli.main import cli
 from dolmakit.errors import DolmakitError, InputError
-from tests.conftest import write_lines
 
 
 def doc(i: str, text: str, source: str | None = "web") -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_card_browser import pytestmark, render  # noqa: F401 - skips without Chromium
+from test_card_browser import pytestmark, render  # noqa: F401 - skips without Chromium
 
 
 def test_the_summary_page_renders_cleanly(tmp_path: Path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +35,7 @@ needs_fasttext = pytest.mark.skipif(
 )
 
 
-def top_language(attrs: dict[str, list[tuple[int, int, float]]]) -> str | None:
+def top_language(attrs: Mapping[str, Sequence[Sequence[float]]]) -> str | None:
     doc_level = {k: v[0][2] for k, v in attrs.items() if k.startswith("lang_")}
     return max(doc_level, key=doc_level.__getitem__)[len("lang_") :] if doc_level else None
 
@@ -144,7 +146,7 @@ def test_cld2_accuracy_on_handbook_translations() -> None:
 def test_fasttext_document_scores_come_from_its_paragraphs() -> None:
     # Version 2: one prediction per paragraph; a document's score is the length-weighted mean
     # of its paragraphs' top-k scores, and a one-paragraph document gets the whole-text one.
-    tagger = load_tagger("lid_fasttext")
+    tagger: Any = load_tagger("lid_fasttext")  # predict() is the fastText tagger's own
     single = "  " + SENTENCES["fr"] + "\n"
     mixed = SENTENCES["de"] + "\n\n" + SENTENCES["en"] + " " + SENTENCES["en"]
     [one, two] = tagger.tag_batch([Document("one", single), Document("two", mixed)])

@@ -51,7 +51,7 @@ def spans_of(text: str, **params: object) -> dict[str, list[tuple[str, float]]]:
     return {k: [(text[s:e], score) for s, e, score in v] for k, v in attrs.items()}
 
 
-def _doc(text: str):  # type: ignore[no-untyped-def]
+def _doc(text: str):
     from dolmakit.document import Document
 
     return Document("d", text)

@@ -297,7 +297,7 @@ def test_repeated_ngram_chars_match_the_definitions(words: list[str]) -> None:
 
 
 def test_stop_words_are_whole_words_after_stripping_punctuation() -> None:
-    from dolmakit.taggers.rules.gopher import stop_words_in
+    from dolmakit.taggers.rules.reference import stop_words_in
 
     # '(the' and 'and,' count; 'theme', 'other', 'to-do' and 'be's' do not (the last two have
     # inner punctuation, which stripping does not remove): the, and = 2.

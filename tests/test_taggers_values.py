@@ -73,7 +73,7 @@ class _SpansOnly:
 
 @pytest.fixture
 def value_tagger() -> Iterator[type[_Values]]:
-    base.register(_Values)  # type: ignore[arg-type]
+    base.register(_Values)
     base._load.cache_clear()
     yield _Values
     base._REGISTRY.pop("test_values", None)

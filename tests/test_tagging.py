@@ -11,6 +11,7 @@ from typing import ClassVar
 import pytest
 import zstandard
 from click.testing import CliRunner
+from conftest import make_docs, write_lines
 
 from dolmakit.cli.main import cli
 from dolmakit.document import Document, Span
@@ -21,7 +22,6 @@ from dolmakit.run.options import RunOptions
 from dolmakit.taggers import base
 from dolmakit.taggers.recipes import load_recipe
 from dolmakit.taggers.stage import TaggerError, tag
-from tests.conftest import make_docs, write_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "taggers"
@@ -194,7 +194,7 @@ class _BrokenTagger:
 
 @pytest.fixture
 def broken() -> object:
-    base.register(_BrokenTagger)  # type: ignore[arg-type]
+    base.register(_BrokenTagger)
     base._load.cache_clear()
     yield _BrokenTagger
     base._REGISTRY.pop("test_broken", None)

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_card_browser import CHROMIUM, Browser
 
 from dolmakit.io.reader import read_documents
 from dolmakit.run.options import RunOptions
-from tests.test_card_browser import CHROMIUM, Browser
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (scripts/ensure_chromium.sh installs it)"
@@ -49,8 +49,9 @@ def passage_of(text: str, words: int = 9) -> str:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from test_trace_index import make_mix
+
     from dolmakit.trace import build_index
-    from tests.test_trace_index import make_mix
 
     mix_dir = make_mix(tmp_path_factory.mktemp("page"))
     build_index(mix_dir, run_options=RunOptions(progress=False))
@@ -171,6 +172,7 @@ def test_the_page_highlights_spans_and_lists_their_documents(served: Any, tmp_pa
         provenance = evaluate(browser, session, "document.getElementById('prov').textContent")
         opened = next(d for d in docs if d.id == listed[0])
         assert shown == opened.text
+        assert opened.metadata is not None
         origin = opened.metadata["provenance"]
         assert f"{origin['path']}:{origin['line']}" in provenance
         assert f"dolmakit audit where {mix_dir} {origin['path']}:{origin['line']}" in provenance

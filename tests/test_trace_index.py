@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
+from conftest import DEMO_CORPUS
 from test_mix_helpers import write_spec
 
 from dolmakit.cli.main import cli
@@ -28,12 +30,12 @@ from dolmakit.io.reader import read_documents
 from dolmakit.mix import build_mix
 from dolmakit.run.backends import ProcessBackend
 from dolmakit.run.options import RunOptions
-from tests.conftest import DEMO_CORPUS
 
 pytest.importorskip("pydivsufsort")
 
 from dolmakit.trace import (
     IndexOptions,
+    SpanOptions,
     TraceOptions,
     build_index,
     open_index,
@@ -272,7 +274,7 @@ def test_cli_trace_terminal_and_json(built: Path) -> None:
     assert json.loads(stdin.output) == data
 
 
-def run(*args: str, **kwargs: Any) -> Any:
+def run(*args: object, **kwargs: Any) -> Any:
     return CliRunner().invoke(cli, [str(a) for a in args], **kwargs)
 
 
@@ -365,3 +367,71 @@ def test_a_port_in_use(built: Path) -> None:
     assert result.output == (
         f"Error: port {port} on 127.0.0.1 is in use; choose another with --port\n"
     )
+
+
+PHRASE = "the lantern keeper counted seven quiet ships tonight"
+
+
+def test_at_most_max_documents_per_span_ranked_by_relevance(tmp_path: Path) -> None:
+    from test_mix_helpers import write_jsonl
+
+    rng = random.Random(5)
+    rows = [
+        {
+            "id": f"d{i:02d}",
+            # d00-d14 hold the phrase (d03 twice); more harbour words: closer to the output
+            "text": f"{gibberish(rng, 30)} {PHRASE} {' harbour' * (i % 5)} {gibberish(rng, 5)}"
+            + (f"\n{PHRASE}" if i == 3 else ""),
+            "source": "s",
+        }
+        for i in range(15)
+    ] + [{"id": f"e{i}", "text": gibberish(rng, 40), "source": "s"} for i in range(5)]
+    write_jsonl(tmp_path / "data" / "documents" / "s" / "a.jsonl.zst", rows)
+    spec = {
+        "name": "p",
+        "version": 1,
+        "seed": 1,
+        "tokenizer": "whitespace",
+        "sources": [{"name": "s", "documents": ["documents/s/*.jsonl.zst"], "rate": 1.0}],
+        "output": {"format": "jsonl.zst", "shard_size": "2KB"},
+    }
+    path = write_spec(tmp_path / "mix.yaml", spec)
+    mix_dir = build_mix(path, data_root=tmp_path / "data", output=tmp_path / "mixes").mix_dir
+    build_index(mix_dir, IndexOptions(shard_bytes=3000), run_options=RunOptions(progress=False))
+    index = open_index(mix_dir)
+    assert len(index.shards) >= 3  # the phrase's documents are spread over index shards
+    output = f"harbour harbour harbour {PHRASE} qq9zz"
+    assert trace_text(index, output).spans == ()  # 16 occurrences: over --max-frequency 10
+    wide = TraceOptions(spans=SpanOptions(max_frequency=20))
+    (span,) = trace_text(index, output, wide).spans
+    assert span.text == PHRASE and span.count == 16
+    listed = [d.id for d in span.documents]
+    assert len(listed) == 10 == len(set(listed))
+    scores = [d.score for d in span.documents]
+    assert scores == sorted(scores, reverse=True)
+    # the nine with the most "harbour" words (4, 3, 2 of them) are among the ten, none with 0
+    harbours = [int(i[1:]) % 5 for i in listed]
+    assert sorted(harbours)[1:] == [2, 2, 2, 3, 3, 3, 4, 4, 4] and harbours[-1] == 1
+    three = TraceOptions(spans=SpanOptions(max_frequency=20), max_documents=3)
+    (top,) = trace_text(index, output, three).spans
+    assert [d.id for d in top.documents] == listed[:3]
+    index.close()
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+def test_other_shard_formats_index_to_the_same_text(tmp_path: Path, built: Path, fmt: str) -> None:
+    spec = yaml.safe_load((built.parent.parent.parent / "mix.yaml").read_text())
+    spec["output"]["format"] = fmt
+    path = write_spec(tmp_path / "mix.yaml", spec)
+    data = built.parent.parent.parent / "data"
+    quiet = RunOptions(progress=False)
+    other = build_mix(path, data_root=data, output=tmp_path / "mixes", run_options=quiet).mix_dir
+    build_index(other, SMALL_SHARDS, run_options=RunOptions(progress=False))
+    ours, theirs = index_bytes(built), index_bytes(other)
+    assert sorted(ours) == sorted(theirs)
+    for name in ours:
+        if name.startswith(("text-", "sa-")):
+            assert ours[name] == theirs[name], name
+    index = open_index(other)
+    assert index.provenance(0, index.locate(0, 0)).row == 1
+    index.close()

@@ -22,6 +22,7 @@ from dolmakit.io.arrays import read_table
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.reader import read_documents
 from dolmakit.io.rejects import Rejects
+from dolmakit.io.units import counted
 from dolmakit.run.backends import Backend, SerialBackend
 
 _BATCH = 512
@@ -249,7 +250,7 @@ def format_report(report: ContaminationReport) -> str:
             f"({b.share:.1%}; {b.examples:,} in the benchmark) in {b.documents:,} documents{flag}"
         )
         for source, count in b.sources.items():
-            lines.append(f"  source {source}: {count:,} examples")
+            lines.append(f"  source {source}: {counted(count, 'example')}")
         for o in b.longest:
             lines.append(
                 f"  {o.example_id} (#{o.number}): {o.words} words, coverage {o.coverage:.2f}, "

@@ -15,6 +15,7 @@ from dolmakit.audit.folder import MixFolder, open_mix
 from dolmakit.audit.sources import SourceRow, source_rows
 from dolmakit.io.units import counted
 from dolmakit.mix.files import read_table
+from dolmakit.mix.manifest import Takedown
 
 DocKey = tuple[str, str, str]
 EXAMPLES = 5
@@ -52,6 +53,8 @@ class MixDiff:
     kept: int = 0
     added_examples: list[DocKey] = field(default_factory=list)
     removed_examples: list[DocKey] = field(default_factory=list)
+    # Takedown requests B carries that A does not (B made from A by `dolmakit takedown`).
+    takedowns: list[Takedown] = field(default_factory=list)
 
     @property
     def identical(self) -> bool:
@@ -96,8 +99,11 @@ def _documents(mix: MixFolder) -> Counter[DocKey]:
     return Counter(zip(*columns, strict=True))
 
 
-def diff_mixes(mix_a: str | Path, mix_b: str | Path) -> MixDiff:
-    """Compare mix A (before) with mix B (after)."""
+def diff_mixes(mix_a: str | Path, mix_b: str | Path, *, every: bool = False) -> MixDiff:
+    """Compare mix A (before) with mix B (after); `every` lists all added and removed documents.
+
+    Without `every`, the first EXAMPLES of each are kept as examples.
+    """
     a, b = open_mix(mix_a), open_mix(mix_b)
     before, after = a.manifest, b.manifest
     result = MixDiff(f"{before.name} v{before.version}", f"{after.name} v{after.version}")
@@ -110,7 +116,12 @@ def diff_mixes(mix_a: str | Path, mix_b: str | Path) -> MixDiff:
     added = sorted(k for k in docs_b if k not in docs_a)
     removed = sorted(k for k in docs_a if k not in docs_b)
     result.added, result.removed = len(added), len(removed)
-    result.added_examples, result.removed_examples = added[:EXAMPLES], removed[:EXAMPLES]
+    shown = None if every else EXAMPLES
+    result.added_examples, result.removed_examples = added[:shown], removed[:shown]
+    seen = {t.list_sha256 + t.date + str(t.number) for t in before.takedowns or ()}
+    result.takedowns = [
+        t for t in after.takedowns or () if t.list_sha256 + t.date + str(t.number) not in seen
+    ]
     common = [k for k in docs_a if k in docs_b]
     result.recopied = sum(1 for k in common if docs_a[k] != docs_b[k])
     result.kept = len(common)
@@ -153,6 +164,12 @@ def format_diff(diff: MixDiff) -> str:
             f" {diff.kept:,} in both ({diff.recopied:,} with a different number of copies)",
         ]
     )
+    for t in diff.takedowns:
+        lines.append(
+            f"  takedown {t.number} ({t.reason}, {t.date}): {counted(t.documents, 'document')}"
+            f" removed ({t.copies:,} output copies, {t.tokens:,} tokens); {t.kind} list sha256"
+            f" {t.list_sha256[:16]}..., {t.entries_matched:,} of {t.entries:,} entries matched"
+        )
     for title, examples in (("added", diff.added_examples), ("removed", diff.removed_examples)):
         for source, path, doc_id in examples:
             lines.append(f"  {title}: {doc_id}  ({source}, {path})")

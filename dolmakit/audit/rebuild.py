@@ -1,5 +1,8 @@
 """Rebuild a mix from the canonical spec in its manifest and compare the bytes.
 
+A version made by `dolmakit takedown` is rebuilt from the spec and then has each recorded
+takedown applied again (the removed documents are listed in its `takedowns/` tables).
+
 The rebuild goes into a temporary folder that is removed afterwards. Compared: the manifest
 content (everything but timing), then every file the manifest hashes (shards, index,
 decisions), byte by byte; the first difference is reported with its file and offset (and,
@@ -17,7 +20,14 @@ from dolmakit.audit.folder import MixFolder, open_mix
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
 from dolmakit.mix import build_from_spec_dict
-from dolmakit.mix.manifest import MANIFEST_NAME, content_hash, manifest_content
+from dolmakit.mix.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    Table,
+    content_hash,
+    manifest_content,
+)
+from dolmakit.mix.takedown import replay_takedowns
 from dolmakit.run.backends import Backend, SerialBackend
 from dolmakit.run.options import RunOptions
 
@@ -93,8 +103,8 @@ def compare_mixes(original: MixFolder, rebuilt: MixFolder) -> tuple[int, str | N
     if content_hash(before) != content_hash(after):
         where, old, new = _first_field(manifest_content(before), manifest_content(after), "")
         return 0, f"{MANIFEST_NAME}: field {where} is {_short(old)}, rebuilt {_short(new)}"
-    files = [r.path for r in (*before.shards, *before.decisions, before.index)]
-    names = [r.path for r in (*after.shards, *after.decisions, after.index)]
+    files = [r.path for r in (*before.shards, *before.decisions, before.index, *_removed(before))]
+    names = [r.path for r in (*after.shards, *after.decisions, after.index, *_removed(after))]
     if sorted(files) != sorted(names):
         return 0, f"the rebuilt mix has files {sorted(names)} instead of {sorted(files)}"
     for compared, name in enumerate(files):
@@ -105,6 +115,10 @@ def compare_mixes(original: MixFolder, rebuilt: MixFolder) -> tuple[int, str | N
         if found is not None:
             return compared, f"{name}: {found.split(': ', 1)[1]}"
     return len(files), None
+
+
+def _removed(manifest: Manifest) -> list[Table]:
+    return [t.removed for t in manifest.takedowns or ()]
 
 
 def rebuild_mix(
@@ -141,4 +155,7 @@ def _build(mix: MixFolder, data_root: Path, out: Path, backend: Backend | None) 
         spec_file=mix.manifest.spec_file,
         run_options=RunOptions(backend or SerialBackend(), progress=False),
     )
-    return result.mix_dir
+    if not mix.manifest.takedowns:
+        return result.mix_dir
+    # A taken-down version: the spec's build, then each recorded removal again, in order.
+    return replay_takedowns(result.mix_dir, mix.manifest, mix.folder, result.mix_dir.parent)

@@ -24,6 +24,7 @@ from dolmakit.audit.sign import signing_status
 from dolmakit.audit.sources import is_dedup_clause
 from dolmakit.errors import ConfigError
 from dolmakit.io.config import read_config_text
+from dolmakit.io.units import counted
 from dolmakit.mix.manifest import Manifest
 from dolmakit.mix.output import iter_output
 
@@ -67,7 +68,7 @@ def load_provider(path: str | Path | None) -> Provider:
 
     raw: Any = {}
     if path is not None:
-        text = read_config_text(Path(path), "provider file")
+        text = read_config_text(path, "provider file")
         try:
             raw = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
@@ -88,9 +89,23 @@ def load_provider(path: str | Path | None) -> Provider:
                 f"{path}: source_kinds.{name}: unknown kind {kind!r}"
                 f" (choose one of {', '.join(SOURCE_KINDS)})"
             )
-    values = {k: raw.get(k) for k in PROVIDER_FIELDS}
+    # YAML reads `market_date: 2027-01-01` as a date: keep it as the ISO text it was.
+    values = {k: _plain(raw.get(k)) for k in PROVIDER_FIELDS}
     missing = tuple(k for k, v in values.items() if v in (None, "", [], {}))
     return Provider(values, {str(k): str(v) for k, v in kinds.items()}, missing)
+
+
+def _plain(value: Any) -> Any:
+    """Return a provider value as JSON values: dates and times as ISO 8601 text."""
+    import datetime
+
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
 
 
 def text_range(tokens: int) -> str:
@@ -178,6 +193,7 @@ def _measures(manifest: Manifest) -> dict[str, list[str]]:
         "toxicity": [],
         "decontamination": [],
         "opt_out": [],
+        "takedowns": [],
     }
     where = f"{manifest.name} v{manifest.version}"
     for s in manifest.sources:
@@ -195,9 +211,34 @@ def _measures(manifest: Manifest) -> dict[str, list[str]]:
                 out["opt_out"].append(line)
             else:
                 out["filters"].append(line)
+    out["opt_out"].extend(_optout_lines(manifest, where))
+    for t in manifest.takedowns or ():
+        out["takedowns"].append(
+            f"{where}: takedown {t.number} of {t.date} (v{t.previous_version} -> v{t.version},"
+            f" {t.reason}): {counted(t.documents, 'document')} removed ({t.copies:,} output copies,"
+            f" {t.tokens:,} tokens); {t.kind} list sha256 {t.list_sha256}"
+        )
     for rule in manifest.spec.get("span_replacements") or []:
         out["personal_information"].append(
             f"{where}: spans of `{rule['attribute']}` replaced by `{rule['replacement']}`"
+        )
+    return out
+
+
+def _optout_lines(manifest: Manifest, where: str) -> list[str]:
+    """Describe the rights-reservation snapshots the mix's optout runs evaluated."""
+    out = []
+    for entry in manifest.optout or ():
+        fetched = entry.get("fetched") or {}
+        period = f", fetched {fetched.get('first')} to {fetched.get('last')}" if fetched else ""
+        malformed = (entry.get("robots_malformed") or 0) + (entry.get("tdmrep_malformed") or 0)
+        out.append(
+            f"{where}: run {entry['run']} checked robots.txt and TDMRep reservations for user"
+            f" agents {', '.join(entry.get('agents') or [])} against a snapshot of"
+            f" {entry.get('sites', 0):,} sites ({entry.get('robots', 0):,} robots.txt,"
+            f" {entry.get('tdmrep', 0):,} tdmrep.json, {entry.get('headers', 0):,} header"
+            f" records{period}; {malformed:,} malformed files, their documents' decision"
+            f" unknown), snapshot sha256 {entry.get('sha256')}"
         )
     return out
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dolmakit.audit.html import esc, page, table
+from dolmakit.io import storage
 from dolmakit.io.atomic import write_bytes_atomic
 
 TITLE = "Public summary of training content"
@@ -18,6 +19,7 @@ _MEASURES = (
     ("toxicity", "Toxicity and harmful content"),
     ("decontamination", "Decontamination"),
     ("opt_out", "Rights reservations (opt-outs)"),
+    ("takedowns", "Takedowns (documents removed on request)"),
 )
 
 
@@ -154,7 +156,7 @@ def render_html(summary: dict[str, Any]) -> str:
 
 def write_summary(summary: dict[str, Any], out_dir: str | Path) -> list[Path]:
     """Write summary.json, summary.md and summary.html into `out_dir`; return their paths."""
-    folder = Path(out_dir)
+    folder = storage.location(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     files = {
         "summary.json": json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False) + "\n",

@@ -56,9 +56,12 @@ class Origin:
     clauses: list[ClauseResult] = field(default_factory=list)
     attributes: Attributes | None = None
     notes: list[str] = field(default_factory=list)
+    takedown: str | None = None
 
     def reason(self) -> str:
         """Return one sentence: in the mix how many times, or why not."""
+        if self.outcome == "taken-down":
+            return f"not in the mix: removed by {self.takedown}"
         if self.outcome == "kept":
             return f"in the mix {self.copies} time{'s' if self.copies != 1 else ''}"
         if self.outcome == "unreadable":
@@ -249,6 +252,8 @@ def _complete(mix: MixFolder, row: dict[str, Any]) -> Origin:
         u=row.get("u"),
         rate=section.rate,
     )
+    if origin.outcome == "taken-down":
+        origin.takedown = _takedown(mix, row.get("takedown"))
     if origin.outcome == "rejected" and row.get("clause") is not None:
         origin.failed_clause = clauses[int(row["clause"])]
     if origin.outcome == "kept":
@@ -267,6 +272,17 @@ def _complete(mix: MixFolder, row: dict[str, Any]) -> Origin:
     if origin.failed_clause and is_dedup_clause(origin.failed_clause):
         origin.duplicate_of = _kept_duplicate(mix, section, origin)
     return origin
+
+
+def _takedown(mix: MixFolder, number: Any) -> str:
+    """Name the takedown that removed a document: 'takedown N (reason) of DATE, in vX'."""
+    for record in mix.manifest.takedowns or ():
+        if record.number == number:
+            return (
+                f"takedown {record.number} ({record.reason}) of {record.date}, from"
+                f" v{record.previous_version} to v{record.version}"
+            )
+    return f"takedown {number} (not recorded in the manifest)"
 
 
 def _attach_attributes(

@@ -26,6 +26,7 @@ from dolmakit.mix.manifest import (
     MANIFEST_NAME,
     HashedFile,
     Manifest,
+    Table,
     content_hash,
     spec_hash,
 )
@@ -270,7 +271,7 @@ def verify_mix(
     ]
     jobs.extend(
         _ShardCheck(root / t.path, t, t.rows, None, tokenizer, is_shard=False)
-        for t in (*manifest.decisions, manifest.index)
+        for t in (*manifest.decisions, manifest.index, *_removed_tables(manifest))
     )
     index_records, index_known = _span_index(root, manifest, report)
     jobs.extend(
@@ -303,6 +304,11 @@ def verify_mix(
             report.inputs_checked += 1
             report.problems.extend(_input_problems(mix, record))
     return report
+
+
+def _removed_tables(manifest: Manifest) -> list[Table]:
+    """Return the tables of documents removed by takedowns (`takedowns/t-NNNNN.parquet`)."""
+    return [t.removed for t in manifest.takedowns or ()]
 
 
 def _span_index(

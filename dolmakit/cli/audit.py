@@ -264,7 +264,10 @@ def where(mix_dir: str, ref: str, data_root: str | None, attributes: bool) -> No
 @audit.command()
 @click.argument("mix_a", type=click.Path(file_okay=False))
 @click.argument("mix_b", type=click.Path(file_okay=False))
-def diff(mix_a: str, mix_b: str) -> None:
+@click.option(
+    "--all", "every", is_flag=True, help="List every added and removed document (not 5 of each)."
+)
+def diff(mix_a: str, mix_b: str, every: bool) -> None:
     """Compare two mixes: spec, per-source documents/tokens/shares, documents added/removed.
 
     \b
@@ -273,7 +276,7 @@ def diff(mix_a: str, mix_b: str) -> None:
     """
     from dolmakit.audit.diff import diff_mixes, format_diff
 
-    click.echo(format_diff(diff_mixes(mix_a, mix_b)))
+    click.echo(format_diff(diff_mixes(mix_a, mix_b, every=every)))
 
 
 @audit.command()

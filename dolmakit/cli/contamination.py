@@ -50,8 +50,22 @@ def contamination() -> None:
 @click.option(
     "--boilerplate",
     multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A text file whose n-grams are set aside (repeatable; paragraphs split at blank lines).",
+    type=click.Path(path_type=Path),
+    help="A text file, or a folder of them, whose n-grams are set aside (repeatable; "
+    "paragraphs split at blank lines).",
+)
+@click.option(
+    "--common-in",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Documents (files or folders, e.g. the corpus to check): n-grams held by more than "
+    "--max-docs-per-ngram of them are set aside as boilerplate (repeatable).",
+)
+@click.option(
+    "--max-docs-per-ngram",
+    default=20,
+    show_default=True,
+    help="With --common-in: set aside n-grams held by more documents than this.",
 )
 @click.option(
     "--on-error",
@@ -69,6 +83,8 @@ def index_command(
     n: int,
     max_examples_per_ngram: int,
     boilerplate: tuple[Path, ...],
+    common_in: tuple[Path, ...],
+    max_docs_per_ngram: int,
     on_error: str,
 ) -> None:
     """Build a benchmark index from local files: normalised word n-grams with example ids.
@@ -85,7 +101,7 @@ def index_command(
     """
     from dolmakit.contamination.index import IndexOptions, index_benchmarks
 
-    options = IndexOptions(n, max_examples_per_ngram, boilerplate)
+    options = IndexOptions(n, max_examples_per_ngram, boilerplate, common_in, max_docs_per_ngram)
     summary = index_benchmarks(
         benchmarks,
         output if output is not None else Path(f"{name}.index"),

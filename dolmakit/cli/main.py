@@ -185,6 +185,9 @@ from dolmakit.cli.trace import index, trace  # noqa: E402
 cli.add_command(index)
 cli.add_command(trace)
 cli.add_command(publish)
+from dolmakit.cli.takedown import takedown  # noqa: E402
+
+cli.add_command(takedown)
 from dolmakit.cli.contamination import audit_contamination, contamination  # noqa: E402
 
 cli.add_command(contamination)

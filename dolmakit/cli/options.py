@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from dolmakit.errors import DolmakitError
+from dolmakit.io.atomic import write_failure
 from dolmakit.run.backends import BACKENDS
 from dolmakit.run.options import ON_ERROR, RunOptions
 from dolmakit.run.runner import RunSummary
@@ -21,13 +22,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class DolmakitGroup(click.Group):
-    """Show user errors as one line, with no traceback."""
+    """Show user errors (and a full disk anywhere) as one line, with no traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except DolmakitError as exc:
             raise click.ClickException(str(exc)) from None
+        except FileNotFoundError as exc:
+            if not exc.filename:
+                raise
+            # a file that was there when the run began (stages check inputs up front)
+            raise click.ClickException(
+                f"{exc.filename}: no such file: was it moved or deleted while dolmakit ran?"
+                " rerun when the inputs stay put (finished parts are kept)"
+            ) from None
+        except OSError as exc:
+            failure = write_failure(exc, None)
+            if failure is None:
+                raise
+            raise click.ClickException(str(failure)) from None
 
 
 def run_options(

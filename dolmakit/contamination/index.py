@@ -9,7 +9,8 @@ An index is a folder:
   `examples.parquet`), `positions.npy` (uint16, the n-gram's first word in the example):
   one entry per n-gram occurrence of an indexed example, 14 bytes each, sorted by hash.
 - `common.npy` (uint64, sorted): n-grams set aside as common (in more than
-  `max_examples_per_ngram` examples, or in a boilerplate file); they never match.
+  `max_examples_per_ngram` examples, in a boilerplate file, or in more than
+  `max_docs_per_ngram` documents of a reference corpus); they never match.
 - `examples.parquet`: every example read, indexed or not: benchmark, number (its order in
   the benchmark), id, file, row, words, coverable words (words inside a non-common n-gram,
   the denominator of coverage) and status (`indexed`, `too_short`, `only_common`,
@@ -48,6 +49,7 @@ FORMAT = "dolmakit.contamination.index/1"
 INDEX_JSON = "index.json"
 ARRAYS = ("ngrams", "examples", "positions", "common")
 DEFAULT_MAX_EXAMPLES = 10
+DEFAULT_MAX_DOCS = 20
 MAX_WORDS = 1 << 16
 STATUSES = ("indexed", "too_short", "only_common", "too_long")
 
@@ -59,6 +61,8 @@ class IndexOptions:
     n: int = DEFAULT_N
     max_examples_per_ngram: int = DEFAULT_MAX_EXAMPLES
     boilerplate: tuple[Path, ...] = ()
+    common_in: tuple[Path, ...] = ()
+    max_docs_per_ngram: int = DEFAULT_MAX_DOCS
 
     def check(self) -> None:
         """Refuse options that cannot work."""
@@ -66,6 +70,8 @@ class IndexOptions:
             raise ConfigError(f"n = {self.n}: use 1 to 64 words")
         if self.max_examples_per_ngram < 1:
             raise ConfigError("max examples per n-gram must be at least 1")
+        if self.max_docs_per_ngram < 1:
+            raise ConfigError("max documents per n-gram must be at least 1")
 
 
 @dataclass
@@ -106,6 +112,10 @@ def build_index(
     keep = ~too_long[grams.text]
     hashes, owner, position = grams.hashes[keep], grams.text[keep], grams.word[keep]
     common, boiler_files = _common(hashes, owner, options)
+    corpus_record = None
+    if options.common_in:
+        in_corpus, corpus_record = _common_in_corpus(np.unique(hashes), options)
+        common = np.union1d(common, in_corpus).astype(np.uint64)
     usable = ~np.isin(hashes, common)
     coverable = _coverable(owner[usable], position[usable], len(examples), n)
     status = np.where(too_long, 3, np.where(words < n, 1, np.where(coverable == 0, 2, 0))).astype(
@@ -131,6 +141,8 @@ def build_index(
         _write_table(table, out / "examples.parquet")
         digests["examples.parquet"] = file_sha256(out / "examples.parquet")
         record = _record(name, benchmarks, bench_of, status, options, boiler_files, arrays, digests)
+        if corpus_record is not None:
+            record["common_in"] = corpus_record
         data = json.dumps(record, indent=2, sort_keys=True).encode() + b"\n"
         write_bytes_atomic(out / INDEX_JSON, data)
         summary = IndexSummary(out, hashlib.sha256(data).hexdigest(), record)
@@ -154,7 +166,7 @@ def _common(
     values, counts = np.unique(pairs[:, 0], return_counts=True)
     common = values[counts > options.max_examples_per_ngram]
     files = []
-    for path in options.boilerplate:
+    for path in _boilerplate_files(options.boilerplate):
         try:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -165,6 +177,72 @@ def _common(
         )
         common = np.union1d(common, grams)
     return np.unique(common).astype(np.uint64), files
+
+
+def _boilerplate_files(paths: Sequence[Path]) -> list[Path]:
+    """Return the boilerplate files: each file given, and the files below each folder (sorted,
+    hidden ones left out), so a folder of licences (/usr/share/common-licenses) is one option."""
+    out: list[Path] = []
+    for path in paths:
+        if Path(path).is_dir():
+            below = sorted(p for p in Path(path).rglob("*") if p.is_file())
+            out.extend(p for p in below if not any(x.startswith(".") for x in p.parts))
+        else:
+            out.append(Path(path))
+    return out
+
+
+def _common_in_corpus(
+    ngrams: npt.NDArray[np.uint64], options: IndexOptions
+) -> tuple[npt.NDArray[np.uint64], dict[str, Any]]:
+    """Return the example n-grams (sorted, unique) held by more than max_docs_per_ngram
+    documents of the reference corpus `options.common_in`, and what was read.
+
+    Boilerplate that no benchmark repeats (a licence, a man-page section template, a
+    changelog line) is common in a corpus: counting only the benchmark's own n-grams there
+    finds it. A document counts once per n-gram. A bad line or unreadable file stops the
+    build naming it: a reference corpus read in part would set aside too little, silently.
+    """
+    from dolmakit.io.paths import expand_inputs
+    from dolmakit.io.reader import read_documents
+    from dolmakit.io.rejects import Rejects
+
+    files = expand_inputs(options.common_in)
+    docs = np.zeros(ngrams.size, dtype=np.int64)
+    digest = hashlib.sha256()
+    total = 0
+    batch: list[str] = []
+
+    def count(texts: list[str]) -> None:
+        if ngrams.size == 0:  # every example too short: nothing to count
+            return
+        grams = ngram_hashes(texts, options.n)
+        at = np.minimum(np.searchsorted(ngrams, grams.hashes), ngrams.size - 1)
+        hit = ngrams[at] == grams.hashes
+        pairs = np.unique(grams.text[hit] * ngrams.size + at[hit])
+        docs[:] += np.bincount(pairs % ngrams.size, minlength=ngrams.size)
+
+    rejects = Rejects(on_error="fail")
+    for path in files:
+        digest.update(f"{path.name}\0{file_sha256(path)}\n".encode())
+        for _, doc in read_documents(path, rejects):
+            batch.append(doc.text)
+            total += 1
+            if len(batch) >= 1024:
+                count(batch)
+                batch = []
+    if batch:
+        count(batch)
+    common = ngrams[docs > options.max_docs_per_ngram].astype(np.uint64)
+    record = {
+        "paths": [str(p) for p in options.common_in],
+        "files": len(files),
+        "sha256": digest.hexdigest(),
+        "documents": total,
+        "max_docs_per_ngram": options.max_docs_per_ngram,
+        "ngrams": int(common.size),
+    }
+    return common, record
 
 
 def _coverable(
@@ -270,6 +348,12 @@ def describe(record: dict[str, Any]) -> list[str]:
         f"{record['ngrams']:,} n-grams (n={n}) indexed, {record['common_ngrams']:,} set aside "
         "as common"
     )
+    corpus = record.get("common_in")
+    if corpus:
+        lines.append(
+            f"{corpus['ngrams']:,} of them held by more than {corpus['max_docs_per_ngram']:,} "
+            f"of the {corpus['documents']:,} documents in {corpus['files']:,} reference files"
+        )
     return lines
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from dolmakit.errors import ConfigError
+from dolmakit.io import storage
 
 MAX_CONFIG_BYTES = 1 << 20
 MAX_DEPTH = 64
@@ -23,8 +24,8 @@ MAX_NODES = 200_000
 
 
 def read_config_text(path: str | Path, what: str, *, max_bytes: int = MAX_CONFIG_BYTES) -> str:
-    """Return the text of a config file; ConfigError if unreadable, too large or not UTF-8."""
-    path = Path(path)
+    """Return the text of a config file (local or s3://); ConfigError if unreadable, too large."""
+    path = storage.location(path)
     try:
         size = path.stat().st_size
         if size > max_bytes:

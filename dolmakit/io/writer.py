@@ -6,6 +6,7 @@ no partial file behind under that name. Paths may be local or `s3://` (dolmakit.
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
@@ -15,7 +16,7 @@ import msgspec
 
 from dolmakit.document import Document
 from dolmakit.io import storage
-from dolmakit.io.atomic import temporary_name
+from dolmakit.io.atomic import temporary_name, write_failure
 from dolmakit.io.compression import open_write
 from dolmakit.io.reader import JSON_COLUMNS_KEY
 
@@ -48,11 +49,26 @@ class _Atomic(ABC):
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if kind is None and not self._discarded:
-            self.close()
+            try:
+                self.close()
+            except BaseException as failed:
+                self._fail(failed)
         else:
             self.abort()
             if kind is None:
                 storage.delete(self.path, missing_ok=True)
+            elif exc is not None:
+                failure = write_failure(exc, self.path)
+                if failure is not None:
+                    raise failure from None
+
+    def _fail(self, exc: BaseException) -> None:
+        """Abort after a failed close; a full disk becomes StorageError naming the file."""
+        self.abort()
+        failure = write_failure(exc, self.path)
+        if failure is not None:
+            raise failure from None
+        raise exc
 
 
 class JsonlWriter(_Atomic):
@@ -95,8 +111,9 @@ class JsonlWriter(_Atomic):
         storage.move(self._tmp, self.path)
 
     def abort(self) -> None:
-        """Discard the partial file."""
-        self._out.close()
+        """Discard the partial file (closing it may fail again on a full disk)."""
+        with contextlib.suppress(OSError, ValueError):
+            self._out.close()
         storage.delete(self._tmp, missing_ok=True)
 
 
@@ -160,10 +177,13 @@ class ParquetDocumentWriter(_Atomic):
         storage.move(self._tmp, self.path)
 
     def abort(self) -> None:
-        """Discard the partial file."""
-        self._writer.close()
-        if self._sink is not None:
-            self._sink.close()
+        """Discard the partial file (closing it may fail again on a full disk)."""
+        try:
+            self._writer.close()
+            if self._sink is not None:
+                self._sink.close()
+        except (OSError, ValueError):
+            pass
         storage.delete(self._tmp, missing_ok=True)
 
 

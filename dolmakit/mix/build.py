@@ -63,6 +63,7 @@ from dolmakit.mix.manifest import (
     read_manifest,
     write_manifest,
 )
+from dolmakit.mix.optout import optout_record
 from dolmakit.mix.output import iter_output
 from dolmakit.mix.plan import MixPlan, plan_mix
 from dolmakit.mix.sampling import BUCKETS
@@ -323,6 +324,15 @@ def _build_locked(
         manifest = msgspec.structs.replace(manifest, licences=licences)
     if contamination := contamination_record(spec, inputs, root):
         manifest = msgspec.structs.replace(manifest, contamination=tuple(contamination))
+    if optout := optout_record(spec, inputs, root):
+        manifest = msgspec.structs.replace(manifest, optout=tuple(optout))
+    changed = [a[0] for a, b in zip(states, _states(inputs), strict=True) if a != b]
+    if changed:
+        raise DolmakitError(
+            f"{changed[0]}: changed or deleted while the mix was built"
+            + (f" (and {len(changed) - 1} more inputs)" if len(changed) > 1 else "")
+            + "; no manifest was written: rerun once the inputs no longer change"
+        )
     manifest = write_manifest(mix_dir, manifest)
     storage.delete_tree(work)
     return MixResult(mix_dir, manifest, warnings=list(manifest.warnings))
@@ -466,10 +476,14 @@ def _check_unchanged(manifest: Manifest, inputs: list[InputFile], mix_dir: Path)
 
 
 def _states(inputs: list[InputFile]) -> list[Any]:
-    out = []
+    out: list[list[Any]] = []
     for f in inputs:
         for p in (f.path, *f.attributes):
-            st = p.stat()
+            try:
+                st = p.stat()
+            except FileNotFoundError:  # deleted during the build: a change like any other
+                out.append([str(p), None, None])
+                continue
             out.append([str(p), st.st_size, st.st_mtime_ns])
     return out
 

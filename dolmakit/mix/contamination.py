@@ -24,7 +24,19 @@ def contamination_record(
     spec: MixSpec, inputs: Sequence[InputFile], root: Path
 ) -> list[dict[str, Any]]:
     """Return one entry per (dataset, run) whose contamination tagger the mix relies on."""
-    out: list[dict[str, Any]] = []
+    return [
+        _entry(run, record, root) for run, record in tagger_records(spec, inputs, "contamination")
+    ]
+
+
+def tagger_records(
+    spec: MixSpec, inputs: Sequence[InputFile], tagger_name: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """Return (run, record) per (dataset, joined run) whose tagger `tagger_name` left a record.
+
+    The record is what the tagger's `run_record` wrote into the run's `run.json`.
+    """
+    out: list[tuple[str, dict[str, Any]]] = []
     seen: set[tuple[str, str]] = set()
     for f in inputs:
         dataset = split_dataset_path(f.path)[0]
@@ -34,9 +46,9 @@ def contamination_record(
                 continue
             seen.add(key)
             for tagger in _taggers(dataset / "attributes" / run / ".dolmakit" / "run.json"):
-                record = tagger.get("record") if tagger.get("name") == "contamination" else None
+                record = tagger.get("record") if tagger.get("name") == tagger_name else None
                 if isinstance(record, dict):
-                    out.append(_entry(run, record, root))
+                    out.append((run, record))
     return out
 
 

@@ -109,6 +109,8 @@ class Funnel(Record, frozen=True):
     tokens_emitted: int
     target_tokens: int | None
     duplicate_ids: int = 0  # valid documents whose id an earlier one of the source had
+    # Sampled documents later removed, every copy, by takedowns (dolmakit takedown).
+    taken_down: int = 0
 
 
 class SourceSection(Record, frozen=True):
@@ -193,6 +195,31 @@ class SourceLicences(Record, frozen=True):
     licences: tuple[LicenceShare, ...]
 
 
+class Takedown(Record, frozen=True):
+    """One takedown request applied to the mix (docs/manifest.md, `takedowns[]`).
+
+    `documents` counts the input documents removed (every copy), `copies` and `tokens` the
+    output documents and their tokens; `removed` lists them (`takedowns/t-NNNNN.parquet`).
+    `previous_sha256` is the content hash of the version the request was applied to.
+    """
+
+    number: int
+    version: str
+    previous_version: str
+    previous_sha256: str
+    kind: str
+    list_file: str
+    list_sha256: str
+    entries: int
+    entries_matched: int
+    reason: str
+    date: str
+    documents: int
+    copies: int
+    tokens: int
+    removed: Table
+
+
 class Manifest(Record, frozen=True):
     """A mix's manifest.json: what went in, what came out, and the content hash.
 
@@ -226,6 +253,10 @@ class Manifest(Record, frozen=True):
     licences: tuple[SourceLicences, ...] | None = None
     # The benchmark indexes the mix's contamination attributes came from (mix/contamination.py).
     contamination: tuple[dict[str, Any], ...] | None = None
+    # The robots.txt / TDMRep snapshots the mix's optout runs evaluated (mix/optout.py).
+    optout: tuple[dict[str, Any], ...] | None = None
+    # Takedown requests applied since the spec's build, oldest first (mix/takedown.py).
+    takedowns: tuple[Takedown, ...] | None = None
 
 
 def canonical_json(value: Any) -> bytes:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from dolmakit.io.units import counted
 from dolmakit.mix.licences import UNSTATED, parse_licence
 
 if TYPE_CHECKING:
@@ -188,9 +189,19 @@ def render_card(release: Release) -> str:
             steps.append([f"passes `{clause}`", f"{left:,}"])
         steps += [
             [f"sampled (rate {s.rate:.4g})", f"{f.sampled:,}"],
-            ["emitted (with repeats)", f"{f.emitted_documents:,}"],
         ]
+        if f.taken_down:
+            steps.append(["taken down on request (every copy)", f"{f.taken_down:,}"])
+        steps.append(["emitted (with repeats)", f"{f.emitted_documents:,}"])
         lines += _table(["step", "documents"], steps)
+    for t in m.takedowns or ():
+        lines.append(
+            f"Takedown {t.number} ({t.date}, v{t.previous_version} -> v{t.version}): {t.reason};"
+            f" {counted(t.documents, 'document')} removed ({t.copies:,} output copies,"
+            f" {t.tokens:,} tokens), nothing sampled again. Request: {t.kind} list sha256"
+            f" `{t.list_sha256}`."
+        )
+        lines.append("")
     lines += ["## Personal and sensitive information", ""]
     lines += _sensitive(m.spec)
     lines += ["## Known limitations", ""]

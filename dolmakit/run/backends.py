@@ -59,8 +59,8 @@ class Backend(Protocol):
         ...
 
 
-class InProcessTasks:
-    """`submit` and `get` of the local backends: a task runs at once, here; refs are values."""
+class LocalBackend(Backend):
+    """A backend on this machine; `submit` and `get` run a task at once, here (refs are values)."""
 
     distributed = False
 
@@ -80,7 +80,7 @@ class InProcessTasks:
         return ref
 
 
-class SerialBackend(InProcessTasks):
+class SerialBackend(LocalBackend):
     """Run everything in this process, in input order (tests, --debug)."""
 
     name = "serial"
@@ -106,7 +106,7 @@ class SerialBackend(InProcessTasks):
             install_counter(None)
 
 
-class ProcessBackend(InProcessTasks):
+class ProcessBackend(LocalBackend):
     """Run shards on a pool of worker processes (default: one per core).
 
     Workers are started with 'spawn' so that no lock or thread state of the parent leaks into

@@ -6,6 +6,11 @@ and ETag for `s3://` objects), the stage configuration hash and every output wit
 A rerun skips a shard whose record still matches and redoes the rest, so a run killed at any
 instant and rerun ends with the same bytes as an uninterrupted one. Inputs, outputs and the
 record folder may each be local or in object storage (dolmakit.io.storage).
+
+The input's state is taken before and after its shard: an input that changed meanwhile is
+read again (with a warning), and one that changes again stops the run with InputError and
+nothing recorded for it, so no record ever names a state its outputs were not made from
+(docs/faults.md).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
+from dolmakit.errors import InputError
 from dolmakit.io import storage
 from dolmakit.io.atomic import (
     atomic_open,
@@ -119,13 +125,25 @@ class _Call(Generic[J, S]):
         for out in job.outputs:
             remove_stale_temporaries(out)
         log = _rejects_path(self.record_dir, job.key)
+        # A killed run's temporaries carry its process id: clear any pid's, not only ours.
+        remove_stale_temporaries(log)
+        remove_stale_temporaries(_record_path(self.record_dir, job.key))
         tmp_log = temporary_name(log)
-        tmp_log.unlink(missing_ok=True)
-        rejects = Rejects(on_error=self.on_error, log_path=tmp_log)
-        try:
-            result = self.fn(job, rejects)
-        finally:
-            rejects.close()
+        before = _file_state(job.input)
+        result, rejects = self._run(job, tmp_log)
+        after = _file_state(job.input)
+        if after != before:
+            # Read it again: a file that was being finished is stable now. One that changes
+            # again has no content a record could name: stop, with nothing kept for it.
+            result, rejects = self._run(job, tmp_log)
+            again = _file_state(job.input)
+            if again != after:
+                self._discard(job, tmp_log)
+                raise InputError(str(job.input), 0, changed_problem(before, again))
+            result.warnings.append(
+                f"{job.input}: {CHANGED} ({describe_state(before)} at the start,"
+                f" {describe_state(after)} at the end); read again, {describe_state(again)}"
+            )
         if tmp_log.exists():
             tmp_log.replace(log)
         else:
@@ -144,6 +162,40 @@ class _Call(Generic[J, S]):
         }
         write_bytes_atomic(_record_path(self.record_dir, job.key), msgspec.json.encode(record))
         return result
+
+    def _run(self, job: ShardJob[J], tmp_log: Path) -> tuple[ShardResult[S], Rejects]:
+        tmp_log.unlink(missing_ok=True)
+        rejects = Rejects(on_error=self.on_error, log_path=tmp_log)
+        try:
+            result = self.fn(job, rejects)
+        finally:
+            rejects.close()
+        return result, rejects
+
+    def _discard(self, job: ShardJob[J], tmp_log: Path) -> None:
+        for out in job.outputs:
+            storage.delete(out, missing_ok=True)
+        tmp_log.unlink(missing_ok=True)
+
+
+CHANGED = "changed while being read"
+
+
+def describe_state(state: dict[str, Any]) -> str:
+    """Return a file state (`storage.fingerprint`) in words: its size and stamp."""
+    if state.get("missing"):
+        return "missing"
+    stamp = f"etag {state['etag']}" if "etag" in state else f"mtime_ns {state.get('mtime_ns')}"
+    return f"{state.get('bytes', 0):,} bytes, {stamp}"
+
+
+def changed_problem(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """Name how an input kept changing while a stage read it (twice)."""
+    return (
+        f"{CHANGED}, and again when read a second time ({describe_state(before)} at the"
+        f" start, {describe_state(after)} at the end); nothing was written or recorded for"
+        " it: rerun once it no longer changes"
+    )
 
 
 def config_hash(config: Any) -> str:

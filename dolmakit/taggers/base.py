@@ -34,6 +34,7 @@ BUILTIN_MODULES: list[str] = [
     "dolmakit.taggers.toxicity",
     "dolmakit.taggers.classifier",
     "dolmakit.taggers.contamination",
+    "dolmakit.taggers.optout",
 ]
 
 

@@ -11,25 +11,30 @@ killed build, rerun, redoes only unfinished shards and ends with the same bytes:
    position map `docs-NNNNN.parquet` (start offset, mix shard, row, id per document).
 
 Memory per worker is about five times one index shard's text (the text and its int32 suffix
-array); the index on disk is text + suffix array + position map, about 5 bytes per byte of
-text. `index.json`, written last, records every file's sha256 and the mix it was built from.
+array, both memory maps of their output files, so their pages are the kernel's to write back),
+whatever the size of the mix; the index on disk is text + suffix array + position map, about
+5 bytes per byte of text. `index.json`, written last, records every file's sha256 and the mix
+it was built from.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
+import mmap
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgspec
 import numpy as np
-import numpy.typing as npt
 
 from dolmakit.errors import DolmakitError
 from dolmakit.io.arrays import read_table, write_table
 from dolmakit.io.atomic import atomic_open, atomic_path, write_bytes_atomic
+from dolmakit.io.compression import iter_chunks
 from dolmakit.io.digest import file_sha256
 from dolmakit.io.lock import exclusive
 from dolmakit.io.reader import read_documents
@@ -59,7 +64,8 @@ DEFAULT_SHARD_BYTES = 1 << 30
 _SEPARATOR = bytes([SEPARATOR])
 _WHITESPACE = np.zeros(256, dtype=bool)
 _WHITESPACE[[9, 10, 11, 12, 13, 32, SEPARATOR]] = True
-_WORD_CHUNK = 1 << 26
+_WORD_CHUNK = 1 << 18  # cache-sized: the lookups and compares stay in L2
+_BATCH_BYTES = 1 << 20  # compressed bytes per decoded batch: a few MiB of documents at once
 
 
 @dataclass(frozen=True)
@@ -169,8 +175,92 @@ def _segment_paths(work: Path, number: int) -> tuple[Path, Path]:
     return folder / f"m-{number:05d}.text", folder / f"m-{number:05d}.docs.parquet"
 
 
+class _Line(msgspec.Struct):
+    """The two fields of a mix shard's line that the index keeps (others are skipped)."""
+
+    id: str
+    text: str
+
+
+_LINES = msgspec.json.Decoder(type=_Line)
+
+
+class _NotPlain(Exception):
+    """A mix shard line the fast reader does not take as it is (blank, malformed, odd type)."""
+
+
+def _line_batches(path: Path) -> Iterator[list[_Line]]:
+    """Yield a JSONL mix shard's lines, decoded a few MiB at a time; _NotPlain on any oddity.
+
+    Every line must be one JSON object with string `id` and `text`: then line numbers are
+    1, 2, ... in order, as `read_documents` numbers them.
+    """
+    pending = b""
+    for chunk in iter_chunks(path, _BATCH_BYTES):
+        data = pending + chunk if pending else chunk
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            yield _decode_lines(memoryview(data)[:cut], data.count(b"\n", 0, cut))
+        pending = data[cut:]
+    if pending:
+        yield _decode_lines(memoryview(pending), 1)
+
+
+def _decode_lines(data: memoryview, lines: int) -> list[_Line]:
+    try:
+        items = _LINES.decode_lines(data)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise _NotPlain(str(exc)) from None
+    if len(items) != lines:
+        raise _NotPlain("blank lines")
+    return items
+
+
+def _fast_segment(path: Path, out: BinaryIO) -> tuple[list[int], list[str], list[int]]:
+    """Write the documents' text of a JSONL mix shard; return (rows, ids, bytes per doc)."""
+    ids: list[str] = []
+    lengths: list[int] = []
+    for items in _line_batches(path):
+        if not items:
+            continue
+        data = [line.text.encode("utf-8", "surrogatepass") for line in items]
+        out.write(_SEPARATOR.join(data))
+        out.write(_SEPARATOR)
+        ids.extend([line.id for line in items])
+        sizes = [len(d) + 1 for d in data]
+        lengths.extend(sizes)
+        advance(len(items), sum(sizes) - len(items))
+    return list(range(1, len(ids) + 1)), ids, lengths
+
+
+def _read_segment(
+    path: Path, out: BinaryIO, rejects: Rejects
+) -> tuple[list[int], list[str], list[int]]:
+    """Write the documents' text of any mix shard through `read_documents` (the slow path)."""
+    rows: list[int] = []
+    ids: list[str] = []
+    lengths: list[int] = []
+    tally = Tally()
+    for row, doc in read_documents(path, rejects):
+        data = doc.text.encode("utf-8", "surrogatepass")
+        out.write(data)
+        out.write(_SEPARATOR)
+        rows.append(row)
+        ids.append(doc.id)
+        lengths.append(len(data) + 1)
+        tally.add(len(data))
+    tally.flush()
+    return rows, ids, lengths
+
+
 def _extract(job: ShardJob[_Segment], rejects: Rejects) -> ShardResult[None]:
-    """Pass 1: write a mix shard's documents' text and its (row, id, bytes) table."""
+    """Pass 1: write a mix shard's documents' text and its (row, id, bytes) table.
+
+    JSONL shards (what the mixer writes) are decoded in batches, keeping only `id` and
+    `text`; a shard with any line that reader would treat otherwise (a blank or malformed
+    line, another field type) and Parquet shards go through `read_documents`. Both give
+    the same bytes.
+    """
     import pyarrow as pa
 
     segment = job.options
@@ -183,20 +273,15 @@ def _extract(job: ShardJob[_Segment], rejects: Rejects) -> ShardResult[None]:
             " run dolmakit audit verify"
         )
     text_out, docs_out = job.outputs
-    rows: list[int] = []
-    ids: list[str] = []
-    lengths: list[int] = []
-    tally = Tally()
     with atomic_open(text_out) as out:
-        for row, doc in read_documents(job.input, rejects):
-            data = doc.text.encode("utf-8", "surrogatepass")
-            out.write(data)
-            out.write(_SEPARATOR)
-            rows.append(row)
-            ids.append(doc.id)
-            lengths.append(len(data) + 1)
-            tally.add(len(data))
-    tally.flush()
+        try:
+            if str(job.input).endswith(".parquet"):
+                raise _NotPlain("parquet")
+            rows, ids, lengths = _fast_segment(job.input, out)
+        except _NotPlain:
+            out.seek(0)
+            out.truncate()
+            rows, ids, lengths = _read_segment(job.input, out, rejects)
     table = pa.table(
         {
             "row": pa.array(rows, pa.int64()),
@@ -210,43 +295,54 @@ def _extract(job: ShardJob[_Segment], rejects: Rejects) -> ShardResult[None]:
     )
 
 
-def _count_words(text: npt.NDArray[np.uint8]) -> int:
-    """Return the number of whitespace-separated words (runs of non-space bytes)."""
+def _count_words(data: Any) -> int:
+    """Return the number of whitespace-separated words (runs of non-space bytes) of a buffer."""
     words = 0
     previous_space = True
-    for start in range(0, len(text), _WORD_CHUNK):
-        space = _WHITESPACE[text[start : start + _WORD_CHUNK]]
-        words += int(np.count_nonzero(~space[1:] & space[:-1]))
-        words += int(previous_space and not space[0])
-        previous_space = bool(space[-1])
+    with memoryview(data) as view:
+        for start in range(0, len(view), _WORD_CHUNK):
+            chunk = np.frombuffer(view[start : start + _WORD_CHUNK], dtype=np.uint8)
+            space = _WHITESPACE[chunk]
+            del chunk
+            words += int(np.count_nonzero(space[:-1] > space[1:]))
+            words += int(previous_space and not space[0])
+            previous_space = bool(space[-1])
     return words
 
 
-def _write_array(path: Path, data: Any, role: str) -> IndexFile:
-    """Write a buffer atomically; return its record (path name, bytes, sha256, role)."""
-    view = memoryview(data).cast("B")
-    with atomic_path(path) as tmp, open(tmp, "wb") as out:
-        out.write(view)
-    return IndexFile(path.name, len(view), hashlib.sha256(view).hexdigest(), role)
+def _write_suffix_array(path: Path, text: Any) -> IndexFile:
+    """Sort the suffixes of `text` straight into the file `path` (int32); return its record.
+
+    libdivsufsort writes into a memory map of the (temporary) file, so the suffix array is
+    neither allocated on the heap nor copied by a write: the kernel writes its pages back.
+    """
+    from pydivsufsort.dll import libdivsufsort
+
+    n = len(text)
+    size = 4 * n
+    with atomic_path(path) as tmp, open(tmp, "w+b") as handle:
+        handle.truncate(size)
+        with mmap.mmap(handle.fileno(), size) as mapped:
+            out = (ctypes.c_int32 * n).from_buffer(mapped)
+            inp = (ctypes.c_uint8 * n).from_buffer(text)
+            status = libdivsufsort.divsufsort(inp, out, ctypes.c_int32(n))
+            del out, inp
+            if status:
+                raise DolmakitError(f"{path}: libdivsufsort failed with status {status}")
+            digest = hashlib.sha256(mapped).hexdigest()
+    return IndexFile(path.name, size, digest, "suffix_array")
 
 
-def _build_shard(job: ShardJob[_ShardPlan], rejects: Rejects) -> ShardResult[IndexShardStats]:
-    """Pass 2: concatenate the plan's pieces, sort their suffixes, write the three files."""
-    import pyarrow as pa
-    from pydivsufsort import divsufsort
-
-    plan = job.options
-    text_out, sa_out, docs_out = job.outputs
-    total = sum(p.end - p.start for p in plan.pieces)
-    buffer = bytearray(total)
-    view = memoryview(buffer)
+def _concatenate(plan: _ShardPlan, text: memoryview) -> dict[str, list[Any]]:
+    """Copy the plan's pieces of segment text into `text`; return the position map's columns."""
     columns: dict[str, list[Any]] = {"start": [], "shard": [], "row": [], "id": []}
     at = 0
     for piece in plan.pieces:
         text_path, docs_path = _segment_paths(plan.segments, piece.number)
+        size = piece.end - piece.start
         with open(text_path, "rb") as handle:
             handle.seek(piece.start)
-            if handle.readinto(view[at : at + piece.end - piece.start]) != piece.end - piece.start:
+            if handle.readinto(text[at : at + size]) != size:
                 raise DolmakitError(f"{text_path}: shorter than recorded; rerun dolmakit index")
         table = read_table(docs_path).slice(piece.first, piece.last - piece.first)
         lengths = table.column("bytes").to_numpy()
@@ -254,13 +350,31 @@ def _build_shard(job: ShardJob[_ShardPlan], rejects: Rejects) -> ShardResult[Ind
         columns["shard"].extend([piece.number] * len(lengths))
         columns["row"].extend(table.column("row").to_pylist())
         columns["id"].extend(table.column("id").to_pylist())
-        at += piece.end - piece.start
-    text = np.frombuffer(buffer, dtype=np.uint8)
-    suffixes = divsufsort(text).astype("<i4", copy=False)
-    files = [
-        _write_array(text_out, buffer, "text"),
-        _write_array(sa_out, suffixes, "suffix_array"),
-    ]
+        at += size
+    return columns
+
+
+def _build_shard(job: ShardJob[_ShardPlan], rejects: Rejects) -> ShardResult[IndexShardStats]:
+    """Pass 2: concatenate the plan's pieces, sort their suffixes, write the three files.
+
+    The text is assembled in a memory map of its own output file and sorted from there:
+    besides the page cache, a worker holds no copy of the text or of its suffix array.
+    """
+    import pyarrow as pa
+
+    plan = job.options
+    text_out, sa_out, docs_out = job.outputs
+    total = sum(p.end - p.start for p in plan.pieces)
+    with atomic_path(text_out) as tmp, open(tmp, "w+b") as handle:
+        handle.truncate(total)
+        with mmap.mmap(handle.fileno(), total) as text:
+            with memoryview(text) as view:
+                columns = _concatenate(plan, view)
+            files = [
+                IndexFile(text_out.name, total, hashlib.sha256(text).hexdigest(), "text"),
+                _write_suffix_array(sa_out, text),
+            ]
+            words = _count_words(text)
     table = pa.table(
         {
             "start": pa.array(columns["start"], pa.int64()),
@@ -282,7 +396,7 @@ def _build_shard(job: ShardJob[_ShardPlan], rejects: Rejects) -> ShardResult[Ind
         number=plan.number,
         documents=documents,
         text_bytes=total,
-        words=_count_words(text),
+        words=words,
         mix_shards=[first, last],
         files=files,
     )
