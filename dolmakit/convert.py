@@ -14,6 +14,8 @@ import msgspec
 
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
+from dolmakit.io.duplicate_ids import IdRecorder, recorded_duplicates
+from dolmakit.io.lock import exclusive
 from dolmakit.io.paths import DOCUMENT_SUFFIXES, expand_inputs
 from dolmakit.io.reader import read_documents, unreadable
 from dolmakit.io.rejects import Rejects, rejects_file
@@ -75,7 +77,7 @@ def convert(
 
     Without `shard_bytes`, each input becomes one output at the same relative path. With it,
     all inputs (in canonical order) are rewritten as `part-NNNNN.<fmt>` files of about
-    `shard_bytes` bytes of text each.
+    `shard_bytes` bytes of text each. The run holds the destination's lock.
     """
     options = or_default(run_options)
     if fmt not in FORMATS:
@@ -84,54 +86,74 @@ def convert(
     root = common_root(files)
     dest = storage.location(destination).resolve()
     storage.make_folder(destination, "the destination")
-    record_dir = dest / ".dolmakit" / "convert"
-    if shard_bytes is not None:
-        if shard_bytes <= 0:
-            raise DolmakitError("--shard-size must be positive")
-        job = ShardJob(
-            "reshard", files[0], (), ReshardOptions(tuple(files), dest, fmt, shard_bytes)
-        )
-        return run_shards(
+    with exclusive(dest, "convert"):
+        record_dir = dest / ".dolmakit" / "convert"
+        if shard_bytes is not None:
+            if shard_bytes <= 0:
+                raise DolmakitError("--shard-size must be positive")
+            seen = tuple(_ids_path(record_dir, n) for n in range(len(files)))
+            job = ShardJob(
+                "reshard", files[0], seen, ReshardOptions(tuple(files), dest, fmt, shard_bytes)
+            )
+            resharded = run_shards(
+                "convert",
+                [job],
+                _reshard,
+                record_dir=record_dir,
+                config={"fmt": fmt, "shard_bytes": shard_bytes, "files": [str(f) for f in files]},
+                stats=ReshardStats,
+                # One job, in this process, always redone: its parts depend on every input.
+                options=options.replace(backend=SerialBackend(), resume=False),
+                rejects_file=rejects_file(dest),
+            )
+            return _with_duplicates(resharded, list(zip(files, seen, strict=True)), options)
+        jobs: list[ShardJob[None]] = []
+        for path in files:
+            rel = path.relative_to(root)
+            out = dest / output_name(rel, fmt)
+            if out.resolve() == path:
+                raise DolmakitError(f"{path}: converting a file onto itself; choose another folder")
+            jobs.append(ShardJob(str(rel), path, (out, _ids_path(record_dir, len(jobs))), None))
+        converted = run_shards(
             "convert",
-            [job],
-            _reshard,
+            jobs,
+            _convert_shard,
             record_dir=record_dir,
-            config={"fmt": fmt, "shard_bytes": shard_bytes, "files": [str(f) for f in files]},
-            stats=ReshardStats,
-            # One job, in this process, always redone: its parts depend on every input.
-            options=options.replace(backend=SerialBackend(), resume=False),
+            config={"fmt": fmt},
+            stats=type(None),
+            options=options,
             rejects_file=rejects_file(dest),
         )
-    jobs = []
-    for path in files:
-        rel = path.relative_to(root)
-        out = dest / output_name(rel, fmt)
-        if out.resolve() == path:
-            raise DolmakitError(f"{path}: converting a file onto itself; choose another folder")
-        jobs.append(ShardJob(str(rel), path, (out,), None))
-    return run_shards(
-        "convert",
-        jobs,
-        _convert_shard,
-        record_dir=record_dir,
-        config={"fmt": fmt},
-        stats=type(None),
-        options=options,
-        rejects_file=rejects_file(dest),
-    )
+        return _with_duplicates(converted, [(j.input, j.outputs[1]) for j in jobs], options)
+
+
+def _ids_path(record_dir: Path, number: int) -> Path:
+    return record_dir / "ids" / f"{number:05d}.msgpack"
+
+
+def _with_duplicates(
+    summary: RunSummary[Any], saved: list[tuple[Path, Path]], options: RunOptions
+) -> RunSummary[Any]:
+    """Add the warning about ids that repeat within a source (an error under 'fail')."""
+    found = recorded_duplicates(saved, options.on_error)
+    summary.warnings.extend(w for w in [found.message()] if w is not None)
+    return summary
 
 
 def _convert_shard(job: ShardJob[None], rejects: Rejects) -> ShardResult[None]:
     result = ShardResult(job.key, stats=None)
     tally = Tally()
+    seen = IdRecorder()
     with DocumentWriter(job.outputs[0]) as writer:
-        for _, doc in read_documents(job.input, rejects):
+        for line, doc in read_documents(job.input, rejects):
+            seen.add(line, doc)
             writer.write(doc)
             tally.add(len(doc.text))
             result.text_bytes += len(doc.text)
         tally.flush()
         if unreadable(writer.documents, rejects.counts):
             writer.discard()
+    seen.save(job.outputs[1])
     result.written = writer.documents
     result.read = result.written + rejects.total
     return result
@@ -147,8 +169,10 @@ def _reshard(job: ShardJob[ReshardOptions], rejects: Rejects) -> ShardResult[Res
     size = 0
     writer: DocumentWriter | None = None
     try:
-        for path in files:
-            for _, doc in read_documents(path, rejects):
+        for path, saved in zip(files, job.outputs, strict=True):
+            seen = IdRecorder()
+            for line, doc in read_documents(path, rejects):
+                seen.add(line, doc)
                 if writer is None:
                     writer = DocumentWriter(dest / f"part-{part:05d}.{fmt}")
                 writer.write(doc)
@@ -158,6 +182,7 @@ def _reshard(job: ShardJob[ReshardOptions], rejects: Rejects) -> ShardResult[Res
                 if size >= shard_bytes:
                     writer.close()
                     writer, part, size = None, part + 1, 0
+            seen.save(saved)
         if writer is not None:
             writer.close()
             writer = None

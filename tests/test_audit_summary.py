@@ -147,6 +147,53 @@ def test_missing_provider_fields_are_listed_never_invented(built: Path, tmp_path
     assert "<h2>2.2 Data crawled from the web</h2>" in (tmp_path / "s" / "summary.html").read_text()
 
 
+def summary_files(mix: Path, out: Path) -> tuple[dict[str, Any], str, str]:
+    result = CliRunner().invoke(cli, ["audit", "summary", str(mix), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return (
+        json.loads((out / "summary.json").read_text()),
+        (out / "summary.md").read_text(),
+        (out / "summary.html").read_text(),
+    )
+
+
+def test_the_summary_names_the_signing_key_or_says_not_signed(built: Path, tmp_path: Path) -> None:
+    pytest.importorskip("cryptography")
+    import shutil
+
+    from dolmakit.audit.sign import generate_key, sign_mix
+
+    mix = tmp_path / "mix"
+    shutil.copytree(built, mix)
+    data, markdown, html = summary_files(mix, tmp_path / "unsigned")
+    assert data["mixes"][0]["signature"] == {
+        "signed": False,
+        "key_fingerprint": None,
+        "note": "not signed (dolmakit audit sign)",
+    }
+    head = "| mix | version | documents | tokens | content sha256 | signing key |"
+    assert head in markdown
+    assert f"| {data['mixes'][0]['content_sha256']} | not signed |" in markdown
+    assert "<th>signing key</th>" in html and "<td>not signed</td>" in html
+    fingerprint = generate_key(tmp_path / "keys" / "k.key")
+    sign_mix(mix, tmp_path / "keys" / "k.key")
+    data, markdown, html = summary_files(mix, tmp_path / "signed")
+    assert data["mixes"][0]["signature"] == {
+        "signed": True,
+        "key_fingerprint": fingerprint,
+        "note": "signed",
+    }
+    assert f"| {data['mixes'][0]['content_sha256']} | {fingerprint} |" in markdown
+    assert f"<td>{fingerprint}</td>" in html
+    signature = json.loads((mix / "manifest.sig").read_text())
+    signature["content_sha256"] = "0" * 64  # a signature of other content does not count
+    (mix / "manifest.sig").write_text(json.dumps(signature))
+    data, markdown, _ = summary_files(mix, tmp_path / "stale")
+    assert data["mixes"][0]["signature"]["signed"] is False
+    assert "another content hash" in data["mixes"][0]["signature"]["note"]
+    assert "| not signed |" in markdown
+
+
 def test_a_provider_file_with_an_unknown_key_is_refused(tmp_path: Path) -> None:
     provider = tmp_path / "provider.yaml"
     provider.write_text("provider: Acme\nceo: someone\n")

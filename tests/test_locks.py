@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from dolmakit.run.lock import LockedError, exclusive, lock_path, read_holder
+from dolmakit.io.lock import LockedError, exclusive, lock_path, read_holder
 
 HOLD = """
 import sys, time
-from dolmakit.run.lock import exclusive
+from dolmakit.io.lock import exclusive
 with exclusive(sys.argv[1], "test stage"):
     print("held", flush=True)
     time.sleep(60)
@@ -37,7 +37,7 @@ def test_a_second_writer_is_told_who_holds_the_lock(tmp_path: Path) -> None:
             pass
         message = str(info.value)
         assert f"pid {child.pid} on " in message
-        assert message.startswith(f"{tmp_path}: another mix is writing here")
+        assert message.startswith(f"{tmp_path}: another test stage is writing here")  # its own
     finally:
         child.kill()
         child.wait()

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from conftest import DEMO_CORPUS, ROOT
 
 from dolmakit.cli.main import cli
+from dolmakit.io.lock import PIPELINE_LOCK, exclusive, lock_path
 from dolmakit.pipeline import load_pipeline
 from dolmakit.pipeline.run import plan
 
@@ -331,13 +332,30 @@ def test_the_example_pipeline_lists_the_demo_stages(tmp_path: Path) -> None:
 
 
 def test_a_second_run_of_the_same_pipeline_is_turned_away(tmp_path: Path) -> None:
-    from dolmakit.run.lock import exclusive
-
     path = write_pipeline(
         tmp_path, "name: p\ndatasets: {d: data}\ntag:\n  - {run: t, taggers: [lengths]}\n"
     )
-    with exclusive(load_pipeline(path).state, "run of pipeline 'p'"):
+    with exclusive(load_pipeline(path).state, "run of pipeline 'p'", name=PIPELINE_LOCK):
         code, output = run_cli(path)
     assert code != 0
     assert "another run of pipeline 'p' is writing here: pid " in output
     assert len(output.strip().splitlines()) == 1
+
+
+def test_a_stage_writing_into_the_state_folder_is_not_turned_away(tmp_path: Path) -> None:
+    # The state folder is the tag run's folder: the pipeline's lock and the stage's are two files.
+    path = write_pipeline(
+        tmp_path,
+        "name: p\ndatasets: {d: data}\nstate: data/attributes/t\n"
+        "tag:\n  - {run: t, taggers: [lengths]}\n",
+    )
+    shutil.copyfile(DEMO_CORPUS / SHARDS[3], tmp_path / "data" / "documents" / "f.jsonl.zst")
+    run = tmp_path / "data" / "attributes" / "t"
+    with exclusive(run, "tag run 't'"):  # the stage's own lock is still held against others
+        code, output = run_cli(path)
+    assert code != 0
+    assert "another tag run 't' is writing here: pid " in output
+    code, output = run_cli(path)
+    assert code == 0, output
+    assert (run / "f.jsonl.zst").is_file()
+    assert lock_path(run, PIPELINE_LOCK).is_file() and lock_path(run).is_file()

@@ -12,6 +12,7 @@ from test_audit_helpers import Mixes, build_mixes
 from test_mix_helpers import read_output
 
 from dolmakit.cli.main import cli
+from dolmakit.errors import DolmakitError
 from dolmakit.publish.card import size_category
 from dolmakit.publish.release import publish_mix
 
@@ -141,3 +142,33 @@ def test_a_non_empty_output_is_refused_in_one_line(mixes: Mixes, tmp_path: Path)
 )
 def test_size_categories(documents: int, label: str) -> None:
     assert size_category(documents) == label
+
+
+@pytest.mark.parametrize("left", ["lock", "unfinished"])
+def test_the_pipeline_publishes_over_what_a_killed_publish_left(
+    mixes: Mixes, tmp_path: Path, left: str
+) -> None:
+    from dolmakit.io.lock import exclusive, lock_path
+    from dolmakit.pipeline.spec import Publish
+    from dolmakit.pipeline.stages import publish_stage
+    from dolmakit.publish.release import UNFINISHED_MARK
+    from dolmakit.run.options import RunOptions
+
+    out = tmp_path / "release"
+    lock_path(out).parent.mkdir(parents=True)
+    lock_path(out).write_text('{"host": "h", "pid": 1, "since": "then", "command": "dolmakit"}')
+    if left == "unfinished":
+        (out / UNFINISHED_MARK).write_text("")
+        (out / "data").mkdir()
+        (out / "data" / "train-00000-of-00002.parquet").write_bytes(b"half")
+    # A publish still writing there is turned away, never deleted.
+    with (
+        exclusive(out, "publish"),
+        pytest.raises(DolmakitError, match="another publish is writing here"),
+    ):
+        publish_stage(mixes.v1, Publish(out), RunOptions(progress=False))
+    assert lock_path(out).is_file()
+    outcome = publish_stage(mixes.v1, Publish(out), RunOptions(progress=False))
+    assert outcome.documents > 0
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "croissant.json", "data"]
+    assert not (tmp_path / "release.partial").exists()

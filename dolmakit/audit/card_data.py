@@ -27,7 +27,7 @@ from dolmakit.audit.card import (
 )
 from dolmakit.audit.card_contamination import contamination_section
 from dolmakit.audit.folder import MixFolder, open_mix
-from dolmakit.audit.sign import SIGNATURE_NAME, read_signature
+from dolmakit.audit.sign import signing_status
 from dolmakit.audit.sources import is_dedup_clause, source_rows
 from dolmakit.errors import DolmakitError, InputError
 from dolmakit.io import storage
@@ -241,15 +241,4 @@ def render_card(
 
 def _signature_fact(mix: MixFolder) -> str:
     """Say who signed the mix (the key's fingerprint), or that it is not signed."""
-    try:
-        signature = read_signature(mix.folder)
-    except DolmakitError as exc:
-        return f"unreadable: {exc}"
-    if signature is None:
-        return "not signed (dolmakit audit sign)"
-    if signature.content_sha256 != mix.manifest.content_sha256:
-        return f"{SIGNATURE_NAME} was made for another content hash: it does not vouch for this mix"
-    return (
-        f"Ed25519 key {signature.key_fingerprint} ({SIGNATURE_NAME}); check it with"
-        " dolmakit audit verify --public-key KEY.pub"
-    )
+    return signing_status(mix.folder, mix.manifest.content_sha256).describe()

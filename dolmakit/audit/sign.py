@@ -28,6 +28,7 @@ from dolmakit.audit.folder import MixFolder
 from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.atomic import write_bytes_atomic
+from dolmakit.io.lock import exclusive
 from dolmakit.mix.manifest import MANIFEST_NAME, content_hash, read_manifest
 
 if TYPE_CHECKING:
@@ -150,22 +151,65 @@ def sign_mix(mix_dir: str | Path, key_path: str | Path) -> Signature:
     """
     key = load_private_key(key_path)
     folder = storage.location(mix_dir)
-    manifest = read_manifest(folder)
-    content = content_hash(manifest)
-    if content != manifest.content_sha256:
-        raise DolmakitError(
-            f"{folder / MANIFEST_NAME}: the content hash does not match the manifest (it was"
-            " edited); refusing to sign, run dolmakit audit verify"
+    read_manifest(folder)  # a missing or unreadable mix is named before its lock is made
+    with exclusive(folder, "audit sign"):
+        manifest = read_manifest(folder)
+        content = content_hash(manifest)
+        if content != manifest.content_sha256:
+            raise DolmakitError(
+                f"{folder / MANIFEST_NAME}: the content hash does not match the manifest (it was"
+                " edited); refusing to sign, run dolmakit audit verify"
+            )
+        signature = Signature(
+            format=SIGNATURE_FORMAT,
+            algorithm="ed25519",
+            content_sha256=content,
+            key_fingerprint=fingerprint(key.public_key()),
+            signature=base64.b64encode(key.sign(_message(content))).decode(),
         )
-    signature = Signature(
-        format=SIGNATURE_FORMAT,
-        algorithm="ed25519",
-        content_sha256=content,
-        key_fingerprint=fingerprint(key.public_key()),
-        signature=base64.b64encode(key.sign(_message(content))).decode(),
-    )
-    write_bytes_atomic(folder / SIGNATURE_NAME, msgspec.json.format(msgspec.json.encode(signature)))
+        write_bytes_atomic(
+            folder / SIGNATURE_NAME, msgspec.json.format(msgspec.json.encode(signature))
+        )
     return signature
+
+
+class SigningStatus(msgspec.Struct, frozen=True):
+    """Whether a mix is signed, and by which key: what the card and the summary show."""
+
+    signed: bool
+    key_fingerprint: str | None
+    note: str
+
+    def describe(self) -> str:
+        """Return the fingerprint with how to check it, or why the mix counts as not signed."""
+        if self.signed:
+            return (
+                f"Ed25519 key {self.key_fingerprint} ({SIGNATURE_NAME}); check it with"
+                " dolmakit audit verify --public-key KEY.pub"
+            )
+        return self.note
+
+
+def signing_status(mix_dir: str | Path, content_sha256: str) -> SigningStatus:
+    """Return who signed the mix whose content hash is `content_sha256`, or why no one did.
+
+    The signature is not checked here (that needs the public key: `audit verify
+    --public-key`); one made for another content hash, or unreadable, does not count.
+    """
+    try:
+        signature = read_signature(mix_dir)
+    except DolmakitError as exc:
+        return SigningStatus(False, None, f"not signed: {SIGNATURE_NAME} is unreadable: {exc}")
+    if signature is None:
+        return SigningStatus(False, None, "not signed (dolmakit audit sign)")
+    if signature.content_sha256 != content_sha256:
+        return SigningStatus(
+            False,
+            signature.key_fingerprint,
+            f"not signed: {SIGNATURE_NAME} was made for another content hash, it does not"
+            " vouch for this mix",
+        )
+    return SigningStatus(True, signature.key_fingerprint, "signed")
 
 
 def read_signature(mix_dir: str | Path) -> Signature | None:

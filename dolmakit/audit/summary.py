@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dolmakit.audit.folder import open_mix
+from dolmakit.audit.sign import signing_status
 from dolmakit.audit.sources import is_dedup_clause
 from dolmakit.errors import ConfigError
 from dolmakit.io.config import read_config_text
@@ -255,6 +256,7 @@ def build_summary(mix_dirs: list[str | Path], provider: Provider) -> dict[str, A
         mix = open_mix(mix_dir)
         m = mix.manifest
         scan = _scan(mix.folder, m)
+        signing = signing_status(mix.folder, m.content_sha256)
         mixes.append(
             {
                 "name": m.name,
@@ -262,6 +264,11 @@ def build_summary(mix_dirs: list[str | Path], provider: Provider) -> dict[str, A
                 "content_sha256": m.content_sha256,
                 "tokens": m.totals.tokens,
                 "documents": m.totals.documents,
+                "signature": {
+                    "signed": signing.signed,
+                    "key_fingerprint": signing.key_fingerprint if signing.signed else None,
+                    "note": signing.note,
+                },
             }
         )
         languages.update(scan.languages)

@@ -31,6 +31,12 @@ def _licences(row: dict[str, Any]) -> str:
     return ", ".join(f"{k} ({_pct(v)})" for k, v in row["licences"].items())
 
 
+def _signing_key(mix: dict[str, Any]) -> str:
+    """Return the Ed25519 key's fingerprint, or "not signed" (summaries before signing: too)."""
+    signature = mix.get("signature") or {}
+    return str(signature["key_fingerprint"]) if signature.get("signed") else "not signed"
+
+
 def sections(
     summary: dict[str, Any],
 ) -> list[tuple[str, list[str], list[tuple[list[str], list[list[str]]]]]]:
@@ -43,7 +49,14 @@ def sections(
     missing = summary["missing"]
     notes = [f"Missing (to be stated by the provider): {', '.join(missing)}."] if missing else []
     mixes = [
-        [m["name"], m["version"], f"{m['documents']:,}", f"{m['tokens']:,}", m["content_sha256"]]
+        [
+            m["name"],
+            m["version"],
+            f"{m['documents']:,}",
+            f"{m['tokens']:,}",
+            m["content_sha256"],
+            _signing_key(m),
+        ]
         for m in summary["mixes"]
     ]
     text = summary["size"]["text"]
@@ -80,7 +93,7 @@ def sections(
         (
             "1. General information",
             general + notes,
-            [(["mix", "version", "documents", "tokens", "content sha256"], mixes)],
+            [(["mix", "version", "documents", "tokens", "content sha256", "signing key"], mixes)],
         ),
         ("Training data size", size, []),
         ("Languages", [], [(["language", "tokens", "share"], langs)]),

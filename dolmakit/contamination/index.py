@@ -39,9 +39,11 @@ from dolmakit.contamination.examples import (
 )
 from dolmakit.contamination.ngrams import DEFAULT_N, HASH, NORMALISATION, ngram_hashes
 from dolmakit.errors import ConfigError, DolmakitError
+from dolmakit.io import storage
 from dolmakit.io.arrays import write_table
 from dolmakit.io.atomic import write_bytes_atomic
 from dolmakit.io.digest import file_sha256
+from dolmakit.io.lock import exclusive
 
 FORMAT = "dolmakit.contamination.index/1"
 INDEX_JSON = "index.json"
@@ -88,7 +90,10 @@ def build_index(
     name: str,
     options: IndexOptions = IndexOptions(),
 ) -> IndexSummary:
-    """Write the index of `benchmarks` to the folder `output`; return what it holds."""
+    """Write the index of `benchmarks` to the folder `output`; return what it holds.
+
+    The build holds the lock of `output`.
+    """
     options.check()
     check_name(name)
     names = [b.name for b in benchmarks]
@@ -125,23 +130,24 @@ def build_index(
         "common": common.astype(np.uint64),
     }
     out = Path(output)
-    out.mkdir(parents=True, exist_ok=True)
-    digests = {}
-    for key, array in arrays.items():
-        buf = _npy_bytes(array)
-        write_bytes_atomic(out / f"{key}.npy", buf)
-        digests[f"{key}.npy"] = hashlib.sha256(buf).hexdigest()
-    table = _examples_table(benchmarks, bench_of, words, coverable, status)
-    _write_table(table, out / "examples.parquet")
-    digests["examples.parquet"] = file_sha256(out / "examples.parquet")
-    record = _record(name, benchmarks, bench_of, status, options, boiler_files, arrays, digests)
-    if corpus_record is not None:
-        record["common_in"] = corpus_record
-    data = json.dumps(record, indent=2, sort_keys=True).encode() + b"\n"
-    write_bytes_atomic(out / INDEX_JSON, data)
-    summary = IndexSummary(out, hashlib.sha256(data).hexdigest(), record)
-    summary.lines = describe(record)
-    return summary
+    storage.make_folder(out, "the index folder")
+    with exclusive(out, "contamination index build"):
+        digests = {}
+        for key, array in arrays.items():
+            buf = _npy_bytes(array)
+            write_bytes_atomic(out / f"{key}.npy", buf)
+            digests[f"{key}.npy"] = hashlib.sha256(buf).hexdigest()
+        table = _examples_table(benchmarks, bench_of, words, coverable, status)
+        _write_table(table, out / "examples.parquet")
+        digests["examples.parquet"] = file_sha256(out / "examples.parquet")
+        record = _record(name, benchmarks, bench_of, status, options, boiler_files, arrays, digests)
+        if corpus_record is not None:
+            record["common_in"] = corpus_record
+        data = json.dumps(record, indent=2, sort_keys=True).encode() + b"\n"
+        write_bytes_atomic(out / INDEX_JSON, data)
+        summary = IndexSummary(out, hashlib.sha256(data).hexdigest(), record)
+        summary.lines = describe(record)
+        return summary
 
 
 def _npy_bytes(array: npt.NDArray[Any]) -> bytes:

@@ -32,11 +32,12 @@ from dolmakit.dedup.index import (
 from dolmakit.dedup.layout import readable_inputs, start_run
 from dolmakit.dedup.marks import MarkOptions, Marks, mark_shards, write_marks
 from dolmakit.dedup.normalize import light_normalize
-from dolmakit.dedup.report import DedupSummary, write_clusters
+from dolmakit.dedup.report import DedupSummary, duplicate_ids, write_clusters
 from dolmakit.document import Document
 from dolmakit.io import storage
 from dolmakit.io.arrays import load_npz
 from dolmakit.io.attributes import attribute_key
+from dolmakit.io.lock import exclusive_all
 from dolmakit.io.reader import read_documents
 from dolmakit.io.rejects import Rejects
 from dolmakit.run.options import RunOptions, or_default
@@ -223,63 +224,69 @@ def dedup_exact(
     options = or_default(run_options)
     dedup = start_run(inputs, run, report_dir)
     files, report = dedup.files, dedup.report
-    work = report / "work"
-    names = ["meta.msgpack", "numbers.npz"] + [
-        f"keys-{p:04d}.npz" for p in range(config.partitions)
-    ]
-    jobs = []
-    for path in files:
-        folder = work / "shards" / shard_key(path)
-        jobs.append(
-            ShardJob(
-                shard_key(path),
-                path,
-                tuple(folder / n for n in names),
-                HashOptions(config, folder),
+    with exclusive_all(dedup.folders, f"dedup run {run!r}"):
+        work = report / "work"
+        names = ["meta.msgpack", "numbers.npz"] + [
+            f"keys-{p:04d}.npz" for p in range(config.partitions)
+        ]
+        jobs = []
+        for path in files:
+            folder = work / "shards" / shard_key(path)
+            jobs.append(
+                ShardJob(
+                    shard_key(path),
+                    path,
+                    tuple(folder / n for n in names),
+                    HashOptions(config, folder),
+                )
             )
+        hashed = run_shards(
+            f"dedup exact ({run}) hashes",
+            jobs,
+            _hash_shard,
+            record_dir=report / "records" / "hashes",
+            config={
+                "by": config.by,
+                "normalize": config.normalize,
+                "partitions": config.partitions,
+            },
+            stats=HashStats,
+            options=options,
+            rejects_file=dedup.rejects,
         )
-    hashed = run_shards(
-        f"dedup exact ({run}) hashes",
-        jobs,
-        _hash_shard,
-        record_dir=report / "records" / "hashes",
-        config={"by": config.by, "normalize": config.normalize, "partitions": config.partitions},
-        stats=HashStats,
-        options=options,
-        rejects_file=dedup.rejects,
-    )
-    dirs = tuple(str(job.options.shard_dir) for job in jobs)
-    step = PartitionGroups(dirs, str(work))
-    for _ in options.backend.map(step, list(range(config.partitions))):
-        pass
-    summary = DedupSummary(
-        run, "exact-paragraph" if config.mode == "paragraph" else "exact", report
-    )
-    summary.config = {"by": config.by, "normalize": config.normalize}
-    summary.read = hashed
-    summary.documents = hashed.written
-    summary.extra["documents_without_key"] = sum(r.stats.unkeyed for r in hashed.results)
-    columns = _decide(jobs, work, config, summary)
-    mark_shards(
-        dedup,
-        f"dedup exact ({run})",
-        [
-            (job.key, job.input, str(job.options.shard_dir))
-            for job in readable_inputs(jobs, hashed, run)
-        ],
-        _Marker(config.mode == "paragraph"),
-        work,
-        config=summary.config,
-        options=options,
-    )
-    removed_sources = Counter(columns.pop("_removed_sources"))
-    summary.set_per_source([r.stats.per_source for r in hashed.results], removed_sources)
-    write_clusters(report / "clusters.parquet", columns)
-    summary.write()
-    storage.delete_tree(work / "decisions")
-    for part in range(config.partitions):
-        storage.delete(work / f"groups-{part:04d}.npz")
-    return summary
+        dirs = tuple(str(job.options.shard_dir) for job in jobs)
+        step = PartitionGroups(dirs, str(work))
+        for _ in options.backend.map(step, list(range(config.partitions))):
+            pass
+        summary = DedupSummary(
+            run, "exact-paragraph" if config.mode == "paragraph" else "exact", report
+        )
+        duplicate_ids([(j.input, j.options.shard_dir) for j in jobs], summary, options.on_error)
+        summary.config = {"by": config.by, "normalize": config.normalize}
+        summary.read = hashed
+        summary.documents = hashed.written
+        summary.extra["documents_without_key"] = sum(r.stats.unkeyed for r in hashed.results)
+        columns = _decide(jobs, work, config, summary)
+        mark_shards(
+            dedup,
+            f"dedup exact ({run})",
+            [
+                (job.key, job.input, str(job.options.shard_dir))
+                for job in readable_inputs(jobs, hashed, run)
+            ],
+            _Marker(config.mode == "paragraph"),
+            work,
+            config=summary.config,
+            options=options,
+        )
+        removed_sources = Counter(columns.pop("_removed_sources"))
+        summary.set_per_source([r.stats.per_source for r in hashed.results], removed_sources)
+        write_clusters(report / "clusters.parquet", columns)
+        summary.write()
+        storage.delete_tree(work / "decisions")
+        for part in range(config.partitions):
+            storage.delete(work / f"groups-{part:04d}.npz")
+        return summary
 
 
 def _decide(

@@ -27,6 +27,20 @@ def attribute_run_dir(first_input: Path, run: str) -> Path:
     return dataset / "attributes" / run
 
 
+def written_folders(report: Path, files: Sequence[Path], run: str) -> list[Path]:
+    """Return the folders a dedup run writes: each dataset's attribute run folder, the report.
+
+    These are what the run locks; a report folder inside an attribute run folder (the
+    default) is covered by that folder's lock.
+    """
+    dirs = list(dict.fromkeys(attribute_run_dir(f, run) for f in files))
+    dirs = [d if storage.is_remote(d) else d.resolve() for d in dirs]
+    if storage.is_remote(report):
+        return dirs
+    inside = any(report.resolve().is_relative_to(d) for d in dirs)
+    return dirs if inside else [*dirs, report]
+
+
 def default_report_dir(first_input: Path, run: str) -> Path:
     """Return `<dataset>/attributes/<run>/.dolmakit` for the dataset of the first input."""
     return attribute_run_dir(first_input, run) / ".dolmakit"
@@ -39,6 +53,11 @@ class DedupRun:
     run: str
     files: list[Path]
     report: Path
+
+    @property
+    def folders(self) -> list[Path]:
+        """Return the folders the run writes, which it locks (`written_folders`)."""
+        return written_folders(self.report, self.files, self.run)
 
     @property
     def rejects(self) -> Path:

@@ -10,8 +10,12 @@ from typing import Any
 
 import msgspec
 
+from dolmakit.dedup.index import load_meta, load_numbers
+from dolmakit.io import storage
 from dolmakit.io.arrays import write_table
 from dolmakit.io.atomic import write_bytes_atomic
+from dolmakit.io.duplicate_ids import IdTable, find_duplicate_ids
+from dolmakit.io.rejects import OnError
 from dolmakit.io.units import counted
 from dolmakit.run.runner import RunSummary
 
@@ -49,6 +53,7 @@ class DedupSummary:
     config: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     read: RunSummary[Any] | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def set_per_source(
         self, documents: Sequence[Mapping[str, int]], removed: Mapping[str, int]
@@ -114,6 +119,7 @@ class DedupSummary:
                 f"  {source or '(no source)'}: {counted(counts['documents'], 'document')},"
                 f" {_marked(counts['removed'], what)}"
             )
+        out.extend(f"  warning: {w}" for w in self.warnings)
         out.append(f"  report: {self.report_dir}")
         return out
 
@@ -143,3 +149,25 @@ def write_clusters(path: Path, columns: dict[str, list[Any]]) -> None:
     schema = pa.schema([pa.field(name, types[name]) for name in CLUSTER_COLUMNS if name in columns])
     table = pa.Table.from_pydict({n: columns[n] for n in schema.names}, schema=schema)
     write_table(table, path, compression="zstd")
+
+
+def duplicate_ids(
+    shards: Sequence[tuple[str | Path, str | Path]], summary: DedupSummary, on_error: OnError
+) -> None:
+    """Count documents whose (source, id) an earlier one had, over (input, shard folder) pairs.
+
+    The count goes to the summary (`duplicate_ids`, per source) and its warning to the
+    printed lines; under on_error 'fail' a repeat stops the run before any attribute is written.
+    """
+
+    def table(i: int) -> IdTable:
+        path, folder = shards[i]
+        ids, sources = load_meta(storage.location(folder))
+        lines = load_numbers(storage.location(folder))["line"]
+        return IdTable(str(path), lines, ids, sources)
+
+    found = find_duplicate_ids(len(shards), table)
+    found.check(on_error)
+    summary.extra["duplicate_ids"] = {"total": found.total, "per_source": found.by_source}
+    if (message := found.message()) is not None:
+        summary.warnings.append(message)

@@ -43,12 +43,13 @@ from dolmakit.dedup.keep import rank_members, source_rank
 from dolmakit.dedup.layout import readable_inputs, start_run
 from dolmakit.dedup.lsh import unique_pairs
 from dolmakit.dedup.marks import MarkOptions, Marks, mark_shards, write_marks
-from dolmakit.dedup.report import DedupSummary
+from dolmakit.dedup.report import DedupSummary, duplicate_ids
 from dolmakit.dedup.signing import SignatureStats, sign_shard, signature_job
 from dolmakit.errors import ConfigError
 from dolmakit.io import storage
 from dolmakit.io.arrays import load_npz
 from dolmakit.io.attributes import attribute_key
+from dolmakit.io.lock import exclusive_all
 from dolmakit.io.rejects import Rejects
 from dolmakit.run.backends import Backend
 from dolmakit.run.options import RunOptions, or_default
@@ -78,60 +79,62 @@ def dedup_minhash(
     options = or_default(run_options)
     dedup = start_run(inputs, run, report_dir)
     files, report, backend = dedup.files, dedup.report, options.backend
-    index_dir = report / "index"
-    fields = config.signature_fields()
-    old: list[ShardEntry] = []
-    if index is not None:
-        old = read_index(_index_folder(storage.location(index)), fields)
-        seen = {e.path for e in old}
-        again = [str(f) for f in files if str(f) in seen]
-        if again:
-            raise ConfigError(f"{again[0]}: already in the index {index}; give only new shards")
-    jobs = [signature_job(path, index_dir, config) for path in files]
-    signed = run_shards(
-        f"dedup minhash ({run}) signatures",
-        jobs,
-        sign_shard,
-        record_dir=report / "records" / "signatures",
-        config=fields,
-        stats=SignatureStats,
-        options=options,
-        rejects_file=dedup.rejects,
-    )
-    new = [
-        ShardEntry(job.key, str(job.input), str(job.options.shard_dir), result.written)
-        for job, result in zip(jobs, signed.results, strict=True)
-    ]
-    shards = old + new
-    write_index(index_dir, fields, shards)
-    work = report / "work"
-    storage.delete_tree(work)
-    work.mkdir(parents=True)
-    step = PartitionEdges(tuple(shards), str(work), config.verify, config.threshold, len(old))
-    for _ in backend.map(step, list(range(config.partitions))):
-        pass
-    summary = DedupSummary(run, "minhash", report, config=config.to_dict())
-    summary.read = signed
-    summary.indexed_documents = sum(e.docs for e in old)
-    summary.documents = signed.written
-    summary.extra["bands"], summary.extra["rows"] = config.bands, config.rows
-    removed_by_source = _cluster(
-        shards, work, config, len(old), summary, backend, report / "clusters.parquet"
-    )
-    summary.set_per_source([r.stats.per_source for r in signed.results], removed_by_source)
-    readable = {job.key for job in readable_inputs(jobs, signed, run)}
-    mark_shards(
-        dedup,
-        f"dedup minhash ({run})",
-        [(e.key, storage.location(e.path), e.dir) for e in new if e.key in readable],
-        _write_attributes,
-        work,
-        config=config.to_dict(),
-        options=options,
-    )
-    summary.write()
-    storage.delete_tree(work)
-    return summary
+    with exclusive_all(dedup.folders, f"dedup run {run!r}"):
+        index_dir = report / "index"
+        fields = config.signature_fields()
+        old: list[ShardEntry] = []
+        if index is not None:
+            old = read_index(_index_folder(storage.location(index)), fields)
+            seen = {e.path for e in old}
+            again = [str(f) for f in files if str(f) in seen]
+            if again:
+                raise ConfigError(f"{again[0]}: already in the index {index}; give only new shards")
+        jobs = [signature_job(path, index_dir, config) for path in files]
+        signed = run_shards(
+            f"dedup minhash ({run}) signatures",
+            jobs,
+            sign_shard,
+            record_dir=report / "records" / "signatures",
+            config=fields,
+            stats=SignatureStats,
+            options=options,
+            rejects_file=dedup.rejects,
+        )
+        new = [
+            ShardEntry(job.key, str(job.input), str(job.options.shard_dir), result.written)
+            for job, result in zip(jobs, signed.results, strict=True)
+        ]
+        shards = old + new
+        write_index(index_dir, fields, shards)
+        work = report / "work"
+        storage.delete_tree(work)
+        work.mkdir(parents=True)
+        step = PartitionEdges(tuple(shards), str(work), config.verify, config.threshold, len(old))
+        for _ in backend.map(step, list(range(config.partitions))):
+            pass
+        summary = DedupSummary(run, "minhash", report, config=config.to_dict())
+        duplicate_ids([(e.path, e.dir) for e in new], summary, options.on_error)
+        summary.read = signed
+        summary.indexed_documents = sum(e.docs for e in old)
+        summary.documents = signed.written
+        summary.extra["bands"], summary.extra["rows"] = config.bands, config.rows
+        removed_by_source = _cluster(
+            shards, work, config, len(old), summary, backend, report / "clusters.parquet"
+        )
+        summary.set_per_source([r.stats.per_source for r in signed.results], removed_by_source)
+        readable = {job.key for job in readable_inputs(jobs, signed, run)}
+        mark_shards(
+            dedup,
+            f"dedup minhash ({run})",
+            [(e.key, storage.location(e.path), e.dir) for e in new if e.key in readable],
+            _write_attributes,
+            work,
+            config=config.to_dict(),
+            options=options,
+        )
+        summary.write()
+        storage.delete_tree(work)
+        return summary
 
 
 def _index_folder(path: Path) -> Path:

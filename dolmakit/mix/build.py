@@ -7,6 +7,7 @@ the same spec is a no-op, another spec is refused unless `force` (a draft, recor
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,8 +21,10 @@ from dolmakit.errors import ConfigError, DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.atomic import atomic_open
 from dolmakit.io.digest import file_sha256
+from dolmakit.io.duplicate_ids import DuplicateIds, IdTable, find_duplicate_ids
+from dolmakit.io.lock import exclusive
 from dolmakit.io.paths import split_dataset_path
-from dolmakit.io.rejects import REJECTS_FILE, rejects_file
+from dolmakit.io.rejects import REJECTS_FILE, OnError, rejects_file
 from dolmakit.io.units import counted
 from dolmakit.mix.contamination import contamination_record
 from dolmakit.mix.evaluate import compile_filter, resolve
@@ -112,6 +115,8 @@ class MixResult:
             f = s.funnel
             want = f"{s.declared_share:.2%}" if s.declared_share is not None else f"rate {s.rate:g}"
             bad = f" ({f.rejected_lines:,} rejected)" if f.rejected_lines else ""
+            if f.duplicate_ids:
+                bad += f" ({f.duplicate_ids:,} with a repeated id)"
             out.append(
                 f"  {s.name}: read {f.read + f.rejected_lines:,}{bad}, passed {f.passed:,},"
                 f" sampled {f.sampled:,}, emitted {f.emitted_documents:,} docs / "
@@ -185,17 +190,51 @@ def _build(
     force: bool,
     work_root: Path | None = None,
 ) -> MixResult:
-    """Build `spec` on the data under `root` into `<mix_root>/<name>/v<version>/`."""
-    started = datetime.now(UTC)
-    clock = time.monotonic()
+    """Build `spec` on the data under `root` into `<mix_root>/<name>/v<version>/`.
+
+    The build holds the lock of the mix folder (and of an outside work folder): a second build
+    into the same folder is turned away naming the first.
+    """
     mix_dir = (mix_root / spec.name / f"v{spec.version}").resolve()
-    spec_hash = spec.sha256()
-    existing = _existing(mix_dir, spec_hash, force)
+    work = mix_dir / WORK_DIR
+    if work_root is not None:
+        work = work_root.resolve() / spec.name / f"v{spec.version}"
     inputs = resolve_inputs(spec, root)
     check_output_outside_inputs(spec, inputs, root, mix_dir)
-    if existing is not None:
-        _check_unchanged(existing, inputs, mix_dir)
-        return MixResult(mix_dir, existing, already_built=True, warnings=list(existing.warnings))
+    if not force and (existing := _existing(mix_dir, spec.sha256(), force)) is not None:
+        return _already_built(existing, inputs, mix_dir)  # (a finished mix may be read-only)
+    storage.make_folder(mix_dir, "the mix")
+    what = f"mix build of {spec.name} v{spec.version}"
+    with exclusive(mix_dir, what):
+        existing = _existing(
+            mix_dir, spec.sha256(), force
+        )  # (again: another run may have built it)
+        if existing is not None:
+            return _already_built(existing, inputs, mix_dir)
+        storage.make_folder(work, "the work folder")
+        outside = not work.is_relative_to(mix_dir)
+        with exclusive(work, what) if outside else nullcontext():
+            return _build_locked(spec, root, inputs, mix_dir, work, options, force)
+
+
+def _already_built(manifest: Manifest, inputs: list[InputFile], mix_dir: Path) -> MixResult:
+    _check_unchanged(manifest, inputs, mix_dir)
+    return MixResult(mix_dir, manifest, already_built=True, warnings=list(manifest.warnings))
+
+
+def _build_locked(
+    spec: MixSpec,
+    root: Path,
+    inputs: list[InputFile],
+    mix_dir: Path,
+    work: Path,
+    options: RunOptions,
+    force: bool,
+) -> MixResult:
+    """Build `spec` into `mix_dir` (whose lock this run holds), with temporaries in `work`."""
+    started = datetime.now(UTC)
+    clock = time.monotonic()
+    spec_hash = spec.sha256()
     _check_tokenizer(spec, inputs)
     licence_warnings = spec_licence_warnings(
         [
@@ -205,11 +244,6 @@ def _build(
         spec.allowed_licences,
     )
     backend = options.backend
-    work = mix_dir / WORK_DIR
-    if work_root is not None:
-        work = work_root.resolve() / spec.name / f"v{spec.version}"
-    storage.make_folder(mix_dir, "the mix")
-    storage.make_folder(work, "the work folder")
     states = _states(inputs)
     configs = [_job_config(spec, f, work) for f in inputs]
     jobs1 = [
@@ -225,7 +259,9 @@ def _build(
         stats=PassOneStats,
         options=options,
     )
+    duplicates = _duplicate_ids(inputs, configs, options.on_error)
     warnings = _check_names(spec, inputs, summary1) + _missing_tokens(spec, inputs, summary1)
+    warnings.extend(w for w in [duplicates.message()] if w is not None)
     warnings.extend(outside_root_warnings(spec, root))
     warnings.extend(w for w in licence_warnings if "no licence given" not in w)
     plan = _plan(spec, inputs, summary1, configs)
@@ -282,6 +318,7 @@ def _build(
         rejects=rejects,
         timing=timing,
         location=location,
+        duplicate_ids=duplicates.by_source,
     )
     if licences is not None:
         manifest = msgspec.structs.replace(manifest, licences=licences)
@@ -552,6 +589,7 @@ def _manifest(
     rejects: RejectedLines,
     timing: Timing,
     location: Location,
+    duplicate_ids: dict[str, int],
 ) -> Manifest:
     """Assemble the manifest of a finished build (its content hash is set when written)."""
     total_tokens = sum(s.tokens for s in shards)
@@ -615,7 +653,7 @@ def _manifest(
             shards=len(shards),
         ),
         sources=tuple(
-            _source_section(spec, i, inputs, summary1, summary2, plan, total_tokens)
+            _source_section(spec, i, inputs, summary1, summary2, plan, total_tokens, duplicate_ids)
             for i in range(len(spec.sources))
         ),
         inputs=Inputs(documents=tuple(documents), attributes=tuple(attributes)),
@@ -634,6 +672,24 @@ def _manifest(
     )
 
 
+def _duplicate_ids(
+    inputs: list[InputFile], configs: list[JobConfig], on_error: OnError
+) -> DuplicateIds:
+    """Count valid documents whose id an earlier document of the same source had (pass 1).
+
+    Under on_error 'fail' a repeat stops the build here, before anything is sampled.
+    """
+
+    def table(i: int) -> IdTable:
+        first = load_pass1(configs[i].pass1)
+        ids = first["ids"]
+        return IdTable(inputs[i].rel, first["line"], ids, [inputs[i].source] * len(ids))
+
+    found = find_duplicate_ids(len(inputs), table)
+    found.check(on_error)
+    return found
+
+
 def _source_section(
     spec: MixSpec,
     i: int,
@@ -642,6 +698,7 @@ def _source_section(
     summary2: RunSummary[PassTwoStats],
     plan: MixPlan,
     total_tokens: int,
+    duplicate_ids: dict[str, int],
 ) -> SourceSection:
     """Sum the per-file statistics of source `i` into its funnel and section."""
     source = spec.sources[i]
@@ -670,6 +727,7 @@ def _source_section(
         tokens_available=sum(r1.stats.tokens for r1, _ in pairs),
         tokens_emitted=tokens_emitted,
         target_tokens=plan.sources[i].target_tokens,
+        duplicate_ids=duplicate_ids.get(source.name, 0),
     )
     return SourceSection(
         name=source.name,

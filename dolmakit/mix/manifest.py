@@ -108,6 +108,7 @@ class Funnel(Record, frozen=True):
     tokens_available: int
     tokens_emitted: int
     target_tokens: int | None
+    duplicate_ids: int = 0  # valid documents whose id an earlier one of the source had
     # Sampled documents later removed, every copy, by takedowns (dolmakit takedown).
     taken_down: int = 0
 

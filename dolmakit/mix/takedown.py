@@ -31,6 +31,7 @@ from dolmakit.io import storage
 from dolmakit.io.atomic import atomic_open, atomic_path
 from dolmakit.io.compression import iter_chunks, open_write
 from dolmakit.io.digest import file_sha256
+from dolmakit.io.lock import exclusive
 from dolmakit.io.reader import read_documents
 from dolmakit.io.rejects import Rejects
 from dolmakit.io.units import counted
@@ -52,7 +53,6 @@ from dolmakit.mix.manifest import (
     write_manifest,
 )
 from dolmakit.mix.shards import INDEX_ROWS_PER_GROUP, shard_name
-from dolmakit.run.lock import exclusive
 
 Kind = Literal["ids", "urls", "domains"]
 KINDS: tuple[Kind, ...] = ("ids", "urls", "domains")

@@ -26,6 +26,7 @@ import msgspec
 
 from dolmakit.io import storage
 from dolmakit.io.atomic import TMP_MARK, write_bytes_atomic
+from dolmakit.io.lock import LOCK_NAMES, PIPELINE_LOCK, exclusive
 from dolmakit.mix.spec import load_spec
 from dolmakit.pipeline.spec import Pipeline, TagRun, load_pipeline
 from dolmakit.pipeline.stages import (
@@ -38,7 +39,6 @@ from dolmakit.pipeline.stages import (
     publish_stage,
     tag_stage,
 )
-from dolmakit.run.lock import LOCK_NAME, exclusive
 from dolmakit.run.options import RunOptions
 from dolmakit.run.runner import config_hash
 from dolmakit.taggers.stage import run_config
@@ -256,7 +256,7 @@ def file_states(roots: tuple[Path, ...] | list[Path], *, reading: bool) -> dict[
             out[str(root)] = {"missing": True}
             continue
         for path in sorted(storage.list_files(root)):
-            if path.name == LOCK_NAME and path.parent.name == HIDDEN:
+            if path.name in LOCK_NAMES and path.parent.name == HIDDEN:
                 continue
             if TMP_MARK in path.name or (reading and HIDDEN in path.relative_to(root).parts):
                 continue
@@ -316,7 +316,8 @@ def run_pipeline(
     stages = plan(pipeline)
     storage.make_folder(pipeline.state, "the pipeline's state folder")
     report = PipelineReport(pipeline.name)
-    with exclusive(pipeline.state, f"run of pipeline {pipeline.name!r}"):
+    # A lock file of its own: a stage locking the same folder is not turned away by it.
+    with exclusive(pipeline.state, f"run of pipeline {pipeline.name!r}", name=PIPELINE_LOCK):
         for number, stage in enumerate(stages, 1):
             _run_stage(pipeline, stage, f"[{number}/{len(stages)}] {stage.label}", how, out, report)
     return report

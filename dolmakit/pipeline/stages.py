@@ -175,15 +175,14 @@ def publish_stage(mix_dir: Path, target: Publish, run_options: RunOptions) -> Ou
     A publish killed half-way leaves only `<out>.partial`, which the next run replaces; `out`
     itself appears whole or not at all.
     """
-    from dolmakit.publish.release import check_empty_output, publish_mix
+    from dolmakit.publish.release import check_empty_output, publish_mix, remove_output
 
     out = target.output.resolve()
     check_empty_output(out)
     partial = out.with_name(out.name + PARTIAL_SUFFIX)
     storage.delete_tree(partial)
     release = publish_mix(mix_dir, partial, provenance=target.provenance)
-    if out.exists():
-        out.rmdir()  # empty: checked above
+    remove_output(out)  # empty but for a killed run's lock or files: checked above
     partial.rename(out)
     return Outcome(
         documents=release.documents,

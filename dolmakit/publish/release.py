@@ -19,6 +19,7 @@ from dolmakit.errors import DolmakitError
 from dolmakit.io import storage
 from dolmakit.io.arrays import parquet_writer
 from dolmakit.io.atomic import write_bytes_atomic
+from dolmakit.io.lock import exclusive, lock_path
 from dolmakit.io.units import counted
 from dolmakit.mix.licences import count_licences, licence_shares
 from dolmakit.mix.manifest import Manifest, SourceLicences, read_manifest
@@ -65,19 +66,40 @@ UNFINISHED_MARK = ".dolmakit-publish-unfinished"
 
 
 def check_empty_output(out_dir: Path) -> None:
-    """Refuse an output that exists and is neither empty nor left by an unfinished publish."""
+    """Refuse an output that exists and is not empty (its lock file aside) nor left unfinished.
+
+    A folder an unfinished publish left (it holds UNFINISHED_MARK) is taken: it is cleared.
+    """
     if not out_dir.exists():
         return
-    if out_dir.is_dir() and ((out_dir / UNFINISHED_MARK).is_file() or not any(out_dir.iterdir())):
+    ours = {out_dir / ".dolmakit", lock_path(out_dir)}
+    if out_dir.is_dir() and (
+        (out_dir / UNFINISHED_MARK).is_file() or all(p in ours for p in out_dir.rglob("*"))
+    ):
         return
     raise DolmakitError(f"{out_dir}: the output folder is not empty; choose a new folder")
 
 
+def remove_output(out_dir: Path) -> None:
+    """Delete an output folder that `check_empty_output` takes, holding its lock meanwhile.
+
+    Such a folder is empty but for a lock file a killed run left, or holds an unfinished
+    publish; one that a publish is writing is turned away (LockedError), never deleted.
+    """
+    if not out_dir.exists():
+        return
+    with exclusive(out_dir, "publish", remove=True):
+        check_empty_output(out_dir)
+        _clear(out_dir)
+    out_dir.rmdir()
+
+
 def _clear(out_dir: Path) -> None:
-    """Delete everything in `out_dir` (an unfinished publish's files)."""
+    """Delete everything in `out_dir` (an unfinished publish's files) but the lock's folder."""
     if out_dir.is_dir():
         for child in sorted(out_dir.iterdir()):
-            storage.delete_tree(child)
+            if child != lock_path(out_dir).parent:  # the lock this run holds stays taken
+                storage.delete_tree(child)
 
 
 def _row(doc: dict[str, Any], provenance: bool) -> dict[str, Any]:
@@ -185,25 +207,29 @@ def publish_mix(
 ) -> Release:
     """Write the mix in `mix_dir` as a Hugging Face dataset folder `out_dir` (new or empty).
 
-    While it writes, `out_dir` holds an UNFINISHED_MARK file; a rerun after a kill clears
-    such a folder and starts again, and a run that fails leaves the folder empty.
+    The run holds the output folder's lock and removes its lock file at the end: the release
+    holds only the release. While it writes, `out_dir` holds an UNFINISHED_MARK file; a rerun
+    after a kill clears such a folder and starts again, and a run that fails leaves the folder
+    empty.
     """
     folder = storage.location(mix_dir)
     manifest = read_manifest(folder)
     out = storage.location(out_dir).resolve()
     check_empty_output(out)
-    # A rerun after a kill starts again from an empty folder; a failed run leaves one.
-    _clear(out)
     storage.make_folder(out, "the release folder")
-    (out / UNFINISHED_MARK).write_bytes(b"written by `dolmakit publish`; it did not finish\n")
-    try:
-        (out / DATA_DIR).mkdir(exist_ok=True)
-        release = _publish(folder, manifest, out, provenance, row_group_bytes, shard_bytes)
-    except BaseException:
+    with exclusive(out, "publish", remove=True):
+        check_empty_output(out)  # (again: another run may have written here meanwhile)
+        # A rerun after a kill starts again from an empty folder; a failed run leaves one.
         _clear(out)
-        raise
-    (out / UNFINISHED_MARK).unlink()
-    return release
+        (out / UNFINISHED_MARK).write_bytes(b"written by `dolmakit publish`; it did not finish\n")
+        try:
+            (out / DATA_DIR).mkdir(exist_ok=True)
+            release = _publish(folder, manifest, out, provenance, row_group_bytes, shard_bytes)
+        except BaseException:
+            _clear(out)
+            raise
+        (out / UNFINISHED_MARK).unlink()
+        return release
 
 
 def _publish(

@@ -32,11 +32,12 @@ from dolmakit.io.attributes import (
     attribute_key,
     make_attribute_folders,
 )
+from dolmakit.io.duplicate_ids import IdRecorder, recorded_duplicates
+from dolmakit.io.lock import exclusive
 from dolmakit.io.paths import attribute_path, expand_inputs, split_dataset_path
 from dolmakit.io.reader import read_documents, unreadable
 from dolmakit.io.rejects import Rejects, rejects_file
-from dolmakit.run.lock import exclusive
-from dolmakit.run.options import RunOptions
+from dolmakit.run.options import RunOptions, or_default
 from dolmakit.run.progress import Tally
 from dolmakit.run.runner import RunSummary, ShardJob, ShardResult, run_shards
 from dolmakit.taggers.base import Tagger, ValueTagger, available_taggers, load_tagger
@@ -130,13 +131,18 @@ def tag(
         )
     make_attribute_folders(files, run)
     options = TagOptions(run, recipe.taggers, batch_size)
-    jobs = [
-        ShardJob(str(split_dataset_path(f)[1]), f, (attribute_path(f, run),), options)
-        for f in files
-    ]
     config = run_config(run, recipe)
     output = datasets[0] / "attributes" / run
     record_dir = output / RECORD_FOLDER
+    jobs = [
+        ShardJob(
+            str(split_dataset_path(f)[1]),
+            f,
+            (attribute_path(f, run), record_dir / "ids" / f"{n:05d}.msgpack"),
+            options,
+        )
+        for n, f in enumerate(files)
+    ]
     with exclusive(output, f"tag run {run!r}"):
         summary = run_shards(
             "tag",
@@ -150,6 +156,10 @@ def tag(
         )
         config_bytes = msgspec.json.format(msgspec.json.encode(config))
         write_bytes_atomic(record_dir / "run.json", config_bytes)
+        found = recorded_duplicates(
+            [(job.input, job.outputs[1]) for job in jobs], or_default(run_options).on_error
+        )
+        summary.warnings.extend(w for w in [found.message()] if w is not None)
     return summary
 
 
@@ -161,9 +171,11 @@ def tag_shard(job: ShardJob[TagOptions], rejects: Rejects) -> ShardResult[None]:
     result = ShardResult(job.key, stats=None)
     tally = Tally()
     batch: list[tuple[int, Document]] = []
+    seen = IdRecorder()
     writer = AttributeWriter(job.outputs[0])
     with writer:
         for item in read_documents(job.input, rejects):
+            seen.add(*item)
             batch.append(item)
             if len(batch) >= options.batch_size:
                 checker.write_batch(batch, writer)
@@ -174,6 +186,7 @@ def tag_shard(job: ShardJob[TagOptions], rejects: Rejects) -> ShardResult[None]:
             checker.write_batch(batch, writer)
         if unreadable(writer.lines, rejects.counts):
             writer.discard()
+    seen.save(job.outputs[1])
     tally.flush()
     result.written = writer.lines
     result.read = result.written + rejects.total

@@ -38,6 +38,7 @@ from dolmakit.io.arrays import read_table, write_table
 from dolmakit.io.atomic import atomic_open, atomic_path, write_bytes_atomic
 from dolmakit.io.compression import iter_chunks
 from dolmakit.io.digest import file_sha256
+from dolmakit.io.lock import exclusive
 from dolmakit.io.reader import read_documents
 from dolmakit.io.rejects import Rejects
 from dolmakit.run.options import RunOptions, or_default
@@ -484,86 +485,88 @@ def build_index(
 
     A complete index of the same mix and options is left as it is (unless `force`); an index
     of another mix version or other options is removed and rebuilt. Mix shards are never
-    skipped: a bad line stops the build (`on_error` is taken as "fail").
+    skipped: a bad line stops the build (`on_error` is taken as "fail"). The build holds the
+    mix folder's lock.
     """
     run = or_default(run_options).replace(on_error="fail")
     options = options or IndexOptions()
     require_divsufsort()
     mix = mix_facts(mix_dir)
-    folder = index_dir(mix.mix_dir)
-    if not force and (done := _up_to_date(folder, mix, options)) is not None:
-        return IndexResult(mix.mix_dir, folder, done, up_to_date=True)
-    if (folder / INDEX_MANIFEST).is_file() or force:
-        shutil.rmtree(folder, ignore_errors=True)
-    work = folder / WORK_DIR
-    config = {"format": INDEX_FORMAT, "mix": mix.content_sha256, **options.recorded()}
-    result = IndexResult(mix.mix_dir, folder, {})
-    jobs = [
-        ShardJob(
-            key=f"m-{number:05d}",
-            input=mix.shard_path(number),
-            outputs=_segment_paths(work, number),
-            options=_Segment(number, int(shard["bytes"]), str(shard["sha256"])),
+    with exclusive(mix.mix_dir, "span index build"):
+        folder = index_dir(mix.mix_dir)
+        if not force and (done := _up_to_date(folder, mix, options)) is not None:
+            return IndexResult(mix.mix_dir, folder, done, up_to_date=True)
+        if (folder / INDEX_MANIFEST).is_file() or force:
+            shutil.rmtree(folder, ignore_errors=True)
+        work = folder / WORK_DIR
+        config = {"format": INDEX_FORMAT, "mix": mix.content_sha256, **options.recorded()}
+        result = IndexResult(mix.mix_dir, folder, {})
+        jobs = [
+            ShardJob(
+                key=f"m-{number:05d}",
+                input=mix.shard_path(number),
+                outputs=_segment_paths(work, number),
+                options=_Segment(number, int(shard["bytes"]), str(shard["sha256"])),
+            )
+            for number, shard in enumerate(mix.shards)
+        ]
+        result.runs.append(
+            run_shards(
+                "index 1/2 (text)",
+                jobs,
+                _extract,
+                record_dir=work / "records-1",
+                config=config,
+                stats=type(None),
+                options=run,
+            )
         )
-        for number, shard in enumerate(mix.shards)
-    ]
-    result.runs.append(
-        run_shards(
-            "index 1/2 (text)",
-            jobs,
-            _extract,
-            record_dir=work / "records-1",
+        plans = _plan(mix, work, options)
+        plan_file = work / "plan.json"
+        plan_bytes = repr(plans).encode()
+        if not plan_file.is_file() or plan_file.read_bytes() != plan_bytes:
+            write_bytes_atomic(plan_file, plan_bytes)
+        plan_jobs = [
+            ShardJob(
+                key=f"i-{number:05d}",
+                input=plan_file,
+                outputs=(
+                    folder / text_name(number),
+                    folder / suffix_array_name(number),
+                    folder / documents_name(number),
+                ),
+                options=_ShardPlan(number, pieces, work),
+            )
+            for number, pieces in enumerate(plans)
+        ]
+        summary = run_shards(
+            "index 2/2 (suffix arrays)",
+            plan_jobs,
+            _build_shard,
+            record_dir=work / "records-2",
             config=config,
-            stats=type(None),
+            stats=IndexShardStats,
             options=run,
         )
-    )
-    plans = _plan(mix, work, options)
-    plan_file = work / "plan.json"
-    plan_bytes = repr(plans).encode()
-    if not plan_file.is_file() or plan_file.read_bytes() != plan_bytes:
-        write_bytes_atomic(plan_file, plan_bytes)
-    plan_jobs = [
-        ShardJob(
-            key=f"i-{number:05d}",
-            input=plan_file,
-            outputs=(
-                folder / text_name(number),
-                folder / suffix_array_name(number),
-                folder / documents_name(number),
-            ),
-            options=_ShardPlan(number, pieces, work),
-        )
-        for number, pieces in enumerate(plans)
-    ]
-    summary = run_shards(
-        "index 2/2 (suffix arrays)",
-        plan_jobs,
-        _build_shard,
-        record_dir=work / "records-2",
-        config=config,
-        stats=IndexShardStats,
-        options=run,
-    )
-    result.runs.append(summary)
-    stats = [r.stats for r in summary.results]
-    result.manifest = {
-        "format": INDEX_FORMAT,
-        "mix": {
-            "name": mix.name,
-            "version": mix.version,
-            "content_sha256": mix.content_sha256,
-            "shards": list(mix.shards),
-        },
-        "options": options.recorded(),
-        "shards": msgspec.to_builtins(stats),
-        "totals": {
-            "documents": sum(s.documents for s in stats),
-            "text_bytes": sum(s.text_bytes for s in stats),
-            "words": sum(s.words for s in stats),
-            "index_bytes": sum(f.bytes for s in stats for f in s.files),
-        },
-    }
-    write_index_manifest(folder, result.manifest)
-    shutil.rmtree(work, ignore_errors=True)
-    return result
+        result.runs.append(summary)
+        stats = [r.stats for r in summary.results]
+        result.manifest = {
+            "format": INDEX_FORMAT,
+            "mix": {
+                "name": mix.name,
+                "version": mix.version,
+                "content_sha256": mix.content_sha256,
+                "shards": list(mix.shards),
+            },
+            "options": options.recorded(),
+            "shards": msgspec.to_builtins(stats),
+            "totals": {
+                "documents": sum(s.documents for s in stats),
+                "text_bytes": sum(s.text_bytes for s in stats),
+                "words": sum(s.words for s in stats),
+                "index_bytes": sum(f.bytes for s in stats for f in s.files),
+            },
+        }
+        write_index_manifest(folder, result.manifest)
+        shutil.rmtree(work, ignore_errors=True)
+        return result
