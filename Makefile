@@ -12,7 +12,7 @@ PIP := $(BIN)/python -m pip
 PIP_LOCKED := $(PIP) install --quiet --require-hashes --no-deps
 DEMO_OUT ?= demo-out
 
-.PHONY: setup setup-dev demo test lint lock test-latest clean
+.PHONY: setup setup-dev demo test lint mypy-tests lock test-latest clean
 
 $(VENV)/.stamp-pip: requirements/pip.lock
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ lint: setup-dev
 	$(BIN)/ruff check dolmakit tests benchmarks scripts
 	$(BIN)/ruff format --check dolmakit tests benchmarks scripts
 	$(BIN)/mypy
+	$(MAKE) -s mypy-tests
+
+# No prerequisites: pre-commit and scripts/test_latest.sh (BIN=.venv-latest/bin) call it too.
+mypy-tests:
 	$(BIN)/mypy $(MYPY_TESTS) tests/*.py
 
 test: lint

@@ -27,6 +27,7 @@ run() {
 run "$BIN/ruff" check dolmakit tests benchmarks scripts
 run "$BIN/ruff" format --check dolmakit tests benchmarks scripts
 run "$BIN/mypy" --cache-dir "$VENV/.mypy_cache"
+run make -s mypy-tests BIN="$BIN"
 sh scripts/ensure_chromium.sh
 run "$BIN/python" -m pytest -p no:cacheprovider "$@"
 
