@@ -204,19 +204,29 @@ def test_a_read_error_with_on_error_fail_names_the_file_and_line(
     assert "Input/output error" in result.output and "Traceback" not in result.output
 
 
+def mix_workspace(pipeline: tuple[Path, bool, dict[str, StageReference]], tmp_path: Path) -> Path:
+    """Copy the workspace as it is before the mix stage; return the copy."""
+    work = tmp_path / "w"
+    shutil.copytree(pipeline[2]["mix"].before, work)
+    return work
+
+
+def run_mix(work: Path) -> Result:
+    """Run the workspace's mix, serially, in this process."""
+    return CliRunner().invoke(
+        cli, ["-q", "mix", f"{work}/faults.yaml", "--data-root", f"{work}/data", "--output",
+              f"{work}/mixes", "--backend", "serial"],
+    )  # fmt: skip
+
+
 def test_a_mix_whose_input_changes_writes_no_manifest(
     pipeline: tuple[Path, bool, dict[str, StageReference]],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _, _, refs = pipeline
-    work = tmp_path / "w"
-    shutil.copytree(refs["mix"].before, work)
+    work = mix_workspace(pipeline, tmp_path)
     patch_reads(monkeypatch, touch, times=3)  # pass 1, its second read, then pass 2
-    result = CliRunner().invoke(
-        cli, ["-q", "mix", f"{work}/faults.yaml", "--data-root", f"{work}/data", "--output",
-              f"{work}/mixes", "--backend", "serial"],
-    )  # fmt: skip
+    result = run_mix(work)
     assert result.exit_code == 1
     assert "changed or deleted while" in result.output
     assert "no manifest was written" in result.output
@@ -228,9 +238,7 @@ def test_a_mix_whose_attributes_are_deleted_while_it_runs_is_one_line(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _, _, refs = pipeline
-    work = tmp_path / "w"
-    shutil.copytree(refs["mix"].before, work)
+    work = mix_workspace(pipeline, tmp_path)
     reads = []
 
     def delete_on_pass_2(path: Path) -> None:
@@ -239,10 +247,7 @@ def test_a_mix_whose_attributes_are_deleted_while_it_runs_is_one_line(
             path.unlink()
 
     patch_reads(monkeypatch, delete_on_pass_2, times=2)
-    result = CliRunner().invoke(
-        cli, ["-q", "mix", f"{work}/faults.yaml", "--data-root", f"{work}/data", "--output",
-              f"{work}/mixes", "--backend", "serial"],
-    )  # fmt: skip
+    result = run_mix(work)
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit), result.exception  # no traceback
     deleted = reads[1]
