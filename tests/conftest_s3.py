@@ -99,7 +99,16 @@ def upload_tree(local: Path, remote: RemotePath) -> None:
 
 
 def tree_bytes(root: Path) -> dict[str, Any]:
-    """Return {relative path: bytes} of every file below a local folder or an S3 prefix."""
+    """Return {relative path: bytes} of every file below a local folder or an S3 prefix.
+
+    Output locks are left out: a local run leaves its `.dolmakit/lock` file (a flock, not a
+    product), and object storage has no locks.
+    """
+    from dolmakit.io.lock import LOCK_NAMES
     from dolmakit.io.storage import list_files
 
-    return {str(p.relative_to(root)): p.read_bytes() for p in list_files(root)}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in list_files(root)
+        if not (p.name in LOCK_NAMES and p.parent.name == ".dolmakit")
+    }
