@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import struct
+import sys
 import unicodedata
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import dolmakit.dedup.normalize as normalize_module
 from dolmakit.dedup.clustering import components
 from dolmakit.dedup.config import KeepRule, MinHashConfig
 from dolmakit.dedup.keep import rank_members, source_rank
@@ -51,6 +53,18 @@ def test_light_normalize_collapses_exactly_what_regex_whitespace_matches(text: s
     # exact dedup keys: NFKC, lower case, every run of `\s` one space, ends stripped.
     expected = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text).lower()).strip()
     assert light_normalize(text) == expected
+
+
+def test_translation_table_maps_every_punctuation_symbol_and_digit() -> None:
+    # The table is built in C-level passes; it must equal the plain loop over code points.
+    expected = {}
+    for cp in range(sys.maxunicode + 1):
+        category = unicodedata.category(chr(cp))
+        if category[0] in "PS":
+            expected[cp] = " "
+        elif category == "Nd":
+            expected[cp] = "0"
+    assert list(normalize_module._table().items()) == list(expected.items())
 
 
 def test_normalize_and_tokenize() -> None:

@@ -280,3 +280,30 @@ def test_sigkill_mid_build_then_rerun_gives_identical_bytes(tmp_path):
         json.loads((mix_dir / "manifest.json").read_text())["content_sha256"]
         == reference.manifest.content_sha256
     )
+
+
+@pytest.mark.parametrize("fmt", ["jsonl.zst", "parquet"])
+def test_output_metadata_equals_what_the_whole_documents_hold(tmp_path: Path, fmt: str) -> None:
+    # The licence count reads only `metadata` of each output line: it must see what reading
+    # the whole documents sees, tokens and order included.
+    from dolmakit.mix.output import iter_output, iter_output_metadata
+
+    small_dataset(tmp_path)
+    docs = [
+        {"id": f"l{i}", "text": words(30, "lic"), "metadata": {"license": ["MIT", 7, None][i % 3]}}
+        for i in range(9)
+    ]
+    make_source(tmp_path, "lic", docs, {"tags": [{} for _ in docs]})
+    spec = spec_dict(output={"format": fmt, "shard_size": 3000})
+    spec["sources"].append(
+        {"name": "lic", "documents": "documents/lic/*.jsonl.zst", "attributes": ["tags"],
+         "weight": 0.2, "licence": "CC0-1.0"}
+    )  # fmt: skip
+    built = build(tmp_path, spec)
+    shards = list(built.manifest.shards)
+    assert len(shards) > 1
+    whole = [
+        ({"metadata": d.get("metadata")}, n) for *_, d, n in iter_output(built.mix_dir, shards)
+    ]
+    assert list(iter_output_metadata(built.mix_dir, shards)) == whole
+    assert {repr(m["metadata"].get("license")) for m, _ in whole} >= {"'MIT'", "7", "None"}

@@ -19,6 +19,7 @@ batch in which a text contains U+FFFF falls back to one text at a time.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import sys
 import unicodedata
@@ -43,17 +44,23 @@ _HAS_UNSPACED_RE = re.compile(f"[{_UNSPACED}]")
 _FIRST_UNSPACED = "\u0e00"  # no character below this is in _UNSPACED
 
 
+# Unicode general categories: punctuation (P*) and symbols (S*) become spaces, digits '0'.
+_REPLACEMENT = dict.fromkeys(
+    ("Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So"), " "
+)
+_REPLACEMENT["Nd"] = "0"
+
+
 @functools.cache
 def _table() -> dict[int, str]:
-    """Return the translation table: punctuation and symbols to space, digits to '0'."""
-    table: dict[int, str] = {}
-    for cp in range(sys.maxunicode + 1):
-        category = unicodedata.category(chr(cp))
-        if category[0] in "PS":
-            table[cp] = " "
-        elif category == "Nd":
-            table[cp] = "0"
-    return table
+    """Return the translation table: punctuation and symbols to space, digits to '0'.
+
+    Built once per process over every code point, in C-level iteration (map, compress):
+    a Python loop over the 1.1 million code points costs every pool worker ~0.2 s more.
+    """
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    replaced = list(map(_REPLACEMENT.get, map(unicodedata.category, every)))
+    return dict(itertools.compress(enumerate(replaced), replaced))
 
 
 @functools.cache

@@ -64,7 +64,7 @@ from dolmakit.mix.manifest import (
     write_manifest,
 )
 from dolmakit.mix.optout import optout_record
-from dolmakit.mix.output import iter_output
+from dolmakit.mix.output import iter_output_metadata
 from dolmakit.mix.plan import MixPlan, plan_mix
 from dolmakit.mix.sampling import BUCKETS
 from dolmakit.mix.shards import merge_runs
@@ -346,9 +346,7 @@ def licence_section(
     Appends the warnings about licences documents carry to `warnings`.
     """
     stated = {s.name: s.licence for s in spec.sources}
-    counts = count_licences(
-        ((doc, tokens) for _, _, doc, tokens in iter_output(mix_dir, shards)), stated
-    )
+    counts = count_licences(iter_output_metadata(mix_dir, shards), stated)
     if not any(stated.values()) and all(set(per) == {UNSTATED} for per in counts.values()):
         return None
     warnings.extend(document_licence_warnings(counts, stated, spec.allowed_licences))

@@ -312,7 +312,7 @@ def _kept_documents(path: Path, wanted: dict[int, int]) -> Iterator[tuple[int, i
             if index is None:
                 continue
             try:
-                parsed = document_from_dict(decode(raw)) if raw is not None else None
+                parsed = document_from_dict(decode(raw), len(raw)) if raw is not None else None
             except (msgspec.DecodeError, UnicodeDecodeError, ValueError, RecursionError):
                 parsed = None
             if parsed is None:

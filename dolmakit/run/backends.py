@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from typing import Any, Protocol, TypeVar
@@ -111,14 +112,52 @@ class ProcessBackend(LocalBackend):
 
     Workers are started with 'spawn' so that no lock or thread state of the parent leaks into
     them; each worker imports heavy models once and reuses them for every shard it gets.
-    Workers exit when the parent process dies, even in the middle of a shard
-    (dolmakit.run.orphans).
+    One pool serves every `map` called from the thread that started it, so a stage of
+    several passes (hash, group, mark) pays the workers' start-up and imports once; workers
+    start on demand, up to `workers`. A pool is never used from another thread: workers
+    exit when the thread that started them ends, or the parent process dies, even in the
+    middle of a shard (dolmakit.run.orphans). A `map` that fails or is abandoned shuts the
+    pool down; the next one starts a new pool. `close` ends the workers (so does exit).
     """
 
     name = "processes"
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
+        self._pool: futures.ProcessPoolExecutor | None = None
+        self._counter: Any = None
+        self._thread: threading.Thread | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the worker count only: a pool belongs to the process that started it."""
+        return {"workers": self.workers}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.workers = state["workers"]
+        self._pool, self._counter, self._thread = None, None, None
+
+    def close(self) -> None:
+        """End the pool's workers (a later `map` starts new ones)."""
+        pool, self._pool, self._thread = self._pool, None, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _pool_here(self) -> tuple[futures.ProcessPoolExecutor, Any]:
+        """Return this thread's pool and its progress counter, starting them if needed."""
+        if self._pool is not None and self._thread is threading.current_thread():
+            return self._pool, self._counter
+        if self._pool is not None:  # started by another thread: never share its workers
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        ctx = multiprocessing.get_context("spawn")
+        self._counter = ctx.Array("q", 2)
+        self._pool = futures.ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=_start_worker,
+            initargs=(self._counter, os.getpid()),
+        )
+        self._thread = threading.current_thread()
+        return self._pool, self._counter
 
     def map(
         self,
@@ -128,31 +167,20 @@ class ProcessBackend(LocalBackend):
     ) -> Iterator[tuple[int, R]]:
         if not items:
             return
-        ctx = multiprocessing.get_context("spawn")
-        counter: Any = ctx.Array("q", 2)
-        workers = min(self.workers, len(items))
-        with futures.ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=ctx,
-            initializer=_start_worker,
-            initargs=(counter, os.getpid()),
-        ) as pool:
+        pool, counter = self._pool_here()
+        counter[0] = counter[1] = 0  # no worker is busy between maps
+        try:
             pending = {pool.submit(fn, item): i for i, item in enumerate(items)}
-            try:
-                while pending:
-                    done, _ = futures.wait(
-                        pending, timeout=0.25, return_when=futures.FIRST_COMPLETED
-                    )
-                    if on_tick is not None:
-                        on_tick(counter[0], counter[1])
-                    for future in sorted(done, key=lambda f: pending[f]):
-                        index = pending.pop(future)
-                        yield index, future.result()
-            except BaseException:
-                for future in pending:
-                    future.cancel()
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+            while pending:
+                done, _ = futures.wait(pending, timeout=0.25, return_when=futures.FIRST_COMPLETED)
+                if on_tick is not None:
+                    on_tick(counter[0], counter[1])
+                for future in sorted(done, key=lambda f: pending[f]):
+                    index = pending.pop(future)
+                    yield index, future.result()
+        except BaseException:
+            self.close()
+            raise
 
 
 def _start_worker(counter: Any, parent_pid: int) -> None:

@@ -7,8 +7,8 @@ kernel kills the worker when its parent dies (prctl PR_SET_PDEATHSIG); elsewhere
 fallback, a daemon thread ends the worker once its parent's pid is no longer its parent.
 
 PR_SET_PDEATHSIG fires when the *thread* that started the worker ends, so a pool must not
-outlive the thread that created it: `ProcessBackend.map` creates and shuts down its pool
-within one call, in the calling thread.
+be used from another thread than the one that created it: `ProcessBackend` reuses its pool
+only for `map` calls from that thread and starts a new one for any other.
 """
 
 from __future__ import annotations
