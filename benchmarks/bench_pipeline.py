@@ -153,7 +153,9 @@ def clear_outputs(scratch: Path) -> None:
 
 def run_stage(python: str, stage: str, args: Sequence[str], log: Path) -> StageTime:
     """Run one stage as a fresh process; return its CPU (with its workers), wall and peak RSS."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # PYTHONSAFEPATH: `python -m` would put the current folder first on sys.path, so a run
+    # started from one checkout would import that checkout's dolmakit with either interpreter.
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONSAFEPATH="1")
     with open(log, "wb") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(

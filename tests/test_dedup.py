@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import dolmakit.dedup.normalize as normalize_module
 from dolmakit.dedup.clustering import components
 from dolmakit.dedup.config import KeepRule, MinHashConfig
+from dolmakit.dedup.index import ShardEntry
 from dolmakit.dedup.keep import rank_members, source_rank
 from dolmakit.dedup.lsh import bucket_pairs, collision_probability, optimal_bands
 from dolmakit.dedup.minhash import estimate_jaccard, permutations, signatures
@@ -301,22 +302,36 @@ def test_keep_rule_order() -> None:
     assert best(KeepRule(), np.array([False, False, False, True])) == 10
 
 
-def test_distinct_pairs_counts_each_pair_once_across_partitions(tmp_path) -> None:
-    from dolmakit.dedup.candidates import DistinctPairs
+def test_verify_bucket_verifies_each_pair_once_in_exactly_one_bucket(tmp_path) -> None:
+    from dolmakit.dedup.candidates import VerifyBucket
 
-    # Pair (1, 2) is in both files (verified), (3, 4) in both but verified in neither,
-    # (5, 6) in one only: 3 distinct candidates, 1 distinct verified pair.
+    # Pair (1, 2) is a candidate of both partitions, (3, 4) of both, (5, 6) of one only:
+    # 3 distinct candidates whatever the number of buckets, each in one edge file, each
+    # verified once (here on signatures: equal for 1 and 2 only).
     files = []
-    for name, pairs, verified in [
-        ("a", [(1, 2), (3, 4), (5, 6)], [True, False, True]),
-        ("b", [(3, 4), (1, 2)], [False, True]),
-    ]:
+    for name, pairs in [("a", [(1, 2), (3, 4), (5, 6)]), ("b", [(3, 4), (1, 2)])]:
         files.append(str(tmp_path / f"{name}.npz"))
-        np.savez(files[-1], pairs=np.array(pairs, dtype=np.uint64), verified=np.array(verified))
+        np.savez(files[-1], pairs=np.array(pairs, dtype=np.uint64))
+    shard = tmp_path / "shard"
+    shard.mkdir()
+    sig = np.arange(7 * 8, dtype=np.uint32).reshape(7, 8)
+    sig[2] = sig[1]
+    np.save(shard / "sig.npy", sig)
+    shards = (ShardEntry("s", "s.jsonl", str(shard), 7),)
     for buckets in (1, 2, 5):
-        count = DistinctPairs(tuple(files), buckets)
-        totals = np.array([count(b) for b in range(buckets)]).sum(axis=0)
-        assert totals.tolist() == [3, 2]
+        work = tmp_path / f"work{buckets}"
+        work.mkdir()
+        verify = VerifyBucket(shards, tuple(files), str(work), buckets, "estimate", 0.5)
+        totals = np.array([verify(b) for b in range(buckets)]).sum(axis=0)
+        assert totals.tolist() == [3, 1]
+        edges = []
+        for b in range(buckets):
+            with np.load(work / f"edges-{b:04d}.npz") as data:
+                edges += [
+                    (*p, v)
+                    for p, v in zip(data["pairs"].tolist(), data["verified"].tolist(), strict=True)
+                ]
+        assert sorted(edges) == [(1, 2, True), (3, 4, False), (5, 6, False)]
 
 
 @pytest.mark.parametrize("n", [0, 7])

@@ -1,16 +1,16 @@
-"""Bucket partitions to verified edges: the step that runs in parallel, one partition each.
+"""Band partitions to verified edges, in two steps that each run in parallel.
 
 Interface (what a distributed backend maps): `PartitionEdges(...)(part)` reads partition
-`part` of every shard's band files, pairs documents that share a bucket key, verifies each
-pair and writes `edges-PPPP.npz` (pairs: E x 2 uint64 document numbers, first < second;
-similarity: float64; verified: bool) into the work folder; it returns the numbers of
-candidate and verified pairs. Partitions are independent; the same pair may come out of
-several partitions and is merged later. The result depends only on the index, never on the
+`part` of every shard's band files, pairs documents that share a bucket key and writes the
+candidate pairs (`candidates-PPPP.npz`, pairs: E x 2 uint64 document numbers, first <
+second) into the work folder. A pair shares several bands, so it comes out of several
+partitions (about 6 times on the benchmark corpus); `VerifyBucket(...)(bucket)` then takes
+the candidate pairs whose hash falls in one bucket from every partition's file, verifies
+each distinct pair once and writes `edges-BBBB.npz` (pairs, similarity: float64, verified:
+bool), returning the numbers of distinct candidate and verified pairs. A pair's bucket
+depends only on the pair, so every pair is in exactly one edge file and the counts of all
+buckets add up to the distinct totals. The result depends only on the index, never on the
 order of work.
-
-`DistinctPairs(files, buckets)(bucket)` counts the distinct candidate and verified pairs of
-one hash bucket of the pairs over all edge files: mapped over the buckets (in parallel, by
-any backend), it counts the pairs without holding all of them in one place.
 """
 
 from __future__ import annotations
@@ -36,9 +36,14 @@ _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xBF58476D1CE4E5B9)
 
 
-def edges_name(part: int) -> str:
-    """Return the file name of one partition's verified edges."""
-    return f"edges-{part:04d}.npz"
+def edges_name(bucket: int) -> str:
+    """Return the file name of one bucket's verified edges."""
+    return f"edges-{bucket:04d}.npz"
+
+
+def candidates_name(part: int) -> str:
+    """Return the file name of one partition's candidate pairs."""
+    return f"candidates-{part:04d}.npz"
 
 
 def similarities(pairs: U64, store: SignatureStore, verify: str) -> F64:
@@ -64,19 +69,17 @@ def similarities(pairs: U64, store: SignatureStore, verify: str) -> F64:
 
 @dataclass(frozen=True)
 class PartitionEdges:
-    """Turn one band partition into verified edges (a picklable callable for any backend).
+    """Turn one band partition into candidate pairs (a picklable callable for any backend).
 
     `new_from`: shards numbered below it come from an earlier run's index; pairs of two such
-    documents were settled then and are skipped.
+    documents were settled then and are skipped. Returns the number of pairs written.
     """
 
     shards: tuple[ShardEntry, ...]
     work_dir: str
-    verify: str
-    threshold: float
     new_from: int = 0
 
-    def __call__(self, part: int) -> tuple[int, int]:
+    def __call__(self, part: int) -> int:
         keys, members = [], []
         for number, shard in enumerate(self.shards):
             path = storage.location(shard.dir) / partition_name(part)
@@ -89,17 +92,8 @@ class PartitionEdges:
         )
         if self.new_from:
             pairs = pairs[pairs[:, 1] >= (np.uint64(self.new_from) << ROW_BITS)]
-        store = SignatureStore(list(self.shards))
-        mode = "estimate" if self.verify == "none" else self.verify
-        sims = similarities(pairs, store, mode)
-        keep = np.ones(len(pairs), dtype=bool) if self.verify == "none" else sims >= self.threshold
-        save_arrays(
-            storage.location(self.work_dir) / edges_name(part),
-            pairs=pairs,
-            similarity=sims,
-            verified=keep,
-        )
-        return len(pairs), int(keep.sum())
+        save_arrays(storage.location(self.work_dir) / candidates_name(part), pairs=pairs)
+        return len(pairs)
 
 
 def pair_bucket(pairs: U64, buckets: int) -> npt.NDArray[np.int64]:
@@ -112,28 +106,36 @@ def pair_bucket(pairs: U64, buckets: int) -> npt.NDArray[np.int64]:
 
 
 @dataclass(frozen=True)
-class DistinctPairs:
-    """Count the distinct candidate and verified pairs of one bucket (a picklable callable).
+class VerifyBucket:
+    """Verify the distinct candidate pairs of one bucket (a picklable callable).
 
-    `files`: the edge files of all partitions. A pair's bucket depends only on the pair, so
-    every copy of a pair falls into the same bucket and the counts of all buckets add up to
-    the distinct totals. Memory: one edge file plus one bucket's share of all pairs.
+    `files`: the candidate files of all partitions. Writes the bucket's edge file and
+    returns (distinct candidate pairs, verified pairs). Memory: one candidate file plus
+    one bucket's share of all candidate pairs.
     """
 
+    shards: tuple[ShardEntry, ...]
     files: tuple[str, ...]
+    work_dir: str
     buckets: int
+    verify: str
+    threshold: float
 
     def __call__(self, bucket: int) -> tuple[int, int]:
-        candidates, verified = [], []
+        mine = []
         for path in self.files:
             with load_npz(path) as data:
                 pairs = data["pairs"].reshape(-1, 2).astype(np.uint64, copy=False)
-                ok = data["verified"]
-            mine = pair_bucket(pairs, self.buckets) == bucket
-            candidates.append(pairs[mine])
-            verified.append(pairs[mine & ok])
-        empty = np.empty((0, 2), dtype=np.uint64)
-        return (
-            len(unique_pairs(np.concatenate(candidates) if candidates else empty)),
-            len(unique_pairs(np.concatenate(verified) if verified else empty)),
+            mine.append(pairs[pair_bucket(pairs, self.buckets) == bucket])
+        pairs = unique_pairs(np.concatenate(mine) if mine else np.empty((0, 2), np.uint64))
+        store = SignatureStore(list(self.shards))
+        mode = "estimate" if self.verify == "none" else self.verify
+        sims = similarities(pairs, store, mode)
+        keep = np.ones(len(pairs), dtype=bool) if self.verify == "none" else sims >= self.threshold
+        save_arrays(
+            storage.location(self.work_dir) / edges_name(bucket),
+            pairs=pairs,
+            similarity=sims,
+            verified=keep,
         )
+        return len(pairs), int(keep.sum())

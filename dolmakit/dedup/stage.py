@@ -1,7 +1,8 @@
 """`dedup_minhash`: near-duplicate detection over document shards, in five stages.
 
 1. per shard (parallel, resumable): shingles, signatures, band keys split into partitions;
-2. per partition (parallel): bucket pairs, verified against the threshold -> edges;
+2. per partition (parallel): bucket pairs -> candidates; then per bucket of pairs (parallel):
+   each distinct candidate verified once against the threshold -> edges;
 3. connected components over all edges: `clustering.components` on one node, or on a
    distributed backend (Ray) `distributed.distributed_components` as its tasks over the edge
    files, at most `workers` at a time;
@@ -10,7 +11,7 @@
 
 Layout of the report folder (default `<dataset>/attributes/<run>/.dolmakit/`):
 `index/` (stage 1 output, reusable by incremental runs), `records/` (runner completion
-records and rejects), `work/` (edges and per-shard decisions), `clusters.parquet`,
+records and rejects), `work/` (candidates, edges and per-shard decisions), `clusters.parquet`,
 `summary.json`.
 """
 
@@ -23,7 +24,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from dolmakit.dedup.candidates import DistinctPairs, PartitionEdges, edges_name, similarities
+from dolmakit.dedup.candidates import (
+    PartitionEdges,
+    VerifyBucket,
+    candidates_name,
+    edges_name,
+    similarities,
+)
 from dolmakit.dedup.cluster_table import MemberColumns, write_member_clusters
 from dolmakit.dedup.clustering import components
 from dolmakit.dedup.config import MinHashConfig
@@ -109,7 +116,7 @@ def dedup_minhash(
         work = report / "work"
         storage.delete_tree(work)
         work.mkdir(parents=True)
-        step = PartitionEdges(tuple(shards), str(work), config.verify, config.threshold, len(old))
+        step = PartitionEdges(tuple(shards), str(work), len(old))
         for _ in backend.map(step, list(range(config.partitions))):
             pass
         summary = DedupSummary(run, "minhash", report, config=config.to_dict())
@@ -155,11 +162,14 @@ def _cluster(
     Returns the removed documents per source. Memory: numpy columns of the clustered
     documents only (no Python object per document, no list of all candidate pairs).
     """
-    files = tuple(str(work / edges_name(part)) for part in range(config.partitions))
-    counter = DistinctPairs(files, config.partitions)
-    for _, (candidates, verified) in backend.map(counter, list(range(config.partitions))):
+    found = tuple(str(work / candidates_name(part)) for part in range(config.partitions))
+    verify = VerifyBucket(
+        tuple(shards), found, str(work), config.partitions, config.verify, config.threshold
+    )
+    for _, (candidates, verified) in backend.map(verify, list(range(config.partitions))):
         summary.candidate_pairs += candidates
         summary.verified_pairs += verified
+    files = tuple(str(work / edges_name(bucket)) for bucket in range(config.partitions))
     if backend.distributed:
         summary.extra["clustering"] = "distributed"
         nodes, labels = _distributed_components(files, config.partitions, backend)
@@ -301,19 +311,12 @@ def _recenter(
 
 
 def _verified_edges(files: Sequence[str]) -> U64:
-    """Return the distinct verified pairs of all edge files, merged one file at a time.
-
-    A pair shares several bands, so it comes out of several partitions (7 times on average
-    in the 200k-document benchmark); merging file by file holds the distinct pairs plus one
-    file's share, not every copy.
-    """
-    edges: U64 = np.empty((0, 2), dtype=np.uint64)
+    """Return the distinct verified pairs of all edge files (each pair is in one file only)."""
+    blocks = [np.empty((0, 2), dtype=np.uint64)]
     for path in files:
         with load_npz(path) as data:
-            block = data["pairs"].reshape(-1, 2)[data["verified"]].astype(np.uint64, copy=False)
-        if len(block):
-            edges = unique_pairs(np.concatenate([edges, block]))
-    return edges
+            blocks.append(data["pairs"].reshape(-1, 2)[data["verified"]].astype(np.uint64))
+    return unique_pairs(np.concatenate(blocks))
 
 
 def _distributed_components(
