@@ -12,6 +12,9 @@
  * `bad_span_key` serves the attribute reader; its reference is
  * dolmakit.io.attributes.first_bad_key (tests/test_error_paths.py).
  *
+ * `minhash_min` serves MinHash dedup; its reference is
+ * dolmakit.dedup.minhash.signatures_numpy (tests/test_dedup.py).
+ *
  * Case-insensitive matching of the ASCII phrases (stop words, "javascript", policy phrases,
  * "lorem ipsum") stands for `phrase in text.lower()`: the only characters outside ASCII whose
  * str.lower() contains an ASCII character are U+212A KELVIN SIGN (-> "k") and U+0130 (->
@@ -1075,6 +1078,67 @@ bad_span_key(PyObject *self, PyObject *attrs)
     Py_RETURN_NONE;
 }
 
+/* ------------------------------------------------------------- MinHash */
+
+/* The min-reduction of MinHash signatures: for every document d with at least one hash,
+ * out[d, p] = min over its hashes h of (a[p] * h + b[p]) mod 2**32, for every permutation p;
+ * documents without hashes keep what `out` holds. `mixed` holds the (already mixed) uint32
+ * hashes of all documents, document d's at [offsets[d], offsets[d + 1]). The reference is
+ * dolmakit.dedup.minhash.signatures_numpy (tests/test_dedup.py). */
+__attribute__((optimize("O3"))) static void
+minhash_rows(const uint32_t *mixed, const int64_t *offsets, Py_ssize_t docs, const uint32_t *a,
+             const uint32_t *b, Py_ssize_t perms, uint32_t *out)
+{
+    for (Py_ssize_t d = 0; d < docs; d++) {
+        int64_t lo = offsets[d], hi = offsets[d + 1];
+        if (lo >= hi)
+            continue;
+        uint32_t *row = out + d * perms;
+        for (Py_ssize_t p = 0; p < perms; p++)
+            row[p] = UINT32_MAX;
+        for (int64_t i = lo; i < hi; i++) {
+            uint32_t h = mixed[i];
+            for (Py_ssize_t p = 0; p < perms; p++) {
+                uint32_t v = a[p] * h + b[p];
+                row[p] = v < row[p] ? v : row[p];
+            }
+        }
+    }
+}
+
+static PyObject *
+minhash_min(PyObject *self, PyObject *args)
+{
+    Py_buffer mixed, offsets, a, b, out;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*w*", &mixed, &offsets, &a, &b, &out))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t values = mixed.len / 4, docs = offsets.len / 8 - 1, perms = a.len / 4;
+    if (mixed.len % 4 || offsets.len % 8 || docs < 0 || a.len % 4 || b.len != a.len ||
+        out.len != docs * perms * 4) {
+        PyErr_SetString(PyExc_ValueError, "minhash_min: buffer sizes do not match");
+        goto done;
+    }
+    const int64_t *off = offsets.buf;
+    for (Py_ssize_t d = 0; d <= docs; d++) {
+        if (off[d] < 0 || off[d] > values || (d && off[d] < off[d - 1])) {
+            PyErr_SetString(PyExc_ValueError, "minhash_min: offsets out of order or range");
+            goto done;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    minhash_rows(mixed.buf, off, docs, a.buf, b.buf, perms, out.buf);
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&mixed);
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&a);
+    PyBuffer_Release(&b);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"summarize", summarize, METH_O, "Return the document statistics tuple of a text."},
     {"c4_lines", c4_lines, METH_O, "Return the C4 line statistics of a text."},
@@ -1087,6 +1151,8 @@ static PyMethodDef methods[] = {
      "Return where the pii tagger's patterns can match in a text."},
     {"bad_span_key", bad_span_key, METH_O,
      "Return the first key of an attribute dict whose value is not a list of spans, or None."},
+    {"minhash_min", minhash_min, METH_VARARGS,
+     "Write the MinHash signature rows of documents' mixed shingle hashes into a buffer."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -374,3 +374,19 @@ def test_member_clusters_parquet_equals_the_list_writer(tmp_path, n: int) -> Non
     }
     write_clusters(tmp_path / "old.parquet", lists)
     assert (tmp_path / "new.parquet").read_bytes() == (tmp_path / "old.parquet").read_bytes()
+
+
+@given(st.lists(st.integers(0, 40), max_size=30), st.integers(1, 20), st.integers(0, 2**32 - 1))
+@settings(max_examples=60, deadline=None)
+def test_compiled_signatures_equal_the_numpy_reference(sizes, num_perm, seed) -> None:
+    from dolmakit.dedup import minhash
+
+    pytest.importorskip("dolmakit._textstats")
+    assert minhash._minhash_min is not None
+    offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    values = np.random.default_rng(seed).integers(0, 2**32, int(offsets[-1]), dtype=np.uint32)
+    a, b = permutations(num_perm, seed % 1000)
+    compiled = minhash.signatures_flat(values, offsets, a, b)
+    assert compiled.dtype == np.uint32 and compiled.shape == (len(sizes), num_perm)
+    assert np.array_equal(compiled, minhash.signatures_numpy(values, offsets, a, b))

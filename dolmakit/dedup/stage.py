@@ -119,7 +119,14 @@ def dedup_minhash(
         step = PartitionEdges(tuple(shards), str(work), len(old))
         for _ in backend.map(step, list(range(config.partitions))):
             pass
+        found = tuple(str(work / candidates_name(part)) for part in range(config.partitions))
+        verify = VerifyBucket(
+            tuple(shards), found, str(work), config.partitions, config.verify, config.threshold
+        )
         summary = DedupSummary(run, "minhash", report, config=config.to_dict())
+        for _, (candidates, verified) in backend.map(verify, list(range(config.partitions))):
+            summary.candidate_pairs += candidates
+            summary.verified_pairs += verified
         duplicate_ids([(e.path, e.dir) for e in new], summary, options.on_error)
         summary.read = signed
         summary.indexed_documents = sum(e.docs for e in old)
@@ -162,13 +169,6 @@ def _cluster(
     Returns the removed documents per source. Memory: numpy columns of the clustered
     documents only (no Python object per document, no list of all candidate pairs).
     """
-    found = tuple(str(work / candidates_name(part)) for part in range(config.partitions))
-    verify = VerifyBucket(
-        tuple(shards), found, str(work), config.partitions, config.verify, config.threshold
-    )
-    for _, (candidates, verified) in backend.map(verify, list(range(config.partitions))):
-        summary.candidate_pairs += candidates
-        summary.verified_pairs += verified
     files = tuple(str(work / edges_name(bucket)) for bucket in range(config.partitions))
     if backend.distributed:
         summary.extra["clustering"] = "distributed"
