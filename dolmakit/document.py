@@ -68,13 +68,19 @@ class Document(msgspec.Struct, omit_defaults=True):
         return out
 
 
-def document_from_dict(obj: Any, json_bytes: int | None = None) -> Document:
+def document_from_dict(
+    obj: Any, json_bytes: int | None = None, brackets: int | None = None
+) -> Document:
     """Build a document from a decoded JSON value; raise ValueError naming the bad field.
 
     Nesting deeper than MAX_NESTING raises NestingError. `json_bytes`, the length of the JSON
     text `obj` was decoded from, lets that check be skipped when it cannot fail: each level
     takes two bracket bytes outside the text field, so a short rest cannot nest that deep.
+    So does `brackets`, the number of `{` and `[` bytes in that JSON text (`json_brackets`):
+    each level opens one, so at most MAX_NESTING of them cannot nest deeper.
     """
+    if brackets is not None and brackets <= MAX_NESTING:
+        json_bytes = 0  # the check cannot fail: skip it as for a short rest
     if not isinstance(obj, dict):
         raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
     doc_id = obj.get("id")
@@ -127,6 +133,11 @@ def document_from_dict(obj: Any, json_bytes: int | None = None) -> Document:
         metadata=metadata,
         extra={k: v for k, v in obj.items() if k not in _KNOWN},
     )
+
+
+def json_brackets(data: bytes) -> int:
+    """Return the number of `{` and `[` bytes of a JSON text: an upper bound of its nesting."""
+    return data.count(b"{") + data.count(b"[")
 
 
 def _shallow(json_bytes: int | None, text: str) -> bool:

@@ -15,7 +15,13 @@ from typing import Any
 import msgspec
 import zstandard
 
-from dolmakit.document import MAX_NESTING, Document, NestingError, document_from_dict
+from dolmakit.document import (
+    MAX_NESTING,
+    Document,
+    NestingError,
+    document_from_dict,
+    json_brackets,
+)
 from dolmakit.io import storage
 from dolmakit.io.compression import CorruptStreamError, iter_chunks
 from dolmakit.io.rejects import Rejects
@@ -139,7 +145,7 @@ def _parse_line(
         rejects.add(name, lineno, line_problem(line, lineno, exc))
         return None
     try:
-        return document_from_dict(obj, len(line))
+        return document_from_dict(obj, len(line), json_brackets(line))
     except NestingError as exc:
         rejects.add(name, lineno, f"{TOO_DEEP}: {exc}")
         return None
