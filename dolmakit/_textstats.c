@@ -13,7 +13,8 @@
  * dolmakit.io.attributes.first_bad_key (tests/test_error_paths.py).
  *
  * `minhash_min` serves MinHash dedup; its reference is
- * dolmakit.dedup.minhash.signatures_numpy (tests/test_dedup.py).
+ * dolmakit.dedup.minhash.signatures_numpy (tests/test_dedup.py); so does `word_hashes`,
+ * whose reference is xxhash's xxh32 of each `bytes.split()` word (tests/test_dedup.py).
  *
  * Case-insensitive matching of the ASCII phrases (stop words, "javascript", policy phrases,
  * "lorem ipsum") stands for `phrase in text.lower()`: the only characters outside ASCII whose
@@ -1139,6 +1140,107 @@ done:
     return result;
 }
 
+/* XXH32 (seed 0) of each run of bytes between ASCII whitespace (the bytes bytes.split()
+ * splits on: space, \t, \n, \v, \f, \r), in order, as little-endian uint32 values. The
+ * reference is `[xxhash.xxh32_intdigest(w) for w in data.split()]` (tests/test_dedup.py). */
+#define XXH_P1 0x9E3779B1U
+#define XXH_P2 0x85EBCA77U
+#define XXH_P3 0xC2B2AE3DU
+#define XXH_P4 0x27D4EB2FU
+#define XXH_P5 0x165667B1U
+
+static inline uint32_t
+rotl32(uint32_t x, int r)
+{
+    return (x << r) | (x >> (32 - r));
+}
+
+static inline uint32_t
+read32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+
+static uint32_t
+xxh32(const unsigned char *p, Py_ssize_t len)
+{
+    const unsigned char *end = p + len;
+    uint32_t h;
+    if (len >= 16) {
+        uint32_t v1 = XXH_P1 + XXH_P2, v2 = XXH_P2, v3 = 0, v4 = (uint32_t)0 - XXH_P1;
+        const unsigned char *limit = end - 16;
+        do {
+            v1 = rotl32(v1 + read32(p) * XXH_P2, 13) * XXH_P1;
+            v2 = rotl32(v2 + read32(p + 4) * XXH_P2, 13) * XXH_P1;
+            v3 = rotl32(v3 + read32(p + 8) * XXH_P2, 13) * XXH_P1;
+            v4 = rotl32(v4 + read32(p + 12) * XXH_P2, 13) * XXH_P1;
+            p += 16;
+        } while (p <= limit);
+        h = rotl32(v1, 1) + rotl32(v2, 7) + rotl32(v3, 12) + rotl32(v4, 18);
+    }
+    else {
+        h = XXH_P5;
+    }
+    h += (uint32_t)len;
+    while (p + 4 <= end) {
+        h = rotl32(h + read32(p) * XXH_P3, 17) * XXH_P4;
+        p += 4;
+    }
+    while (p < end) {
+        h = rotl32(h + (*p) * XXH_P5, 11) * XXH_P1;
+        p++;
+    }
+    h ^= h >> 15;
+    h *= XXH_P2;
+    h ^= h >> 13;
+    h *= XXH_P3;
+    h ^= h >> 16;
+    return h;
+}
+
+static inline int
+ascii_space(unsigned char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static PyObject *
+word_hashes(PyObject *self, PyObject *arg)
+{
+    Py_buffer data;
+    if (PyObject_GetBuffer(arg, &data, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *p = data.buf, *end = p + data.len;
+    /* At most one word per two bytes (a byte and a space), plus one. */
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (data.len / 2 + 1) * 4);
+    if (out == NULL) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
+    Py_ssize_t n = 0;
+    while (p < end) {
+        while (p < end && ascii_space(*p))
+            p++;
+        if (p == end)
+            break;
+        const unsigned char *start = p;
+        while (p < end && !ascii_space(*p))
+            p++;
+        uint32_t h = xxh32(start, p - start);
+        dst[4 * n] = (unsigned char)h;
+        dst[4 * n + 1] = (unsigned char)(h >> 8);
+        dst[4 * n + 2] = (unsigned char)(h >> 16);
+        dst[4 * n + 3] = (unsigned char)(h >> 24);
+        n++;
+    }
+    PyBuffer_Release(&data);
+    if (_PyBytes_Resize(&out, n * 4) < 0)
+        return NULL;
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"summarize", summarize, METH_O, "Return the document statistics tuple of a text."},
     {"c4_lines", c4_lines, METH_O, "Return the C4 line statistics of a text."},
@@ -1151,6 +1253,8 @@ static PyMethodDef methods[] = {
      "Return where the pii tagger's patterns can match in a text."},
     {"bad_span_key", bad_span_key, METH_O,
      "Return the first key of an attribute dict whose value is not a list of spans, or None."},
+    {"word_hashes", word_hashes, METH_O,
+     "Return the XXH32 hashes of the whitespace-separated words of bytes, as uint32 bytes."},
     {"minhash_min", minhash_min, METH_VARARGS,
      "Write the MinHash signature rows of documents' mixed shingle hashes into a buffer."},
     {NULL, NULL, 0, NULL},

@@ -37,3 +37,6 @@ def minhash_min(
     mixed: Any, offsets: Any, a: Any, b: Any, out: Any, /
 ) -> None:
     """Write min over each document's hashes of (a * h + b) mod 2**32 into its rows of out."""
+
+def word_hashes(data: bytes, /) -> bytes:
+    """Return XXH32 (seed 0) of each `data.split()` word, as little-endian uint32 bytes."""

@@ -390,3 +390,40 @@ def test_compiled_signatures_equal_the_numpy_reference(sizes, num_perm, seed) ->
     compiled = minhash.signatures_flat(values, offsets, a, b)
     assert compiled.dtype == np.uint32 and compiled.shape == (len(sizes), num_perm)
     assert np.array_equal(compiled, minhash.signatures_numpy(values, offsets, a, b))
+
+
+@given(
+    st.binary(max_size=80)
+    | st.lists(
+        st.sampled_from([b" ", b"\t\x0b", b"ab", b"\xc3\xa9" * 9, b"\x1c", b"0123456789abcdefXYZ"]),
+        max_size=12,
+    ).map(b"".join)
+)
+@settings(max_examples=200, deadline=None)
+def test_compiled_word_hashes_equal_xxh32_of_each_split_word(data: bytes) -> None:
+    import xxhash
+
+    textstats = pytest.importorskip("dolmakit._textstats")
+    got = np.frombuffer(textstats.word_hashes(data), dtype="<u4").tolist()
+    assert got == [xxhash.xxh32_intdigest(word) for word in data.split()]
+
+
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(codec="utf-8"), max_size=30)
+        | st.sampled_from(["日本語のテキスト abc", "Ａ\u3000b\x1cc", "x\uffffy"]),
+        max_size=8,
+    )
+)
+@settings(max_examples=100, deadline=None)
+def test_batch_token_hashes_hash_the_batch_tokens(texts: list[str]) -> None:
+    import xxhash
+
+    from dolmakit.dedup.normalize import batch_token_bytes
+    from dolmakit.dedup.shingles import batch_token_hashes
+
+    hashes, counts = batch_token_hashes(texts)
+    words = batch_token_bytes(texts)
+    assert counts.tolist() == [len(w) for w in words]
+    assert hashes.dtype == np.uint32
+    assert hashes.tolist() == [xxhash.xxh32_intdigest(t) for w in words for t in w]

@@ -108,6 +108,16 @@ def batch_token_bytes(texts: Sequence[str]) -> list[list[bytes]]:
     Equal to `[[t.encode() for t in tokens(text)] for text in texts]` (lone surrogates pass
     through as in `errors="surrogatepass"`).
     """
+    return [p.split() if isinstance(p, bytes) else p for p in batch_normal_parts(texts)]
+
+
+def batch_normal_parts(texts: Sequence[str]) -> list[bytes | list[bytes]]:
+    """Return per text its tokens, as `batch_token_bytes` does, or bytes that split into them.
+
+    A text without characters of an unspaced script gives its normalised UTF-8 bytes, whose
+    `split()` (at ASCII whitespace) is its tokens: a caller that only hashes the tokens can
+    split and hash in one compiled pass. Any other text gives its list of tokens.
+    """
     if not texts or any(_SEPARATOR in text for text in texts):
         return [[t.encode("utf-8", "surrogatepass") for t in tokens(x)] for x in texts]
     nfkc = unicodedata.normalize  # per text: its quick check skips texts already in NFKC
@@ -123,13 +133,13 @@ def batch_token_bytes(texts: Sequence[str]) -> list[list[bytes]]:
     maybe_unspaced = (top >= ord(_FIRST_UNSPACED)).tolist()
     normal = points.tobytes().decode("utf-32-le", "surrogatepass")
     parts = normal.encode("utf-8", "surrogatepass").split(_SEPARATOR_UTF8)
-    out: list[list[bytes]] = []
+    out: list[bytes | list[bytes]] = []
     for part, unspaced in zip(parts, maybe_unspaced, strict=True):
         text = part.decode("utf-8", "surrogatepass") if unspaced else ""
         if unspaced and _HAS_UNSPACED_RE.search(text) is not None:
             out.append([t.encode("utf-8", "surrogatepass") for t in _TOKEN_RE.findall(text)])
         else:
-            out.append(part.split())
+            out.append(part)
     return out
 
 

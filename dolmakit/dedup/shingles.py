@@ -25,11 +25,15 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
-from dolmakit.dedup.normalize import batch_token_bytes, tokens
+from dolmakit.dedup.normalize import batch_normal_parts, tokens
 from dolmakit.dedup.xxh32 import xxh32_words
 
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
+try:  # lazy: the C extension is optional (a source checkout may not have built it)
+    from dolmakit._textstats import word_hashes as _word_hashes
+except ImportError:  # pragma: no cover - exercised only without the built extension
+    _word_hashes = None
 
 
 def shingles(text: str, n: int) -> Iterator[str]:
@@ -55,6 +59,35 @@ def shingle_keys(text: str, n: int) -> Iterator[bytes]:
         yield np.array(hashes[start : start + width], dtype="<u4").tobytes()
 
 
+def batch_token_hashes(texts: Sequence[str]) -> tuple[U32, I64]:
+    """Return the xxh32 hashes of every text's tokens, concatenated, and each text's count.
+
+    Equal to hashing `batch_token_bytes(texts)` token by token; where the compiled extension
+    is built, a text's normalised bytes are split and hashed in one pass.
+    """
+    import xxhash
+
+    parts = batch_normal_parts(texts)
+    if _word_hashes is None:
+        words = [p.split() if isinstance(p, bytes) else p for p in parts]
+        counts = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        # One C-level pass over the tokens (measured faster than memoising them in a dict).
+        hashes = np.fromiter(
+            map(xxhash.xxh32_intdigest, chain.from_iterable(words)),
+            dtype=np.uint32,
+            count=int(counts.sum()),
+        )
+        return hashes, counts
+    blocks = [
+        _word_hashes(p)
+        if isinstance(p, bytes)
+        else np.fromiter(map(xxhash.xxh32_intdigest, p), dtype="<u4", count=len(p)).tobytes()
+        for p in parts
+    ]
+    counts = np.fromiter(map(len, blocks), dtype=np.int64, count=len(blocks)) // 4
+    return np.frombuffer(b"".join(blocks), dtype="<u4").astype(np.uint32), counts
+
+
 def batch_shingle_hashes(texts: Sequence[str], n: int) -> tuple[U32, I64]:
     """Return the sorted distinct shingle hashes of many texts, concatenated, and offsets.
 
@@ -62,16 +95,7 @@ def batch_shingle_hashes(texts: Sequence[str], n: int) -> tuple[U32, I64]:
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
-    words = batch_token_bytes(texts)
-    counts = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-    import xxhash
-
-    # One C-level pass over the tokens (measured faster than memoising them in a dict).
-    hashes = np.fromiter(
-        map(xxhash.xxh32_intdigest, chain.from_iterable(words)),
-        dtype=np.uint32,
-        count=int(counts.sum()),
-    )
+    hashes, counts = batch_token_hashes(texts)
     first_token = np.cumsum(counts) - counts
     docs, keys = [], []
     # Documents with n tokens or more: one window per start position.
