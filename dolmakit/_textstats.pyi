@@ -33,9 +33,7 @@ def pii_candidates(
 def bad_span_key(attrs: dict[str, Any], /) -> str | None:
     """Return the first key whose value is not a list of [start, end, score] spans, or None."""
 
-def minhash_min(
-    mixed: Any, offsets: Any, a: Any, b: Any, out: Any, /
-) -> None:
+def minhash_min(mixed: Any, offsets: Any, a: Any, b: Any, out: Any, /) -> None:
     """Write min over each document's hashes of (a * h + b) mod 2**32 into its rows of out."""
 
 def word_hashes(data: bytes, /) -> bytes:

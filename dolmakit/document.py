@@ -69,18 +69,16 @@ class Document(msgspec.Struct, omit_defaults=True):
 
 
 def document_from_dict(
-    obj: Any, json_bytes: int | None = None, brackets: int | None = None
+    obj: Any, json_bytes: int | None = None, json_text: bytes | None = None
 ) -> Document:
     """Build a document from a decoded JSON value; raise ValueError naming the bad field.
 
     Nesting deeper than MAX_NESTING raises NestingError. `json_bytes`, the length of the JSON
     text `obj` was decoded from, lets that check be skipped when it cannot fail: each level
     takes two bracket bytes outside the text field, so a short rest cannot nest that deep.
-    So does `brackets`, the number of `{` and `[` bytes in that JSON text (`json_brackets`):
-    each level opens one, so at most MAX_NESTING of them cannot nest deeper.
+    So does `json_text`, that JSON text itself: each level opens one `{` or `[`, so a text
+    with at most MAX_NESTING of them cannot nest deeper (counted only when needed).
     """
-    if brackets is not None and brackets <= MAX_NESTING:
-        json_bytes = 0  # the check cannot fail: skip it as for a short rest
     if not isinstance(obj, dict):
         raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
     doc_id = obj.get("id")
@@ -104,6 +102,7 @@ def document_from_dict(
         if (
             metadata
             and (json_bytes is None or json_bytes - len(text) >= _DEEP_BYTES)
+            and (json_text is None or json_brackets(json_text) > MAX_NESTING)
             and _too_deep(metadata, 2)
         ):
             raise NestingError(_nesting_problem("metadata"))
@@ -120,7 +119,9 @@ def document_from_dict(
         raise ValueError(f"field 'text' must be a string, got {type(text).__name__}")
     if metadata is not None and not isinstance(metadata, dict):
         raise ValueError(f"field 'metadata' must be an object, got {type(metadata).__name__}")
-    if not _shallow(json_bytes, text):
+    if not _shallow(json_bytes, text) and (
+        json_text is None or json_brackets(json_text) > MAX_NESTING
+    ):
         for key, value in obj.items():
             if key not in ("id", "text") and _too_deep(value, 2):
                 raise NestingError(_nesting_problem(key))

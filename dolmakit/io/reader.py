@@ -20,7 +20,6 @@ from dolmakit.document import (
     Document,
     NestingError,
     document_from_dict,
-    json_brackets,
 )
 from dolmakit.io import storage
 from dolmakit.io.compression import CorruptStreamError, iter_chunks
@@ -145,7 +144,7 @@ def _parse_line(
         rejects.add(name, lineno, line_problem(line, lineno, exc))
         return None
     try:
-        return document_from_dict(obj, len(line), json_brackets(line))
+        return document_from_dict(obj, len(line), line)
     except NestingError as exc:
         rejects.add(name, lineno, f"{TOO_DEEP}: {exc}")
         return None

@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from dolmakit.document import Document, document_from_dict, json_brackets
+from dolmakit.document import Document, document_from_dict
 from dolmakit.errors import DolmakitError, InputError
 from dolmakit.io.attributes import Attributes, read_with_attributes
 from dolmakit.io.digest import file_sha256
@@ -312,11 +312,7 @@ def _kept_documents(path: Path, wanted: dict[int, int]) -> Iterator[tuple[int, i
             if index is None:
                 continue
             try:
-                parsed = (
-                    document_from_dict(decode(raw), len(raw), json_brackets(raw))
-                    if raw is not None
-                    else None
-                )
+                parsed = document_from_dict(decode(raw), len(raw), raw) if raw is not None else None
             except (msgspec.DecodeError, UnicodeDecodeError, ValueError, RecursionError):
                 parsed = None
             if parsed is None:
