@@ -15,6 +15,7 @@
  * `minhash_min` serves MinHash dedup; its reference is
  * dolmakit.dedup.minhash.signatures_numpy (tests/test_dedup.py); so does `word_hashes`,
  * whose reference is xxhash's xxh32 of each `bytes.split()` word (tests/test_dedup.py).
+ * `collapse_spaces` serves exact dedup (reference: `" ".join(text.split())`).
  *
  * Case-insensitive matching of the ASCII phrases (stop words, "javascript", policy phrases,
  * "lorem ipsum") stands for `phrase in text.lower()`: the only characters outside ASCII whose
@@ -1241,6 +1242,111 @@ word_hashes(PyObject *self, PyObject *arg)
     return out;
 }
 
+/* collapse_spaces of a 1-byte-kind text: word runs copied with memcpy. */
+static PyObject *
+collapse_spaces_1byte(const unsigned char *src, Py_ssize_t n)
+{
+    static int ready = 0;
+    static unsigned char space[256];
+    if (!ready) {
+        for (int c = 0; c < 256; c++)
+            space[c] = Py_UNICODE_ISSPACE((Py_UCS4)c) ? 1 : 0;
+        ready = 1;
+    }
+    Py_ssize_t length = 0, words = 0;
+    unsigned char maxchar = 0;
+    for (Py_ssize_t i = 0; i < n;) {
+        while (i < n && space[src[i]])
+            i++;
+        if (i == n)
+            break;
+        words++;
+        while (i < n && !space[src[i]]) {
+            if (src[i] > maxchar)
+                maxchar = src[i];
+            i++;
+            length++;
+        }
+    }
+    if (words > 1) {
+        length += words - 1;
+        if (maxchar < ' ')
+            maxchar = ' ';
+    }
+    PyObject *out = PyUnicode_New(length, maxchar);
+    if (out == NULL)
+        return NULL;
+    unsigned char *dst = PyUnicode_DATA(out);
+    Py_ssize_t j = 0;
+    for (Py_ssize_t i = 0; i < n;) {
+        while (i < n && space[src[i]])
+            i++;
+        if (i == n)
+            break;
+        Py_ssize_t start = i;
+        while (i < n && !space[src[i]])
+            i++;
+        if (j)
+            dst[j++] = ' ';
+        memcpy(dst + j, src + start, (size_t)(i - start));
+        j += i - start;
+    }
+    return out;
+}
+
+/* " ".join(text.split()): runs of whitespace (Py_UNICODE_ISSPACE, as str.split) become one
+ * space, leading and trailing whitespace goes. Serves exact dedup's key normalisation; the
+ * reference is that expression (tests/test_dedup.py). */
+static PyObject *
+collapse_spaces(PyObject *self, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "expected a str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), length = 0;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    if (kind == PyUnicode_1BYTE_KIND)
+        return collapse_spaces_1byte(data, n);
+    Py_UCS4 maxchar = 0;
+    int started = 0, gap = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (Py_UNICODE_ISSPACE(c)) {
+            gap = started;
+            continue;
+        }
+        length += 1 + gap;
+        if (gap && maxchar < ' ')
+            maxchar = ' ';
+        if (c > maxchar)
+            maxchar = c;
+        started = 1;
+        gap = 0;
+    }
+    PyObject *out = PyUnicode_New(length, maxchar);
+    if (out == NULL)
+        return NULL;
+    int okind = PyUnicode_KIND(out);
+    void *odata = PyUnicode_DATA(out);
+    Py_ssize_t j = 0;
+    started = gap = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (Py_UNICODE_ISSPACE(c)) {
+            gap = started;
+            continue;
+        }
+        if (gap)
+            PyUnicode_WRITE(okind, odata, j++, ' ');
+        PyUnicode_WRITE(okind, odata, j++, c);
+        started = 1;
+        gap = 0;
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"summarize", summarize, METH_O, "Return the document statistics tuple of a text."},
     {"c4_lines", c4_lines, METH_O, "Return the C4 line statistics of a text."},
@@ -1253,6 +1359,8 @@ static PyMethodDef methods[] = {
      "Return where the pii tagger's patterns can match in a text."},
     {"bad_span_key", bad_span_key, METH_O,
      "Return the first key of an attribute dict whose value is not a list of spans, or None."},
+    {"collapse_spaces", collapse_spaces, METH_O,
+     "Return \" \".join(text.split()): whitespace runs as one space, ends stripped."},
     {"word_hashes", word_hashes, METH_O,
      "Return the XXH32 hashes of the whitespace-separated words of bytes, as uint32 bytes."},
     {"minhash_min", minhash_min, METH_VARARGS,

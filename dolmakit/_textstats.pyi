@@ -38,3 +38,6 @@ def minhash_min(mixed: Any, offsets: Any, a: Any, b: Any, out: Any, /) -> None:
 
 def word_hashes(data: bytes, /) -> bytes:
     """Return XXH32 (seed 0) of each `data.split()` word, as little-endian uint32 bytes."""
+
+def collapse_spaces(text: str, /) -> str:
+    """Return `" ".join(text.split())`."""

@@ -427,3 +427,11 @@ def test_batch_token_hashes_hash_the_batch_tokens(texts: list[str]) -> None:
     assert counts.tolist() == [len(w) for w in words]
     assert hashes.dtype == np.uint32
     assert hashes.tolist() == [xxhash.xxh32_intdigest(t) for w in words for t in w]
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8")) | st.text(alphabet=" \t\n\x1c\x85\xa0\xffab"))
+def test_compiled_collapse_spaces_equals_joining_the_split_words(text: str) -> None:
+    textstats = pytest.importorskip("dolmakit._textstats")
+    got = textstats.collapse_spaces(text)
+    assert got == " ".join(text.split())
+    assert hash(got) == hash(" ".join(text.split()))  # a canonical str, not just equal chars

@@ -177,5 +177,17 @@ def light_normalize(text: str) -> str:
     punctuation and digits still count.
     """
     # str.split() splits at exactly the characters `\s` matches (both use str.isspace), so
-    # this is `re.sub(r"\s+", " ", ...).strip()`, several times faster.
-    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+    # this is `re.sub(r"\s+", " ", ...).strip()`, several times faster; the compiled
+    # `collapse_spaces` is that join without the list of words.
+    return _collapse_spaces(unicodedata.normalize("NFKC", text).lower())
+
+
+def _join_words(text: str) -> str:
+    """Return `" ".join(text.split())` (the reference of the compiled `collapse_spaces`)."""
+    return " ".join(text.split())
+
+
+try:  # lazy: the C extension is optional (a source checkout may not have built it)
+    from dolmakit._textstats import collapse_spaces as _collapse_spaces
+except ImportError:  # pragma: no cover - exercised only without the built extension
+    _collapse_spaces = _join_words
