@@ -141,3 +141,13 @@ def test_demo_mix_shares_within_one_percent(tmp_path):
     python = m.sources[0].funnel
     assert python.rejected_by_clause == (0, 60)  # the mirror's 60 documents
     assert m.totals.shards >= 2
+
+
+@given(st.integers(-(2**40), 2**40), st.text(), st.text(), st.integers(0, 1000))
+def test_sampling_hashes_equal_the_joined_parts_reference(seed, source, doc_id, repeat):
+    from dolmakit.mix import sampling
+
+    sample = sampling._hash64(sampling._SAMPLE_PERSON, seed, source, doc_id)
+    assert sampling.unit(seed, source, doc_id) == (sample >> 11) / 2.0**53
+    order = sampling._hash64(sampling._ORDER_PERSON, seed, source, doc_id, repeat)
+    assert sampling.order_key(seed, source, doc_id, repeat) == order

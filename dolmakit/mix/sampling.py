@@ -28,9 +28,18 @@ def _hash64(person: bytes, *parts: object) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8, person=person).digest(), "big")
 
 
+# Keyed hashers copied per document: `_hash64` with these persons, without building the
+# hasher and the joined parts through keyword and generator calls (the mixer's per-document
+# path; tests/test_mix_weights.py holds them equal).
+_SAMPLE = hashlib.blake2b(digest_size=8, person=_SAMPLE_PERSON)
+_ORDER = hashlib.blake2b(digest_size=8, person=_ORDER_PERSON)
+
+
 def unit(seed: int, source: str, doc_id: str) -> float:
     """Return the document's sampling value in [0, 1) (53 bits of a keyed blake2b hash)."""
-    return (_hash64(_SAMPLE_PERSON, seed, source, doc_id) >> 11) / 2.0**53
+    h = _SAMPLE.copy()
+    h.update(f"{seed}\x1f{source}\x1f{doc_id}".encode())
+    return (int.from_bytes(h.digest(), "big") >> 11) / 2.0**53
 
 
 def bucket(u: float) -> int:
@@ -51,7 +60,9 @@ def repeats_for(u: float, rate: float) -> int:
 
 def order_key(seed: int, source: str, doc_id: str, repeat: int) -> int:
     """Return the 64-bit key that places one output copy in the interleaved output order."""
-    return _hash64(_ORDER_PERSON, seed, source, doc_id, repeat)
+    h = _ORDER.copy()
+    h.update(f"{seed}\x1f{source}\x1f{doc_id}\x1f{repeat}".encode())
+    return int.from_bytes(h.digest(), "big")
 
 
 @dataclass(frozen=True)
