@@ -11,17 +11,25 @@ is all 2**32 - 1.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 U32 = npt.NDArray[np.uint32]
 EMPTY = np.uint32(0xFFFFFFFF)
-try:  # lazy: the C extension is optional (a source checkout may not have built it)
-    from dolmakit._textstats import minhash_min as _minhash_min
-except ImportError:  # pragma: no cover - exercised only without the built extension
-    _minhash_min = None
+
+
+def _compiled_min() -> Callable[..., None] | None:
+    """Return the compiled min-reduction, or None when the C extension is not built."""
+    try:  # lazy: the C extension is optional (a source checkout may not have built it)
+        from dolmakit._textstats import minhash_min
+    except ImportError:  # pragma: no cover - exercised only without the built extension
+        return None
+    return minhash_min
+
+
+_minhash_min = _compiled_min()
 # Cells of (permutation x shingle) products held at once: ~4 MB per chunk.
 _CHUNK_CELLS = 1 << 20
 

@@ -60,7 +60,7 @@ def _table() -> dict[int, str]:
     """
     every = "".join(map(chr, range(sys.maxunicode + 1)))
     replaced = list(map(_REPLACEMENT.get, map(unicodedata.category, every)))
-    return dict(itertools.compress(enumerate(replaced), replaced))
+    return {cp: r for cp, r in itertools.compress(enumerate(replaced), replaced) if r}
 
 
 @functools.cache

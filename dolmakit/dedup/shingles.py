@@ -19,7 +19,7 @@ token n-grams up to 32-bit hash collisions, as before.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 
 import numpy as np
@@ -30,10 +30,18 @@ from dolmakit.dedup.xxh32 import xxh32_words
 
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
-try:  # lazy: the C extension is optional (a source checkout may not have built it)
-    from dolmakit._textstats import word_hashes as _word_hashes
-except ImportError:  # pragma: no cover - exercised only without the built extension
-    _word_hashes = None
+
+
+def _compiled_word_hashes() -> Callable[[bytes], bytes] | None:
+    """Return the compiled word hasher, or None when the C extension is not built."""
+    try:  # lazy: the C extension is optional (a source checkout may not have built it)
+        from dolmakit._textstats import word_hashes
+    except ImportError:  # pragma: no cover - exercised only without the built extension
+        return None
+    return word_hashes
+
+
+_word_hashes = _compiled_word_hashes()
 
 
 def shingles(text: str, n: int) -> Iterator[str]:
