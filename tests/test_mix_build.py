@@ -306,4 +306,4 @@ def test_output_metadata_equals_what_the_whole_documents_hold(tmp_path: Path, fm
         ({"metadata": d.get("metadata")}, n) for *_, d, n in iter_output(built.mix_dir, shards)
     ]
     assert list(iter_output_metadata(built.mix_dir, shards)) == whole
-    assert {repr(m["metadata"].get("license")) for m, _ in whole} >= {"'MIT'", "7", "None"}
+    assert {repr((m["metadata"] or {}).get("license")) for m, _ in whole} >= {"'MIT'", "7", "None"}
