@@ -61,6 +61,7 @@ from dolmakit.trace.layout import (
     text_name,
     write_index_manifest,
 )
+from dolmakit.trace.suffix import NATIVE
 
 DEFAULT_SHARD_BYTES = 1 << 30
 _SEPARATOR = bytes([SEPARATOR])
@@ -297,8 +298,19 @@ def _extract(job: ShardJob[_Segment], rejects: Rejects) -> ShardResult[None]:
     )
 
 
-def _count_words(data: Any) -> int:
-    """Return the number of whitespace-separated words (runs of non-space bytes) of a buffer."""
+def count_words(data: Any) -> int:
+    """Return the number of whitespace-separated words (runs of non-space bytes) of a buffer.
+
+    The separator byte counts as whitespace. Compiled when `dolmakit._suffix` is built;
+    `count_words_reference` defines it.
+    """
+    if NATIVE is not None:
+        return int(NATIVE.count_words(data, SEPARATOR))
+    return count_words_reference(data)
+
+
+def count_words_reference(data: Any) -> int:
+    """Return what `count_words` returns, with numpy (the pure-Python reference)."""
     words = 0
     previous_space = True
     with memoryview(data) as view:
@@ -393,7 +405,7 @@ def _build_shard(job: ShardJob[_ShardPlan], rejects: Rejects) -> ShardResult[Ind
                 IndexFile(text_out.name, total, hashlib.sha256(text).hexdigest(), "text"),
                 _write_suffix_array(sa_out, text),
             ]
-            words = _count_words(text)
+            words = count_words(text)
     table = pa.table(
         {
             "start": pa.array(columns["start"], pa.int64()),
