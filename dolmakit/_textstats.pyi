@@ -32,3 +32,9 @@ def pii_candidates(
 
 def bad_span_key(attrs: dict[str, Any], /) -> str | None:
     """Return the first key whose value is not a list of [start, end, score] spans, or None."""
+
+def paragraph_spans(text: str, /) -> list[tuple[int, int]]:
+    """Return the stripped, non-blank paragraphs of a text as (start, end) pairs."""
+
+def sentence_spans(text: str, /) -> list[tuple[int, int]]:
+    """Return the stripped, non-blank sentences of a text as (start, end) pairs."""
