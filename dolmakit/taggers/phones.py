@@ -29,8 +29,9 @@ def fewest_valid_digits(phonenumbers: Any) -> int:
     regions += [PhoneMetadata.metadata_for_nongeo_region(code) for code in codes]
     fewest = []
     for metadata in regions:
-        lengths = [n for n in metadata.general_desc.possible_length if n > 0]
-        if metadata.general_desc.national_number_pattern is None or not lengths:
+        desc = metadata.general_desc if metadata is not None else None
+        lengths = [n for n in desc.possible_length if n > 0] if desc is not None else []
+        if desc is None or desc.national_number_pattern is None or not lengths:
             return 0  # a region without lengths matches by pattern alone: no bound
         fewest.append(min(lengths))
     return min(fewest, default=0)
