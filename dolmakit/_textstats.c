@@ -1086,6 +1086,17 @@ bad_span_key(PyObject *self, PyObject *attrs)
  * with a newline (`\n+`) or one that follows ., ! or ? and any closing quotes or brackets
  * (`(?<=[.!?])["'”’)\]]*\s+`, the closers staying with their sentence). */
 
+static int
+append_span(PyObject *out, Py_ssize_t start, Py_ssize_t end)
+{
+    PyObject *span = Py_BuildValue("(nn)", start, end);
+    if (span == NULL)
+        return -1;
+    int failed = PyList_Append(out, span);
+    Py_DECREF(span);
+    return failed;
+}
+
 static PyObject *
 split_spans(PyObject *text, int sentences)
 {
@@ -1129,25 +1140,17 @@ split_spans(PyObject *text, int sentences)
         else
             cut = newlines > 1;
         if (cut && start >= 0) {
-            PyObject *span = Py_BuildValue("(nn)", start, end);
-            if (span == NULL || PyList_Append(out, span) < 0) {
-                Py_XDECREF(span);
+            if (append_span(out, start, end) < 0) {
                 Py_DECREF(out);
                 return NULL;
             }
-            Py_DECREF(span);
             start = -1;
         }
         i = j;
     }
-    if (start >= 0) {
-        PyObject *span = Py_BuildValue("(nn)", start, end);
-        if (span == NULL || PyList_Append(out, span) < 0) {
-            Py_XDECREF(span);
-            Py_DECREF(out);
-            return NULL;
-        }
-        Py_DECREF(span);
+    if (start >= 0 && append_span(out, start, end) < 0) {
+        Py_DECREF(out);
+        return NULL;
     }
     return out;
 }
