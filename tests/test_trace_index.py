@@ -167,8 +167,8 @@ def test_a_complete_index_is_left_alone_and_rebuilt_with_other_options(fresh: Pa
 def test_auto_shard_size_grows_with_the_mix_only_past_64_shards() -> None:
     auto = IndexOptions()
     assert auto.recorded()["shard_bytes"] == "auto"
-    assert auto.shard_limit(10_000) == 64 << 20  # a small mix: one 64 MiB shard's worth
-    assert auto.shard_limit(4 << 30) == 64 << 20  # 4 GiB: 64 shards of 64 MiB
+    assert auto.shard_limit(10_000) == 32 << 20  # a small mix: one 32 MiB shard's worth
+    assert auto.shard_limit(2 << 30) == 32 << 20  # 2 GiB: 64 shards of 32 MiB
     assert auto.shard_limit(10 << 30) == -(-(10 << 30) // 64)  # 10 GiB: 64 shards
     assert auto.shard_limit(100 << 30) == 1 << 30  # 100 GiB: 1 GiB shards, 100 of them
     assert IndexOptions(shard_bytes=5000).shard_limit(100 << 30) == 5000
@@ -180,7 +180,7 @@ def test_the_default_index_records_auto_and_the_size_it_chose(tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     manifest = read_index_manifest(mix_dir)
     assert manifest["options"]["shard_bytes"] == "auto"
-    assert manifest["shard_bytes"] == 64 << 20 and len(manifest["shards"]) == 1
+    assert manifest["shard_bytes"] == 32 << 20 and len(manifest["shards"]) == 1
     result = CliRunner().invoke(
         cli, ["-q", "index", str(mix_dir), "--backend", "serial", "--shard-size", "300KB"]
     )

@@ -24,8 +24,8 @@ from dolmakit.run.options import RunOptions
     "--shard-size",
     default="auto",
     show_default=True,
-    help="Text per index shard, below 2GiB; memory per worker is about 5x this. auto: 64MiB,"
-    " more for a mix of over 4GiB of text so that there are at most 64 shards (up to 1GiB).",
+    help="Text per index shard, below 2GiB; memory per worker is about 5x this. auto: 32MiB,"
+    " more for a mix of over 2GiB of text so that there are at most 64 shards (up to 1GiB).",
 )
 @click.option("--force", is_flag=True, help="Rebuild even if a complete index is there.")
 @run_options(on_error=False)

@@ -66,7 +66,7 @@ from dolmakit.trace.suffix import NATIVE
 # `--shard-size auto` (the default): AUTO_MIN_BYTES per index shard, more for a mix with over
 # AUTO_MAX_SHARDS of them, up to AUTO_MAX_BYTES. Suffix sorting is fastest per byte at tens of
 # MiB (O(n log n), cache misses), a query costs a binary search per index shard.
-AUTO_MIN_BYTES = 64 << 20
+AUTO_MIN_BYTES = 32 << 20
 AUTO_MAX_SHARDS = 64
 AUTO_MAX_BYTES = 1 << 30
 _SEPARATOR = bytes([SEPARATOR])
@@ -104,9 +104,9 @@ class IndexOptions:
     def shard_limit(self, text_bytes: int) -> int:
         """Return the text per index shard for a mix of `text_bytes` of text.
 
-        Auto: AUTO_MIN_BYTES (64 MiB), or the mix's text over AUTO_MAX_SHARDS (64) when
-        that is more, at most AUTO_MAX_BYTES (1 GiB): a mix of up to 4 GiB of text gets
-        64 MiB shards, one of 64 GiB or more 1 GiB shards.
+        Auto: AUTO_MIN_BYTES (32 MiB), or the mix's text over AUTO_MAX_SHARDS (64) when
+        that is more, at most AUTO_MAX_BYTES (1 GiB): a mix of up to 2 GiB of text gets
+        32 MiB shards, one of 64 GiB or more 1 GiB shards.
         """
         if self.shard_bytes is not None:
             return self.shard_bytes
