@@ -1,7 +1,8 @@
 """The one thing pyproject.toml cannot declare without a warning: the C extension.
 
-`dolmakit._textstats` (the rule taggers' statistics and the pii scan) is optional: without a C
-compiler and the Python headers the build goes on and dolmakit uses its pure-Python reference.
+`dolmakit._textstats` (the rule taggers' statistics and the pii scan) and `dolmakit._suffix` (the
+span index's searches) are optional: without a C compiler and the Python headers the build goes
+on and dolmakit uses their pure-Python references.
 """
 
 from setuptools import Extension, setup
@@ -13,6 +14,12 @@ setup(
             sources=["dolmakit/_textstats.c"],
             optional=True,
             extra_compile_args=["-O2"],
-        )
+        ),
+        Extension(
+            "dolmakit._suffix",
+            sources=["dolmakit/_suffix.c"],
+            optional=True,
+            extra_compile_args=["-O2"],
+        ),
     ]
 )

@@ -42,7 +42,7 @@ from collections import Counter
 from multiprocessing import Pool
 from pathlib import Path
 
-import orjson
+import msgspec
 import zstandard
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +57,7 @@ NUM_PERM, NGRAM, BANDS, ROWS = 128, 5, 16, 8
 def _lines(path: Path) -> list[dict]:
     with open(path, "rb") as raw:
         reader = io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(raw), "utf-8")
-        return [orjson.loads(line) for line in reader]
+        return [msgspec.json.decode(line) for line in reader]
 
 
 def _files(corpus: Path, folder: str) -> list[Path]:

@@ -53,9 +53,9 @@ from collections.abc import Iterator
 from multiprocessing import Pool
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
-import orjson
 import zstandard
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +75,7 @@ def _docs(path: Path) -> Iterator[dict]:
     with open(path, "rb") as raw:
         reader = io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(raw), "utf-8")
         for line in reader:
-            yield orjson.loads(line)
+            yield msgspec.json.decode(line)
 
 
 def _meta_of(path: Path) -> tuple[list[str], list[str]]:
@@ -90,7 +90,7 @@ def load_meta(corpus: Path, cache: Path) -> tuple[list[str], npt.NDArray[np.int6
     """Return document ids in canonical order, each one's builder root number, and the files."""
     files = _files(corpus)
     if (cache / "meta.json").exists():
-        saved = orjson.loads((cache / "meta.json").read_bytes())
+        saved = msgspec.json.decode((cache / "meta.json").read_bytes())
         return saved["ids"], np.load(cache / "roots.npy"), files
     with Pool(2) as pool:
         parts = pool.map(_meta_of, files)
@@ -98,7 +98,7 @@ def load_meta(corpus: Path, cache: Path) -> tuple[list[str], npt.NDArray[np.int6
     number = {d: k for k, d in enumerate(ids)}
     roots = np.array([number[o] for part in parts for o in part[1]], dtype=np.int64)
     offsets = np.cumsum([0] + [len(p[0]) for p in parts]).tolist()
-    (cache / "meta.json").write_bytes(orjson.dumps({"ids": ids, "file_offsets": offsets}))
+    (cache / "meta.json").write_bytes(msgspec.json.encode({"ids": ids, "file_offsets": offsets}))
     np.save(cache / "roots.npy", roots)
     return ids, roots, files
 
@@ -371,7 +371,7 @@ def main() -> None:
 
     ids, roots, files = load_meta(args.corpus, args.out)
     n = len(ids)
-    file_offsets = orjson.loads((args.out / "meta.json").read_bytes())["file_offsets"]
+    file_offsets = msgspec.json.decode((args.out / "meta.json").read_bytes())["file_offsets"]
     log(f"{n} documents in {len(files)} files")
     runs: dict[str, np.ndarray] = {}
     linked = [family_pairs(roots)]

@@ -10,7 +10,7 @@ index built: warm (the index open, its pages in the OS cache; the median of `--r
 runs) and cold (a whole `dolmakit trace --json` process).
 
     python benchmarks/bench_trace.py --corpus /tmp/bench200 --work /tmp/bench-trace \
-        [--shard-size 64MiB --shard-size 1GiB] [--limit-as 700MB] [--repeats 5]
+        [--shard-size auto --shard-size 1GiB] [--limit-as 700MB] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -83,15 +84,23 @@ print(use.ru_utime + use.ru_stime)
 """
 
 
+# One core: libdivsufsort is built with OpenMP, and would otherwise sort on every core. An
+# address-space limit counts reservations, not memory used: keep thread pools and malloc
+# arenas (reserved, hardly touched) from taking it up.
+SINGLE = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
+
+
 def build(mix_dir: Path, shard_size: str, limit: int = 0) -> dict[str, Any]:
-    """Index on one core in a child process; return wall and CPU seconds and its peak RSS."""
+    """Index on one core in a child process; return wall and CPU seconds and its peak RSS.
+
+    The previous build's index is removed first, outside the measurement: a first build has
+    none to remove.
+    """
+    shutil.rmtree(mix_dir / "index", ignore_errors=True)
     cmd = [sys.executable, "-c", CHILD, str(limit), "-q", "index", str(mix_dir)]
-    cmd += ["--backend", "serial", "--shard-size", shard_size, "--force"]
+    cmd += ["--backend", "serial", "--shard-size", shard_size]
     start = time.monotonic()
-    # An address-space limit counts reservations, not memory used: keep thread pools and
-    # malloc arenas (reserved, hardly touched) from taking it up.
-    single = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
-    env = {**os.environ, **single} if limit else None
+    env = {**os.environ, **SINGLE}
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     wall = time.monotonic() - start
     if done.returncode != 0:
@@ -107,7 +116,10 @@ def build(mix_dir: Path, shard_size: str, limit: int = 0) -> dict[str, Any]:
 def sort_only(mix_dir: Path) -> float:
     """Return the CPU seconds of bare pydivsufsort over the index shards' text, one process."""
     texts = [str(p) for p in sorted((mix_dir / "index").glob("text-*.bin"))]
-    done = subprocess.run([sys.executable, "-c", SORT, *texts], capture_output=True, check=True)
+    env = {**os.environ, **SINGLE}
+    done = subprocess.run(
+        [sys.executable, "-c", SORT, *texts], capture_output=True, check=True, env=env
+    )
     return float(done.stdout.split()[-1])
 
 
@@ -121,6 +133,7 @@ def measure_build(mix_dir: Path, shard_size: str, limit: int) -> dict[str, Any]:
     largest = max(s["text_bytes"] for s in manifest["shards"]) / 1e6
     return {
         "shard_size": shard_size,
+        "shard_bytes": manifest["shard_bytes"],
         "index_shards": len(manifest["shards"]),
         "largest_shard_text_mb": round(largest, 1),
         **built,
@@ -199,7 +212,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument(
-        "--shard-size", action="append", help="repeat to compare sizes (default 1GiB)"
+        "--shard-size", action="append", help="repeat to compare sizes (default auto)"
     )
     parser.add_argument(
         "--limit-as", type=parse_size, default=0, help="address-space limit of the builds"
@@ -210,7 +223,7 @@ def main() -> None:
     mix_dir = make_mix(args.corpus, args.work)
     mix_s = time.monotonic() - start
     # The last size stays built for the query measurement.
-    builds = [measure_build(mix_dir, size, args.limit_as) for size in args.shard_size or ["1GiB"]]
+    builds = [measure_build(mix_dir, size, args.limit_as) for size in args.shard_size or ["auto"]]
     totals = json.loads((mix_dir / "index" / "index.json").read_text())["totals"]
     report = {
         "mix_s": round(mix_s, 1),

@@ -19,8 +19,8 @@ import random
 import sys
 from collections import Counter
 
+import msgspec
 import numpy as np
-import orjson
 import zstandard
 
 CJK_LANGS = {"ja", "zh", "ko"}
@@ -37,9 +37,9 @@ def iter_docs(root: str):
                 buf = lines.pop()
                 for line in lines:
                     if line:
-                        yield orjson.loads(line)
+                        yield msgspec.json.decode(line)
             if buf.strip():
-                yield orjson.loads(buf)
+                yield msgspec.json.decode(buf)
 
 
 def shingles(text: str, cjk: bool, n: int = 5) -> set:

@@ -12,6 +12,9 @@
  * `bad_span_key` serves the attribute reader; its reference is
  * dolmakit.io.attributes.first_bad_key (tests/test_error_paths.py).
  *
+ * `paragraph_spans` and `sentence_spans` serve lid_fasttext and toxicity; their reference is
+ * dolmakit.taggers.segments (tests/test_segments.py).
+ *
  * `minhash_min` serves MinHash dedup; its reference is
  * dolmakit.dedup.minhash.signatures_numpy (tests/test_dedup.py); so does `word_hashes`,
  * whose reference is xxhash's xxh32 of each `bytes.split()` word (tests/test_dedup.py).
@@ -1080,6 +1083,95 @@ bad_span_key(PyObject *self, PyObject *attrs)
     Py_RETURN_NONE;
 }
 
+/* ---------------------------------------------------------------- segments */
+
+/* Paragraph and sentence spans (reference: dolmakit.taggers.segments). Both regexes cut only
+ * inside runs of whitespace and every piece is stripped, so a piece ends exactly at a run
+ * that holds a cut: for paragraphs (`\n\s*\n`) a run with two newlines; for sentences a run
+ * with a newline (`\n+`) or one that follows ., ! or ? and any closing quotes or brackets
+ * (`(?<=[.!?])["'”’)\]]*\s+`, the closers staying with their sentence). */
+
+static int
+append_span(PyObject *out, Py_ssize_t start, Py_ssize_t end)
+{
+    PyObject *span = Py_BuildValue("(nn)", start, end);
+    if (span == NULL)
+        return -1;
+    int failed = PyList_Append(out, span);
+    Py_DECREF(span);
+    return failed;
+}
+
+static PyObject *
+split_spans(PyObject *text, int sentences)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "expected a str");
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    Py_ssize_t start = -1, end = -1, i = 0;
+    while (i < n) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (!is_space(c)) {
+            if (start < 0)
+                start = i;
+            end = ++i;
+            continue;
+        }
+        Py_ssize_t j = i, newlines = 0;
+        while (j < n && is_space(c = PyUnicode_READ(kind, data, j))) {
+            newlines += c == '\n';
+            j++;
+        }
+        int cut;
+        if (sentences) {
+            cut = newlines > 0;
+            if (!cut) {
+                Py_ssize_t k = i;
+                while (k > 0 && is_closer(PyUnicode_READ(kind, data, k - 1)))
+                    k--;
+                if (k > 0) {
+                    Py_UCS4 p = PyUnicode_READ(kind, data, k - 1);
+                    cut = p == '.' || p == '!' || p == '?';
+                }
+            }
+        }
+        else
+            cut = newlines > 1;
+        if (cut && start >= 0) {
+            if (append_span(out, start, end) < 0) {
+                Py_DECREF(out);
+                return NULL;
+            }
+            start = -1;
+        }
+        i = j;
+    }
+    if (start >= 0 && append_span(out, start, end) < 0) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    return out;
+}
+
+static PyObject *
+paragraph_spans(PyObject *self, PyObject *text)
+{
+    return split_spans(text, 0);
+}
+
+static PyObject *
+sentence_spans(PyObject *self, PyObject *text)
+{
+    return split_spans(text, 1);
+}
+
 /* ------------------------------------------------------------- MinHash */
 
 /* The min-reduction of MinHash signatures: for every document d with at least one hash,
@@ -1359,6 +1451,10 @@ static PyMethodDef methods[] = {
      "Return where the pii tagger's patterns can match in a text."},
     {"bad_span_key", bad_span_key, METH_O,
      "Return the first key of an attribute dict whose value is not a list of spans, or None."},
+    {"paragraph_spans", paragraph_spans, METH_O,
+     "Return the stripped, non-blank paragraphs of a text as (start, end) pairs."},
+    {"sentence_spans", sentence_spans, METH_O,
+     "Return the stripped, non-blank sentences of a text as (start, end) pairs."},
     {"collapse_spaces", collapse_spaces, METH_O,
      "Return \" \".join(text.split()): whitespace runs as one space, ends stripped."},
     {"word_hashes", word_hashes, METH_O,

@@ -41,3 +41,9 @@ def word_hashes(data: bytes, /) -> bytes:
 
 def collapse_spaces(text: str, /) -> str:
     """Return `" ".join(text.split())`."""
+
+def paragraph_spans(text: str, /) -> list[tuple[int, int]]:
+    """Return the stripped, non-blank paragraphs of a text as (start, end) pairs."""
+
+def sentence_spans(text: str, /) -> list[tuple[int, int]]:
+    """Return the stripped, non-blank sentences of a text as (start, end) pairs."""

@@ -24,7 +24,7 @@ from conftest import DEMO_CORPUS, ROOT
 from dolmakit.cli.main import cli
 from dolmakit.io.lock import PIPELINE_LOCK, exclusive, lock_path
 from dolmakit.pipeline import load_pipeline
-from dolmakit.pipeline.run import plan
+from dolmakit.pipeline.run import PipelineReport, StageReport, plan
 
 TAGGERS = "lengths,c4,gopher_quality"
 # A part of the demo corpus with exact and near copies (the mirror) and two other sources.
@@ -359,3 +359,12 @@ def test_a_stage_writing_into_the_state_folder_is_not_turned_away(tmp_path: Path
     assert code == 0, output
     assert (run / "f.jsonl.zst").is_file()
     assert lock_path(run, PIPELINE_LOCK).is_file() and lock_path(run).is_file()
+
+
+def test_the_summary_says_when_ray_workers_cpu_is_not_counted() -> None:
+    stages = [StageReport("tag", documents=3, bytes=10, wall_seconds=1.0, cpu_seconds=0.5)]
+    local = PipelineReport("p", list(stages)).lines()
+    assert not any("Ray" in line for line in local)
+    ray = PipelineReport("p", list(stages), distributed=True).lines()
+    assert ray[:-1] == local
+    assert ray[-1].startswith("cpu s counts this process and its child processes only")

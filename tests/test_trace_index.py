@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -33,6 +34,7 @@ from dolmakit.run.options import RunOptions
 
 pytest.importorskip("pydivsufsort")
 
+import dolmakit.trace.build as building
 from dolmakit.trace import (
     IndexOptions,
     SpanOptions,
@@ -162,6 +164,32 @@ def test_a_complete_index_is_left_alone_and_rebuilt_with_other_options(fresh: Pa
     assert index_bytes(fresh) != before
 
 
+def test_auto_shard_size_grows_with_the_mix_only_past_64_shards() -> None:
+    auto = IndexOptions()
+    assert auto.recorded()["shard_bytes"] == "auto"
+    assert auto.shard_limit(10_000) == 32 << 20  # a small mix: one 32 MiB shard's worth
+    assert auto.shard_limit(2 << 30) == 32 << 20  # 2 GiB: 64 shards of 32 MiB
+    assert auto.shard_limit(10 << 30) == -(-(10 << 30) // 64)  # 10 GiB: 64 shards
+    assert auto.shard_limit(100 << 30) == 1 << 30  # 100 GiB: 1 GiB shards, 100 of them
+    assert IndexOptions(shard_bytes=5000).shard_limit(100 << 30) == 5000
+
+
+def test_the_default_index_records_auto_and_the_size_it_chose(tmp_path: Path) -> None:
+    mix_dir = make_mix(tmp_path)
+    result = CliRunner().invoke(cli, ["-q", "index", str(mix_dir), "--backend", "serial"])
+    assert result.exit_code == 0, result.output
+    manifest = read_index_manifest(mix_dir)
+    assert manifest["options"]["shard_bytes"] == "auto"
+    assert manifest["shard_bytes"] == 32 << 20 and len(manifest["shards"]) == 1
+    result = CliRunner().invoke(
+        cli, ["-q", "index", str(mix_dir), "--backend", "serial", "--shard-size", "300KB"]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = read_index_manifest(mix_dir)
+    assert manifest["options"]["shard_bytes"] == manifest["shard_bytes"] == 300_000
+    assert len(manifest["shards"]) > 1
+
+
 def test_a_killed_build_reruns_to_the_same_bytes(tmp_path: Path, built: Path) -> None:
     mix_dir = tmp_path / "mix"
     shutil.copytree(built, mix_dir, ignore=shutil.ignore_patterns("index"))
@@ -195,10 +223,14 @@ def gibberish(rng: random.Random, n: int) -> str:
     )
 
 
-def test_planted_passages_are_found_with_their_documents(built: Path) -> None:
+@pytest.mark.parametrize("searches", ["compiled", "pure Python"])
+def test_planted_passages_are_found_with_their_documents(built: Path, searches: str) -> None:
     rng = random.Random(11)
     documents = sorted(shard_documents(built).items())
     index = open_index(built)
+    if searches == "pure Python":  # the reference searches, as without dolmakit._suffix
+        for shard in index.shards:
+            shard._native = None
     planted: list[tuple[str, set[str]]] = []
     pieces = [gibberish(rng, 15)]
     while len(planted) < 20:
@@ -435,3 +467,18 @@ def test_other_shard_formats_index_to_the_same_text(tmp_path: Path, built: Path,
     index = open_index(other)
     assert index.provenance(0, index.locate(0, 0)).row == 1
     index.close()
+
+
+def test_running_out_of_memory_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_memory(*_: Any, **__: Any) -> None:
+        raise pa.lib.ArrowMemoryError("malloc of size 8589934592 failed")
+
+    mix_dir = make_mix(tmp_path)
+    monkeypatch.setattr(building, "write_table", no_memory)
+    result = CliRunner().invoke(cli, ["-q", "index", str(mix_dir), "--backend", "serial"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: out of memory (malloc of size 8589934592 failed): rerun with fewer --workers"
+        " (or a smaller --shard-size for dolmakit index) or with more memory; finished parts"
+        " are kept\n"
+    )

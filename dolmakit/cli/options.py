@@ -22,7 +22,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class DolmakitGroup(click.Group):
-    """Show user errors (and a full disk anywhere) as one line, with no traceback."""
+    """Show user errors (and a full disk or memory anywhere) as one line, with no traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -42,6 +42,12 @@ class DolmakitGroup(click.Group):
             if failure is None:
                 raise
             raise click.ClickException(str(failure)) from None
+        except MemoryError as exc:  # pyarrow's ArrowMemoryError is one too
+            detail = f" ({exc})" if str(exc) else ""
+            raise click.ClickException(
+                f"out of memory{detail}: rerun with fewer --workers (or a smaller --shard-size"
+                " for dolmakit index) or with more memory; finished parts are kept"
+            ) from None
 
 
 def run_options(

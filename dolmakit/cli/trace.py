@@ -22,9 +22,10 @@ from dolmakit.run.options import RunOptions
 @click.argument("mix_dir", type=click.Path(file_okay=False))
 @click.option(
     "--shard-size",
-    default="1GiB",
+    default="auto",
     show_default=True,
-    help="Text per index shard (memory per worker is about 5x this; below 2GiB).",
+    help="Text per index shard, below 2GiB; memory per worker is about 5x this. auto: 32MiB,"
+    " more for a mix of over 2GiB of text so that there are at most 64 shards (up to 1GiB).",
 )
 @click.option("--force", is_flag=True, help="Rebuild even if a complete index is there.")
 @run_options(on_error=False)
@@ -48,7 +49,7 @@ def index(
 
     result = build_index(
         mix_dir,
-        IndexOptions(shard_bytes=parse_size(shard_size)),
+        IndexOptions(shard_bytes=None if shard_size == "auto" else parse_size(shard_size)),
         run_options=run_options,
         force=force,
     )

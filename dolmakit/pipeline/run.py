@@ -87,6 +87,8 @@ class PipelineReport:
 
     name: str
     stages: list[StageReport] = field(default_factory=list)
+    # Ray workers are not this process's children: their CPU time is not in the table.
+    distributed: bool = False
 
     def lines(self) -> list[str]:
         """Return the summary: per stage documents, bytes, wall and CPU seconds, done earlier."""
@@ -117,6 +119,11 @@ class PipelineReport:
                 for i in range(len(head))
             ]
             out.append("  ".join(cells).rstrip())
+        if self.distributed:
+            out.append(
+                "cpu s counts this process and its child processes only, not the Ray"
+                " workers' CPU (the Ray dashboard shows theirs)"
+            )
         return out
 
 
@@ -315,7 +322,7 @@ def run_pipeline(
     out = stream if stream is not None else sys.stderr
     stages = plan(pipeline)
     storage.make_folder(pipeline.state, "the pipeline's state folder")
-    report = PipelineReport(pipeline.name)
+    report = PipelineReport(pipeline.name, distributed=how.backend.distributed)
     # A lock file of its own: a stage locking the same folder is not turned away by it.
     with exclusive(pipeline.state, f"run of pipeline {pipeline.name!r}", name=PIPELINE_LOCK):
         for number, stage in enumerate(stages, 1):

@@ -18,11 +18,12 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from dolmakit.document import Document, Span
 from dolmakit.errors import DolmakitError
 from dolmakit.taggers.base import register
+from dolmakit.taggers.memo import TextMemo
 from dolmakit.taggers.models import lid_model_path, load_fasttext_model
 from dolmakit.taggers.segments import paragraph_spans
 
@@ -47,10 +48,28 @@ class _LidTagger(ABC):
         self.top_k = top_k
         self.paragraphs = paragraphs
         self.min_score = min_score
+        # Every prediction is of the top_k languages (k is the same at both call sites), so
+        # one memo serves documents and paragraphs; a repeated text is predicted once.
+        self.memo: TextMemo[Prediction] = TextMemo()
 
     @abstractmethod
     def predict(self, texts: list[str], k: int) -> list[Prediction]:
         """Return the top-k languages of each non-blank text (each engine implements this)."""
+
+    def predict_top_k(self, texts: list[str]) -> list[Prediction]:
+        """Return `predict(texts, top_k)`, predicting each distinct text not in the memo once.
+
+        Engines predict each text on its own (a batch only saves calls), so a kept result is
+        the one the engine gives for that text in any batch.
+        """
+        preds = [self.memo.get(text) for text in texts]
+        missing = list(dict.fromkeys(t for t, p in zip(texts, preds, strict=True) if p is None))
+        if not missing:
+            return cast(list[Prediction], preds)
+        found = dict(zip(missing, self.predict(missing, self.top_k), strict=True))
+        for text, pred in found.items():
+            self.memo.put(text, pred)
+        return [found[t] if p is None else p for t, p in zip(texts, preds, strict=True)]
 
     # True: with paragraphs on, a document's scores are derived from its paragraphs'
     # predictions instead of predicting the whole text again (see _doc_from_paragraphs).
@@ -73,8 +92,7 @@ class _LidTagger(ABC):
         results: list[dict[str, list[Span]]] = [{} for _ in docs]
         if not texts:
             return results
-        k_paragraph = 1
-        doc_preds = self.predict(texts, max(self.top_k, k_paragraph))
+        doc_preds = self.predict_top_k(texts)  # top_k >= 1: enough for the paragraph's top
         for (i, start, end), pred in zip(owners, doc_preds, strict=True):
             out = results[i]
             if start < 0:
@@ -101,7 +119,7 @@ class _LidTagger(ABC):
         results: list[dict[str, list[Span]]] = [{} for _ in docs]
         if not texts:
             return results
-        preds = iter(self.predict(texts, self.top_k))
+        preds = iter(self.predict_top_k(texts))
         for i, spans in per_doc:
             out = results[i]
             paragraph_preds = [next(preds) for _ in spans]

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from dolmakit.document import Document, Span
 from dolmakit.errors import DolmakitError
 from dolmakit.taggers.base import register
+from dolmakit.taggers.phones import phone_matcher
 from dolmakit.taggers.pii_scan import Candidates, candidate_finder, matches_at
 
 KINDS = ("email", "iban", "credit_card", "us_ssn", "ipv6", "ipv4", "phone")
@@ -130,6 +131,7 @@ class PiiTagger:
         self.region = region
         self.kinds = tuple(k for k in KINDS if k in kinds)
         self._phonenumbers: Any = phonenumbers
+        self._matcher: Any = phone_matcher(phonenumbers)
         self._iban_valid: Callable[[str], bool] = functools.partial(
             iban.is_valid, check_country=False
         )
@@ -252,7 +254,7 @@ class PiiTagger:
         if not candidates.phone:
             return []
         pn = self._phonenumbers
-        matcher = pn.PhoneNumberMatcher(text, self.region, leniency=pn.Leniency.STRICT_GROUPING)
+        matcher = self._matcher(text, self.region, leniency=pn.Leniency.STRICT_GROUPING)
         # A digit run right after '-' is a negative number ("-2147483648"), not a phone.
         return [
             Span(m.start, m.end, 1.0)

@@ -1,9 +1,16 @@
-"""Cut a text into stripped paragraph or sentence spans (character offsets into the text)."""
+"""Cut a text into stripped paragraph or sentence spans (character offsets into the text).
+
+`paragraph_spans` and `sentence_spans` are the compiled `dolmakit._textstats` functions when
+it is built, else the pure-Python references below, which define them (tests/test_segments.py
+checks that both agree).
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+
+from dolmakit.taggers.rules.text import NATIVE
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n+")
@@ -28,15 +35,23 @@ def stripped_spans(text: str, cuts: Iterable[tuple[int, int]]) -> list[tuple[int
     return spans
 
 
-def paragraph_spans(text: str) -> list[tuple[int, int]]:
+def paragraph_spans_reference(text: str) -> list[tuple[int, int]]:
     """Return the stripped, non-blank paragraphs of `text` (split on blank lines)."""
     return stripped_spans(text, (m.span() for m in _PARAGRAPH_BREAK.finditer(text)))
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
+def sentence_spans_reference(text: str) -> list[tuple[int, int]]:
     """Return the stripped, non-blank sentences of `text`; closing quotes stay with theirs."""
     cuts = []
     for m in _SENTENCE_END.finditer(text):
         kept = len(m.group(0)) - len(m.group(0).lstrip(_CLOSERS))
         cuts.append((m.start() + kept, m.end()))
     return stripped_spans(text, cuts)
+
+
+paragraph_spans: Callable[[str], list[tuple[int, int]]] = (
+    NATIVE.paragraph_spans if NATIVE is not None else paragraph_spans_reference
+)
+sentence_spans: Callable[[str], list[tuple[int, int]]] = (
+    NATIVE.sentence_spans if NATIVE is not None else sentence_spans_reference
+)

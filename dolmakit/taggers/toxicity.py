@@ -19,7 +19,11 @@ import numpy as np
 from dolmakit.document import Document, Span
 from dolmakit.errors import DolmakitError
 from dolmakit.taggers.base import register
+from dolmakit.taggers.memo import TextMemo
 from dolmakit.taggers.segments import sentence_spans
+
+# A lowered sentence's known words (vocabulary index + 1) and its probability of being toxic.
+_Kept = tuple[list[int], float]
 
 # A sentence ends at ., ! or ? (with closing quotes/brackets) before whitespace, or at a newline.
 
@@ -70,8 +74,11 @@ class ToxicityTagger:
         self._vocabulary: dict[str, int] = {
             word: index for word, index in vectorizer.vocabulary_.items() if word not in stop
         }
+        # The same, shifted by one so that a word outside it (None) filters out in C.
+        self._columns = {word: index + 1 for word, index in self._vocabulary.items()}
         self._words = re.compile(vectorizer.token_pattern)
         self._tfidf = vectorizer._tfidf
+        self.memo: TextMemo[_Kept] = TextMemo()
 
     def predict(self, texts: list[str]) -> list[float]:
         """Return the probability that each text is toxic, in one batch."""
@@ -99,69 +106,72 @@ class ToxicityTagger:
         return self._tag_with_sentences(docs)
 
     def _tag_with_sentences(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
-        owners: list[tuple[int, int, int]] = []  # (document index, start, end) per sentence
-        columns: list[int] = []  # vocabulary index of every word (-1: not in the vocabulary)
-        lengths: list[int] = []  # words per sentence
+        # (document, start, end, lowered sentence, its probability if the memo had it)
+        owners: list[tuple[int, int, int, str, float | None]] = []
+        doc_columns: list[int] = []  # vocabulary index + 1 of every known word, per document
+        doc_lengths: list[int] = []  # known words per kept document
         docs_kept: list[int] = []
-        sentences_of: list[int] = []  # sentences per kept document
-        find, lookup = self._words.findall, self._vocabulary.get
+        # A sentence's columns and score depend on its lowered text alone: the memo keeps
+        # both, and a sentence not in it is vectorised and scored once per batch.
+        memo = self.memo
+        new: dict[str, list[int]] = {}  # lowered sentence -> its columns, in first-seen order
+        find, lookup = self._words.findall, self._columns.get
         for i, doc in enumerate(docs):
             text = doc.text
             if not text.strip():
                 continue
             lower = text.lower()
             same_length = len(lower) == len(text)
-            spans = sentence_spans(text)
-            for start, end in spans:
+            before = len(doc_columns)
+            for start, end in sentence_spans(text):
                 piece = lower[start:end] if same_length else text[start:end].lower()
-                words = find(piece)
-                columns += [lookup(word, -1) for word in words]
-                lengths.append(len(words))
-                owners.append((i, start, end))
+                kept = memo.get(piece)
+                if kept is not None:
+                    doc_columns += kept[0]
+                    owners.append((i, start, end, piece, kept[1]))
+                else:
+                    columns = new.get(piece)
+                    if columns is None:
+                        columns = new[piece] = list(filter(None, map(lookup, find(piece))))
+                    doc_columns += columns
+                    owners.append((i, start, end, piece, None))
             docs_kept.append(i)
-            sentences_of.append(len(spans))
+            doc_lengths.append(len(doc_columns) - before)
         results: list[dict[str, list[Span]]] = [{} for _ in docs]
         if not owners:
             return results
-        counts = self._count_matrix(columns, lengths)
-        per_doc = np.repeat(np.arange(len(docs_kept)), sentences_of)
-        summed = self._count_matrix_of_rows(counts, per_doc, len(docs_kept))
-        probs = self._probabilities(self._tfidf.transform(self._stack(summed, counts)))
+        new_columns = [column for columns in new.values() for column in columns]
+        counts = self._count_matrix(
+            doc_columns + new_columns, doc_lengths + [len(c) for c in new.values()]
+        )
+        probs = self._probabilities(self._tfidf.transform(counts))
         for row, i in enumerate(docs_kept):
             results[i]["toxic"] = [Span(0, len(docs[i].text), probs[row])]
-        for (i, start, end), prob in zip(owners, probs[len(docs_kept) :], strict=True):
-            if prob >= self.min_sentence_score:
+        scores = dict(zip(new, probs[len(docs_kept) :], strict=True))
+        for piece, columns in new.items():
+            memo.put(piece, (columns, scores[piece]))
+        minimum = self.min_sentence_score
+        for i, start, end, piece, prob in owners:
+            if prob is None:
+                prob = scores[piece]
+            if prob >= minimum:
                 results[i].setdefault("toxic_sentence", []).append(Span(start, end, prob))
         return results
 
     def _count_matrix(self, columns: list[int], lengths: list[int]) -> Any:
-        """Return the CSR word counts (float64, indices sorted) of rows of given lengths."""
+        """Return the CSR word counts (float64, indices sorted) of rows of given lengths.
+
+        `columns` holds vocabulary index + 1 of each known word, row after row.
+        """
         sparse = _sparse()
-        cols = np.asarray(columns, dtype=np.int64)
+        cols = np.asarray(columns, dtype=np.int64) - 1
         rows = np.repeat(np.arange(len(lengths)), lengths)
-        known = cols >= 0
-        data = np.ones(int(known.sum()), dtype=np.float64)
+        data = np.ones(len(cols), dtype=np.float64)
         matrix = sparse.csr_matrix(
-            (data, (rows[known], cols[known])), shape=(len(lengths), len(self._vocabulary))
+            (data, (rows, cols)), shape=(len(lengths), len(self._vocabulary))
         )
         matrix.sum_duplicates()
         return matrix
-
-    def _count_matrix_of_rows(self, counts: Any, groups: Any, n_groups: int) -> Any:
-        """Return the sum of the rows of `counts` in each group (CSR, indices sorted)."""
-        sparse = _sparse()
-        member = sparse.csr_matrix(
-            (np.ones(len(groups)), (groups, np.arange(len(groups)))),
-            shape=(n_groups, counts.shape[0]),
-        )
-        summed = (member @ counts).tocsr()
-        summed.sort_indices()  # the order the row of the whole text has: the same float sums
-        return summed
-
-    @staticmethod
-    def _stack(top: Any, bottom: Any) -> Any:
-        sparse = _sparse()
-        return sparse.vstack([top, bottom], format="csr")
 
 
 def _sparse() -> Any:

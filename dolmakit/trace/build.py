@@ -19,6 +19,7 @@ it was built from.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import hashlib
@@ -61,8 +62,14 @@ from dolmakit.trace.layout import (
     text_name,
     write_index_manifest,
 )
+from dolmakit.trace.suffix import NATIVE
 
-DEFAULT_SHARD_BYTES = 1 << 30
+# `--shard-size auto` (the default): AUTO_MIN_BYTES per index shard, more for a mix with over
+# AUTO_MAX_SHARDS of them, up to AUTO_MAX_BYTES. Suffix sorting is fastest per byte at tens of
+# MiB (O(n log n), cache misses), a query costs a binary search per index shard.
+AUTO_MIN_BYTES = 32 << 20
+AUTO_MAX_SHARDS = 64
+AUTO_MAX_BYTES = 1 << 30
 _SEPARATOR = bytes([SEPARATOR])
 _WHITESPACE = np.zeros(256, dtype=bool)
 _WHITESPACE[[9, 10, 11, 12, 13, 32, SEPARATOR]] = True
@@ -72,12 +79,15 @@ _BATCH_BYTES = 1 << 20  # compressed bytes per decoded batch: a few MiB of docum
 
 @dataclass(frozen=True)
 class IndexOptions:
-    """How the index is cut: at most `shard_bytes` of text per index shard (< 2 GiB)."""
+    """How the index is cut: at most `shard_bytes` of text per index shard (< 2 GiB).
 
-    shard_bytes: int = DEFAULT_SHARD_BYTES
+    None (`--shard-size auto`) picks the size from the mix's text: see `shard_limit`.
+    """
+
+    shard_bytes: int | None = None
 
     def __post_init__(self) -> None:
-        if not 1 <= self.shard_bytes <= MAX_SHARD_BYTES:
+        if self.shard_bytes is not None and not 1 <= self.shard_bytes <= MAX_SHARD_BYTES:
             raise DolmakitError(
                 f"--shard-size {self.shard_bytes:,}: must be between 1 byte and"
                 f" {MAX_SHARD_BYTES:,} bytes (int32 positions)"
@@ -88,9 +98,21 @@ class IndexOptions:
         return {
             "positions": "int32",
             "separator": SEPARATOR,
-            "shard_bytes": self.shard_bytes,
+            "shard_bytes": "auto" if self.shard_bytes is None else self.shard_bytes,
             "unit": "utf-8 bytes",
         }
+
+    def shard_limit(self, text_bytes: int) -> int:
+        """Return the text per index shard for a mix of `text_bytes` of text.
+
+        Auto: AUTO_MIN_BYTES (32 MiB), or the mix's text over AUTO_MAX_SHARDS (64) when
+        that is more, at most AUTO_MAX_BYTES (1 GiB): a mix of up to 2 GiB of text gets
+        32 MiB shards, one of 64 GiB or more 1 GiB shards.
+        """
+        if self.shard_bytes is not None:
+            return self.shard_bytes
+        wanted = -(-text_bytes // AUTO_MAX_SHARDS)
+        return min(AUTO_MAX_BYTES, max(AUTO_MIN_BYTES, wanted))
 
 
 @dataclass
@@ -297,8 +319,19 @@ def _extract(job: ShardJob[_Segment], rejects: Rejects) -> ShardResult[None]:
     )
 
 
-def _count_words(data: Any) -> int:
-    """Return the number of whitespace-separated words (runs of non-space bytes) of a buffer."""
+def count_words(data: Any) -> int:
+    """Return the number of whitespace-separated words (runs of non-space bytes) of a buffer.
+
+    The separator byte counts as whitespace. Compiled when `dolmakit._suffix` is built;
+    `count_words_reference` defines it.
+    """
+    if NATIVE is not None:
+        return int(NATIVE.count_words(data, SEPARATOR))
+    return count_words_reference(data)
+
+
+def count_words_reference(data: Any) -> int:
+    """Return what `count_words` returns, with numpy (the pure-Python reference)."""
     words = 0
     previous_space = True
     with memoryview(data) as view:
@@ -329,6 +362,18 @@ def _reserve(handle: Any, size: int) -> None:
                 raise
 
 
+def _one_thread(library: Any) -> None:
+    """Make libdivsufsort sort on one thread (its wheel is built with OpenMP).
+
+    Its OpenMP sort gains nothing here: 64 MiB of text took 6.8-7.6 s of wall time and
+    6.6-6.9 user s with two threads, 6.8-7.0 s and 6.5-6.6 user s with one. With one thread a
+    pool of workers does not start a thread per core in each worker. A library without the
+    setter is left as it is.
+    """
+    with contextlib.suppress(AttributeError):
+        library.omp_set_num_threads(1)
+
+
 def _write_suffix_array(path: Path, text: Any) -> IndexFile:
     """Sort the suffixes of `text` straight into the file `path` (int32); return its record.
 
@@ -337,6 +382,7 @@ def _write_suffix_array(path: Path, text: Any) -> IndexFile:
     """
     from pydivsufsort.dll import libdivsufsort
 
+    _one_thread(libdivsufsort)
     n = len(text)
     size = 4 * n
     with atomic_path(path) as tmp, open(tmp, "w+b") as handle:
@@ -393,7 +439,7 @@ def _build_shard(job: ShardJob[_ShardPlan], rejects: Rejects) -> ShardResult[Ind
                 IndexFile(text_out.name, total, hashlib.sha256(text).hexdigest(), "text"),
                 _write_suffix_array(sa_out, text),
             ]
-            words = _count_words(text)
+            words = count_words(text)
     table = pa.table(
         {
             "start": pa.array(columns["start"], pa.int64()),
@@ -422,18 +468,27 @@ def _build_shard(job: ShardJob[_ShardPlan], rejects: Rejects) -> ShardResult[Ind
     return ShardResult(key=job.key, read=documents, written=documents, stats=stats)
 
 
-def _plan(mix: MixFacts, work: Path, options: IndexOptions) -> list[tuple[_Piece, ...]]:
-    """Cut the mix's documents, in order, into index shards of at most `shard_bytes`."""
+def _plan(mix: MixFacts, work: Path, options: IndexOptions) -> tuple[int, list[tuple[_Piece, ...]]]:
+    """Cut the mix's documents, in order, into index shards; return the limit and the cut.
+
+    Each index shard holds at most `options.shard_limit(text of the mix)` bytes of text.
+    """
+
+    def sizes_of(number: int) -> Any:
+        table = read_table(_segment_paths(work, number)[1], columns=["bytes"])
+        return table.column("bytes").to_numpy()
+
+    # one table at a time (a mix's tables may not fit in memory together): sum, then cut
+    limit = options.shard_limit(sum(int(sizes_of(n).sum()) for n in range(len(mix.shards))))
     shards: list[tuple[_Piece, ...]] = []
     current: list[_Piece] = []
     used = 0
     for number in range(len(mix.shards)):
-        lengths = read_table(_segment_paths(work, number)[1], columns=["bytes"])
-        sizes = lengths.column("bytes").to_numpy()
+        sizes = sizes_of(number)
         offsets = np.concatenate(([0], np.cumsum(sizes)))
         first = 0
         while first < len(sizes):
-            room = options.shard_bytes - used
+            room = limit - used
             fits = int(np.searchsorted(offsets[first + 1 :] - offsets[first], room, "right"))
             if fits == 0 and used:
                 shards.append(tuple(current))  # the next document does not fit: close
@@ -448,7 +503,7 @@ def _plan(mix: MixFacts, work: Path, options: IndexOptions) -> list[tuple[_Piece
                 current, used = [], 0
     if current:
         shards.append(tuple(current))
-    return shards
+    return limit, shards
 
 
 def require_divsufsort() -> None:
@@ -521,7 +576,7 @@ def build_index(
                 options=run,
             )
         )
-        plans = _plan(mix, work, options)
+        limit, plans = _plan(mix, work, options)
         plan_file = work / "plan.json"
         plan_bytes = repr(plans).encode()
         if not plan_file.is_file() or plan_file.read_bytes() != plan_bytes:
@@ -559,6 +614,7 @@ def build_index(
                 "shards": list(mix.shards),
             },
             "options": options.recorded(),
+            "shard_bytes": limit,
             "shards": msgspec.to_builtins(stats),
             "totals": {
                 "documents": sum(s.documents for s in stats),

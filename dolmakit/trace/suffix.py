@@ -9,9 +9,11 @@ an index larger than memory is queried without loading it.
 from __future__ import annotations
 
 import mmap
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -19,9 +21,29 @@ import numpy.typing as npt
 
 from dolmakit.errors import DolmakitError
 
+PURE_PYTHON_ENV = "DOLMAKIT_PURE_PYTHON"
+
 # Longest-match searches compare at most this many bytes at first; a match reaching it is
 # searched again with twice the window, so spans of any length are found.
 FIRST_WINDOW = 1024
+
+
+def load_native() -> ModuleType | None:
+    """Return the compiled searches `dolmakit._suffix`, or None to use the pure Python.
+
+    None when the extension is not built (the reference below gives the same ranks, slower)
+    or when DOLMAKIT_PURE_PYTHON=1, as for the rule taggers.
+    """
+    if os.environ.get(PURE_PYTHON_ENV) == "1":
+        return None
+    try:  # lazy: the C extension is optional
+        from dolmakit import _suffix
+    except ImportError:
+        return None
+    return _suffix
+
+
+NATIVE = load_native()
 
 
 @dataclass(frozen=True)
@@ -55,6 +77,45 @@ def _lcp(a: bytes, b: bytes) -> int:
     return lo
 
 
+def bound(text: Any, sa: Any, key: bytes, *, upper: bool) -> int:
+    """Return the first rank whose suffix is >= `key` (> `key` if `upper`), on len(key) bytes.
+
+    The reference for the compiled `dolmakit._suffix.bound`: Python's bytes order, a suffix
+    shorter than `key` that begins it is smaller.
+    """
+    lo, hi, k = 0, len(sa), len(key)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        p = sa[mid]
+        piece = text[p : p + k]
+        if piece < key or (upper and piece == key):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def longest_match(text: Any, sa: Any, query: bytes) -> int:
+    """Return the length of the longest prefix of `query` that occurs in `text`.
+
+    One binary search: the suffixes sharing the longest prefix with `query` are the neighbours
+    of the rank where `query` would be inserted. Keys are cut to a window that doubles while
+    a match fills it, so a long query costs slices of the length matched, not of the query.
+    """
+    window = FIRST_WINDOW
+    while True:
+        key = query[:window]
+        rank = bound(text, sa, key, upper=False)
+        best = 0
+        for r in (rank - 1, rank):
+            if 0 <= r < len(sa):
+                p = sa[r]
+                best = max(best, _lcp(key, bytes(text[p : p + len(key)])))
+        if best < len(key) or len(key) == len(query):
+            return best
+        window *= 2
+
+
 class IndexShard:
     """Query one index shard: longest matches, occurrence ranges, documents of offsets."""
 
@@ -72,6 +133,7 @@ class IndexShard:
                 " rerun dolmakit index --force"
             )
         self.starts = starts
+        self._native = NATIVE
 
     def close(self) -> None:
         """Release the memory maps."""
@@ -79,53 +141,23 @@ class IndexShard:
         self._sa_map.close()
         self._text_map.close()
 
-    def _suffix(self, rank: int, length: int) -> bytes:
-        position = self.sa[rank]
-        return bytes(self.text[position : position + length])
-
     def lower_bound(self, key: bytes) -> int:
         """Return the first rank whose suffix is >= `key` (compared on len(key) bytes)."""
-        lo, hi, k = 0, self.size, len(key)
-        text, sa = self.text, self.sa
-        while lo < hi:
-            mid = (lo + hi) // 2
-            p = sa[mid]
-            if text[p : p + k] < key:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
+        if self._native is not None:
+            return int(self._native.bound(self._text_map, self._sa_map, key, False))
+        return bound(self.text, self.sa, key, upper=False)
 
     def upper_bound(self, key: bytes) -> int:
         """Return the first rank whose suffix's first len(key) bytes are > `key`."""
-        lo, hi, k = 0, self.size, len(key)
-        text, sa = self.text, self.sa
-        while lo < hi:
-            mid = (lo + hi) // 2
-            p = sa[mid]
-            if text[p : p + k] <= key:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
+        if self._native is not None:
+            return int(self._native.bound(self._text_map, self._sa_map, key, True))
+        return bound(self.text, self.sa, key, upper=True)
 
     def longest_match(self, query: bytes) -> int:
-        """Return the length of the longest prefix of `query` that occurs in the text.
-
-        One binary search: the suffixes sharing the longest prefix with `query` are the
-        neighbours of the rank where `query` would be inserted.
-        """
-        window = FIRST_WINDOW
-        while True:
-            key = query[:window]
-            rank = self.lower_bound(key)
-            best = 0
-            for r in (rank - 1, rank):
-                if 0 <= r < self.size:
-                    best = max(best, _lcp(key, self._suffix(r, len(key))))
-            if best < len(key) or len(key) == len(query):
-                return best
-            window *= 2
+        """Return the length of the longest prefix of `query` that occurs in the text."""
+        if self._native is not None:
+            return int(self._native.longest_match(self._text_map, self._sa_map, query))
+        return longest_match(self.text, self.sa, query)
 
     def count(self, key: bytes) -> int:
         """Return how many times `key` occurs in the text."""

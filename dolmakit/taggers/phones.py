@@ -1,0 +1,60 @@
+"""Find phone numbers as libphonenumber's matcher does, without parsing hopeless candidates.
+
+`PhoneNumberMatcher` hands every digit group it finds ("2", "64", "+0100" in changelogs and
+manual pages) to `_parse_and_verify`, which parses it and, at VALID leniency or stricter,
+requires `is_valid_number`. A valid number's national significant number has at least as
+many digits as the shortest possible length in libphonenumber's metadata (4 in 9.0), and each
+of them comes from a decimal digit of the candidate or from a letter (vanity numbers map
+A-Z to keypad digits), so a candidate with fewer digits and letters can never match: it is
+answered None at once. Everything else (the candidates, their order, the matcher's count of
+tries) is the library's own, so the matches are exactly the library's.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+# re's \d on str: Unicode decimal digits, as libphonenumber's; letters may become digits.
+_DIGIT_OR_LETTER = re.compile(r"[\dA-Za-z]")
+
+
+def fewest_valid_digits(phonenumbers: Any) -> int:
+    """Return the fewest digits any valid number has (0: the metadata does not say)."""
+    from phonenumbers.phonemetadata import PhoneMetadata
+
+    regions = [PhoneMetadata.metadata_for_region(r) for r in phonenumbers.SUPPORTED_REGIONS]
+    codes = phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS
+    regions += [PhoneMetadata.metadata_for_nongeo_region(code) for code in codes]
+    fewest = []
+    for metadata in regions:
+        desc = metadata.general_desc if metadata is not None else None
+        lengths = [n for n in desc.possible_length if n > 0] if desc is not None else []
+        if desc is None or desc.national_number_pattern is None or not lengths:
+            return 0  # a region without lengths matches by pattern alone: no bound
+        fewest.append(min(lengths))
+    return min(fewest, default=0)
+
+
+@functools.cache
+def phone_matcher(phonenumbers: Any) -> Any:
+    """Return the matcher class: the library's, skipping candidates with too few digits.
+
+    The library's own class when its metadata gives no bound or its matcher has no
+    `_parse_and_verify` to wrap (another version than those tested).
+    """
+    base = phonenumbers.PhoneNumberMatcher
+    fewest = fewest_valid_digits(phonenumbers)
+    if fewest < 2 or not callable(getattr(base, "_parse_and_verify", None)):
+        return base
+    valid = phonenumbers.Leniency.VALID
+    count = _DIGIT_OR_LETTER.findall
+
+    class FewDigitsMatcher(base):  # type: ignore[misc, valid-type]
+        def _parse_and_verify(self, candidate: str, offset: int) -> Any:
+            if self.leniency >= valid and len(count(candidate)) < fewest:
+                return None
+            return super()._parse_and_verify(candidate, offset)
+
+    return FewDigitsMatcher
