@@ -381,8 +381,10 @@ def test_member_clusters_parquet_equals_the_list_writer(tmp_path, n: int) -> Non
 def test_compiled_signatures_equal_the_numpy_reference(sizes, num_perm, seed) -> None:
     from dolmakit.dedup import minhash
 
-    pytest.importorskip("dolmakit._textstats")
-    assert minhash._minhash_min is not None
+    if minhash._minhash_min is None:
+        pytest.skip(
+            "the compiled min-reduction is not in use (not built, or DOLMAKIT_PURE_PYTHON=1)"
+        )
     offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
     values = np.random.default_rng(seed).integers(0, 2**32, int(offsets[-1]), dtype=np.uint32)

@@ -15,6 +15,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "dolmakit"
 LAYERS: dict[str, int] = {
     "dolmakit.errors": 0,
     "dolmakit._textstats": 0,
+    "dolmakit._suffix": 0,
+    "dolmakit.native": 0,
     "dolmakit.document": 1,
     "dolmakit.tokenizers": 1,
     "dolmakit.io": 2,

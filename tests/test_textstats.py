@@ -18,9 +18,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from dolmakit.native import PURE_PYTHON_ENV
 from dolmakit.run.options import RunOptions
 from dolmakit.taggers.rules import reference
-from dolmakit.taggers.rules.text import NATIVE, PURE_PYTHON_ENV, C4Lines, Summary
+from dolmakit.taggers.rules.text import NATIVE, C4Lines, Summary
 from dolmakit.taggers.rules.wordlists import WordList, load_word_list
 from dolmakit.taggers.stage import put_values
 

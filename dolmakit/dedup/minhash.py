@@ -16,20 +16,14 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from dolmakit.native import load_native
+
 U32 = npt.NDArray[np.uint32]
 EMPTY = np.uint32(0xFFFFFFFF)
 
 
-def _compiled_min() -> Callable[..., None] | None:
-    """Return the compiled min-reduction, or None when the C extension is not built."""
-    try:  # lazy: the C extension is optional (a source checkout may not have built it)
-        from dolmakit._textstats import minhash_min
-    except ImportError:  # pragma: no cover - exercised only without the built extension
-        return None
-    return minhash_min
-
-
-_minhash_min = _compiled_min()
+# The compiled min-reduction, or None (not built, or DOLMAKIT_PURE_PYTHON=1).
+_minhash_min: Callable[..., None] | None = getattr(load_native("_textstats"), "minhash_min", None)
 # Cells of (permutation x shingle) products held at once: ~4 MB per chunk.
 _CHUNK_CELLS = 1 << 20
 

@@ -23,10 +23,12 @@ import itertools
 import re
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
+
+from dolmakit.native import load_native
 
 # Scripts written without spaces between words: each character is one token.
 _UNSPACED = (
@@ -187,7 +189,6 @@ def _join_words(text: str) -> str:
     return " ".join(text.split())
 
 
-try:  # lazy: the C extension is optional (a source checkout may not have built it)
-    from dolmakit._textstats import collapse_spaces as _collapse_spaces
-except ImportError:  # pragma: no cover - exercised only without the built extension
-    _collapse_spaces = _join_words
+_collapse_spaces: Callable[[str], str] = getattr(
+    load_native("_textstats"), "collapse_spaces", _join_words
+)

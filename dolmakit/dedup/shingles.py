@@ -27,21 +27,16 @@ import numpy.typing as npt
 
 from dolmakit.dedup.normalize import batch_normal_parts, tokens
 from dolmakit.dedup.xxh32 import xxh32_words
+from dolmakit.native import load_native
 
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
 
 
-def _compiled_word_hashes() -> Callable[[bytes], bytes] | None:
-    """Return the compiled word hasher, or None when the C extension is not built."""
-    try:  # lazy: the C extension is optional (a source checkout may not have built it)
-        from dolmakit._textstats import word_hashes
-    except ImportError:  # pragma: no cover - exercised only without the built extension
-        return None
-    return word_hashes
-
-
-_word_hashes = _compiled_word_hashes()
+# The compiled word hasher, or None (not built, or DOLMAKIT_PURE_PYTHON=1).
+_word_hashes: Callable[[bytes], bytes] | None = getattr(
+    load_native("_textstats"), "word_hashes", None
+)
 
 
 def shingles(text: str, n: int) -> Iterator[str]:

@@ -30,6 +30,7 @@ from dolmakit.io.reader import (
 )
 from dolmakit.io.rejects import Rejects
 from dolmakit.io.writer import JsonlWriter
+from dolmakit.native import load_native
 
 Attributes = dict[str, list[list[float]]]
 _NAME_RE = re.compile(r"[^A-Za-z0-9_]")
@@ -145,16 +146,10 @@ def _shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _native_check() -> Callable[[Attributes], str | None]:
-    """Return the compiled span check, or the pure-Python one when it is not built."""
-    try:  # lazy: the C extension is optional (a source checkout may not have built it)
-        from dolmakit._textstats import bad_span_key
-    except ImportError:
-        return first_bad_key
-    return bad_span_key
-
-
-_bad_span_key = _native_check()
+# The compiled span check, or the pure-Python one (not built, or DOLMAKIT_PURE_PYTHON=1).
+_bad_span_key: Callable[[Attributes], str | None] = getattr(
+    load_native("_textstats"), "bad_span_key", first_bad_key
+)
 
 
 def read_with_attributes(

@@ -9,41 +9,24 @@ an index larger than memory is queried without loading it.
 from __future__ import annotations
 
 import mmap
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from dolmakit.errors import DolmakitError
-
-PURE_PYTHON_ENV = "DOLMAKIT_PURE_PYTHON"
+from dolmakit.native import load_native
 
 # Longest-match searches compare at most this many bytes at first; a match reaching it is
 # searched again with twice the window, so spans of any length are found.
 FIRST_WINDOW = 1024
 
 
-def load_native() -> ModuleType | None:
-    """Return the compiled searches `dolmakit._suffix`, or None to use the pure Python.
-
-    None when the extension is not built (the reference below gives the same ranks, slower)
-    or when DOLMAKIT_PURE_PYTHON=1, as for the rule taggers.
-    """
-    if os.environ.get(PURE_PYTHON_ENV) == "1":
-        return None
-    try:  # lazy: the C extension is optional
-        from dolmakit import _suffix
-    except ImportError:
-        return None
-    return _suffix
-
-
-NATIVE = load_native()
+# The compiled searches (dolmakit._suffix), or None: `bound` and `longest_match` below.
+NATIVE = load_native("_suffix")
 
 
 @dataclass(frozen=True)

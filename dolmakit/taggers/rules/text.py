@@ -19,16 +19,15 @@ identical values (tests/test_textstats.py).
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any, NamedTuple
 
+from dolmakit import native
 from dolmakit.document import Document, Span
 
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-PURE_PYTHON_ENV = "DOLMAKIT_PURE_PYTHON"
 
 
 def load_native() -> ModuleType | None:
@@ -37,13 +36,7 @@ def load_native() -> ModuleType | None:
     None when it is not built (the pure-Python reference gives the same results, slower) or
     when the environment variable DOLMAKIT_PURE_PYTHON is set to 1.
     """
-    if os.environ.get(PURE_PYTHON_ENV) == "1":
-        return None
-    try:  # lazy: the C extension is optional, and DOLMAKIT_PURE_PYTHON=1 skips it
-        from dolmakit import _textstats
-    except ImportError:
-        return None
-    return _textstats
+    return native.load_native("_textstats")
 
 
 NATIVE = load_native()
