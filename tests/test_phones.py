@@ -50,3 +50,34 @@ def test_same_matches_on_real_text() -> None:
         assert matches(ours, text, "US") == expected
         found += len(expected)
     assert found > 0
+
+
+def test_a_remembered_candidate_is_judged_by_its_context_each_time() -> None:
+    ours = phone_matcher(phonenumbers)
+    ours.hopeless.clear()
+    # The same candidates again and again, in contexts that reject them ("x" just before)
+    # and contexts that do not; dates and versions are remembered as hopeless.
+    parts = ["x650-253-0000", " 650-253-0000 ", "2022", " +0200", "650-253-0000y", "(2022)"]
+    text = " ".join(parts * 5) + " call 650-253-0000."
+    expected = matches(phonenumbers.PhoneNumberMatcher, text, "US")
+    assert matches(ours, text, "US") == expected
+    assert len(expected) >= 6  # the number where nothing rejects it, each time
+    assert ("2022", "US", STRICT) in ours.hopeless
+    assert not any(key[0] == "650-253-0000" for key in ours.hopeless)
+    # Remembered answers hold in the next text and for another region on its own terms.
+    for region in ("US", "DE"):
+        again = "On 2022-01-01 +0200, dial 650-253-0000 or +49 30 1234567."
+        assert matches(ours, again, region) == matches(
+            phonenumbers.PhoneNumberMatcher, again, region
+        )
+
+
+def test_the_memory_of_hopeless_candidates_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dolmakit.taggers import phones
+
+    ours = phone_matcher(phonenumbers)
+    ours.hopeless.clear()
+    monkeypatch.setattr(phones, "HOPELESS_CAP", 3)
+    text = " ".join(str(year) for year in range(1990, 2000))
+    assert matches(ours, text, "US") == matches(phonenumbers.PhoneNumberMatcher, text, "US")
+    assert 1 <= len(ours.hopeless) <= 3

@@ -8,16 +8,23 @@ of them comes from a decimal digit of the candidate or from a letter (vanity num
 A-Z to keypad digits), so a candidate with fewer digits and letters can never match: it is
 answered None at once. Everything else (the candidates, their order, the matcher's count of
 tries) is the library's own, so the matches are exactly the library's.
+
+The library's `_parse_and_verify(candidate, offset)` looks at the text around the candidate
+(a Latin letter or stray punctuation just before or after rejects it) and otherwise only at
+the candidate, the region and the leniency. Asked once with the candidate as the whole text,
+where those context checks cannot reject, a None holds for the candidate wherever it occurs:
+such candidates ("+0200", "2022" in changelogs) are remembered and answered None at once.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 # re's \d on str: Unicode decimal digits, as libphonenumber's; letters may become digits.
 _DIGIT_OR_LETTER = re.compile(r"[\dA-Za-z]")
+HOPELESS_CAP = 1 << 17  # candidates remembered per process before the memory is emptied
 
 
 def fewest_valid_digits(phonenumbers: Any) -> int:
@@ -50,11 +57,25 @@ def phone_matcher(phonenumbers: Any) -> Any:
         return base
     valid = phonenumbers.Leniency.VALID
     count = _DIGIT_OR_LETTER.findall
+    verify = base._parse_and_verify
 
     class FewDigitsMatcher(base):  # type: ignore[misc, valid-type]
+        # (candidate, region, leniency) the library rejects whatever surrounds the candidate
+        hopeless: ClassVar[dict[tuple[str, Any, Any], None]] = {}
+
         def _parse_and_verify(self, candidate: str, offset: int) -> Any:
             if self.leniency >= valid and len(count(candidate)) < fewest:
                 return None
-            return super()._parse_and_verify(candidate, offset)
+            key = (candidate, self.preferred_region, self.leniency)
+            hopeless = self.hopeless
+            if key in hopeless:
+                return None
+            alone = base(candidate, self.preferred_region, self.leniency)
+            if verify(alone, candidate, 0) is None:
+                if len(hopeless) >= HOPELESS_CAP:
+                    hopeless.clear()
+                hopeless[key] = None
+                return None
+            return verify(self, candidate, offset)
 
     return FewDigitsMatcher
