@@ -15,6 +15,11 @@
  * `paragraph_spans` and `sentence_spans` serve lid_fasttext and toxicity; their reference is
  * dolmakit.taggers.segments (tests/test_segments.py).
  *
+ * `toxicity_scan` and `toxicity_spans` serve the toxicity tagger (references in
+ * dolmakit.taggers.toxicity_scan), `doc_languages` lid_fasttext (reference:
+ * dolmakit.taggers.lid.doc_from_paragraphs_reference), `new_span` both (reference: Span);
+ * tests/test_tagger_kernels.py.
+ *
  * `minhash_min` serves MinHash dedup; its reference is
  * dolmakit.dedup.minhash.signatures_numpy (tests/test_dedup.py); so does `word_hashes`,
  * whose reference is xxhash's xxh32 of each `bytes.split()` word (tests/test_dedup.py).
@@ -1439,6 +1444,450 @@ collapse_spaces(PyObject *self, PyObject *text)
     return out;
 }
 
+/* ------------------------------------------ tagger sentences and spans (tagmodels) */
+
+/* The model taggers' Python overhead, in their own method table (tagger_methods, added in
+ * PyInit): `toxicity_scan` and `toxicity_spans` serve the toxicity tagger (references:
+ * dolmakit.taggers.toxicity_scan.scan_reference and spans_reference), `doc_languages`
+ * lid_fasttext, `new_span` both; tests/test_tagger_kernels.py. A word is what scikit-learn's default token pattern
+ * `(?u)\b\w\w+\b` finds: a maximal run of at least two word characters (is_word, re's \w).
+ * Columns and bounds are native int64 values grown in a plain buffer. */
+
+typedef struct {
+    int64_t *data;
+    Py_ssize_t size, room;
+} i64buf;
+
+static int
+i64buf_put(i64buf *buf, const int64_t *values, Py_ssize_t n)
+{
+    if (buf->size + n > buf->room) {
+        Py_ssize_t room = buf->room ? buf->room : 1024;
+        while (room < buf->size + n)
+            room *= 2;
+        int64_t *data = PyMem_Realloc(buf->data, sizeof(int64_t) * (size_t)room);
+        if (data == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        buf->data = data;
+        buf->room = room;
+    }
+    if (n)
+        memcpy(buf->data + buf->size, values, sizeof(int64_t) * (size_t)n);
+    buf->size += n;
+    return 0;
+}
+
+static PyObject *
+i64buf_bytes(i64buf *buf)
+{
+    return PyBytes_FromStringAndSize((const char *)buf->data,
+                                     (Py_ssize_t)sizeof(int64_t) * buf->size);
+}
+
+/* The vocabulary indices of the known words of a lowered sentence, as int64 bytes. */
+static PyObject *
+sentence_columns(PyObject *piece, PyObject *vocabulary, i64buf *scratch)
+{
+    int kind = PyUnicode_KIND(piece);
+    const void *data = PyUnicode_DATA(piece);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(piece), i = 0;
+    scratch->size = 0;
+    while (i < n) {
+        if (!is_word(PyUnicode_READ(kind, data, i))) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        while (i < n && is_word(PyUnicode_READ(kind, data, i)))
+            i++;
+        if (i - start < 2)
+            continue;
+        PyObject *word = PyUnicode_Substring(piece, start, i);
+        if (word == NULL)
+            return NULL;
+        PyObject *index = PyDict_GetItemWithError(vocabulary, word);
+        Py_DECREF(word);
+        if (index == NULL) {
+            if (PyErr_Occurred())
+                return NULL;
+            continue;
+        }
+        int64_t value = PyLong_AsLongLong(index);
+        if (value == -1 && PyErr_Occurred())
+            return NULL;
+        if (i64buf_put(scratch, &value, 1) < 0)
+            return NULL;
+    }
+    return i64buf_bytes(scratch);
+}
+
+/* The lowered sentence [start, end) of a text: a slice of `lower`, or lowered on its own. */
+static PyObject *
+lowered_piece(PyObject *text, PyObject *lower, Py_ssize_t start, Py_ssize_t end)
+{
+    if (lower != Py_None)
+        return PyUnicode_Substring(lower, start, end);
+    PyObject *piece = PyUnicode_Substring(text, start, end);
+    if (piece == NULL)
+        return NULL;
+    PyObject *lowered = PyObject_CallMethod(piece, "lower", NULL);
+    Py_DECREF(piece);
+    return lowered;
+}
+
+/* One sentence: append its columns and its ref (memo probability or lowered text). */
+static int
+scan_sentence(PyObject *piece, PyObject *memo, PyObject *vocabulary, PyObject *new,
+              PyObject *refs, i64buf *columns, i64buf *scratch)
+{
+    PyObject *kept = PyDict_GetItemWithError(memo, piece), *found, *ref;
+    if (kept != NULL) {
+        if (!PyTuple_Check(kept) || PyTuple_GET_SIZE(kept) != 2 ||
+            !PyBytes_Check(PyTuple_GET_ITEM(kept, 0))) {
+            PyErr_SetString(PyExc_TypeError, "toxicity_scan: memo values must be (bytes, float)");
+            return -1;
+        }
+        found = PyTuple_GET_ITEM(kept, 0);
+        ref = PyTuple_GET_ITEM(kept, 1);
+    }
+    else {
+        if (PyErr_Occurred())
+            return -1;
+        found = PyDict_GetItemWithError(new, piece);
+        if (found == NULL) {
+            if (PyErr_Occurred())
+                return -1;
+            PyObject *made = sentence_columns(piece, vocabulary, scratch);
+            if (made == NULL)
+                return -1;
+            int failed = PyDict_SetItem(new, piece, made);
+            Py_DECREF(made);
+            if (failed)
+                return -1;
+            found = made; /* `new` holds it */
+        }
+        if (!PyBytes_Check(found)) {
+            PyErr_SetString(PyExc_TypeError, "toxicity_scan: new values must be bytes");
+            return -1;
+        }
+        ref = piece;
+    }
+    if (i64buf_put(columns, (const int64_t *)PyBytes_AS_STRING(found),
+                   PyBytes_GET_SIZE(found) / (Py_ssize_t)sizeof(int64_t)) < 0)
+        return -1;
+    return PyList_Append(refs, ref);
+}
+
+static PyObject *
+toxicity_scan(PyObject *self, PyObject *args)
+{
+    PyObject *texts, *lowers, *memo, *vocabulary, *new;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!", &PyList_Type, &texts, &PyList_Type, &lowers,
+                          &PyDict_Type, &memo, &PyDict_Type, &vocabulary, &PyDict_Type, &new))
+        return NULL;
+    Py_ssize_t docs = PyList_GET_SIZE(texts);
+    if (PyList_GET_SIZE(lowers) != docs) {
+        PyErr_SetString(PyExc_ValueError, "toxicity_scan: texts and lowers differ in length");
+        return NULL;
+    }
+    i64buf columns = {0}, bounds = {0}, scratch = {0};
+    PyObject *known = PyList_New(docs), *counts = PyList_New(docs), *refs = PyList_New(0);
+    PyObject *result = NULL;
+    if (known == NULL || counts == NULL || refs == NULL)
+        goto done;
+    for (Py_ssize_t d = 0; d < docs; d++) {
+        PyObject *text = PyList_GET_ITEM(texts, d), *lower = PyList_GET_ITEM(lowers, d);
+        if (lower != Py_None && (!PyUnicode_Check(lower) ||
+                                 PyUnicode_GET_LENGTH(lower) != PyUnicode_GET_LENGTH(text))) {
+            PyErr_SetString(PyExc_ValueError, "toxicity_scan: a lower is not of its text's length");
+            goto done;
+        }
+        PyObject *spans = split_spans(text, 1);
+        if (spans == NULL)
+            goto done;
+        Py_ssize_t before = columns.size, count = PyList_GET_SIZE(spans);
+        for (Py_ssize_t s = 0; s < count; s++) {
+            PyObject *span = PyList_GET_ITEM(spans, s);
+            int64_t pair[2] = {PyLong_AsLongLong(PyTuple_GET_ITEM(span, 0)),
+                               PyLong_AsLongLong(PyTuple_GET_ITEM(span, 1))};
+            PyObject *piece = lowered_piece(text, lower, (Py_ssize_t)pair[0], (Py_ssize_t)pair[1]);
+            if (piece == NULL || !PyUnicode_Check(piece)) {
+                if (piece != NULL)
+                    PyErr_SetString(PyExc_TypeError, "toxicity_scan: lower() gave no str");
+                Py_XDECREF(piece);
+                Py_DECREF(spans);
+                goto done;
+            }
+            int failed = scan_sentence(piece, memo, vocabulary, new, refs, &columns, &scratch) < 0 ||
+                         i64buf_put(&bounds, pair, 2) < 0;
+            Py_DECREF(piece);
+            if (failed) {
+                Py_DECREF(spans);
+                goto done;
+            }
+        }
+        Py_DECREF(spans);
+        PyList_SET_ITEM(known, d, PyLong_FromSsize_t(columns.size - before));
+        PyList_SET_ITEM(counts, d, PyLong_FromSsize_t(count));
+        if (PyList_GET_ITEM(known, d) == NULL || PyList_GET_ITEM(counts, d) == NULL)
+            goto done;
+    }
+    PyObject *columns_bytes = i64buf_bytes(&columns), *bounds_bytes = i64buf_bytes(&bounds);
+    if (columns_bytes != NULL && bounds_bytes != NULL)
+        result = PyTuple_Pack(5, columns_bytes, known, bounds_bytes, counts, refs);
+    Py_XDECREF(columns_bytes);
+    Py_XDECREF(bounds_bytes);
+done:
+    Py_XDECREF(known);
+    Py_XDECREF(counts);
+    Py_XDECREF(refs);
+    PyMem_Free(columns.data);
+    PyMem_Free(bounds.data);
+    PyMem_Free(scratch.data);
+    return result;
+}
+
+/* Whether `type` is a tuple subclass without extra fields, such as a NamedTuple. */
+static int
+plain_tuple_type(PyTypeObject *type)
+{
+    if (PyType_IsSubtype(type, &PyTuple_Type) && type->tp_basicsize == PyTuple_Type.tp_basicsize &&
+        type->tp_itemsize == PyTuple_Type.tp_itemsize)
+        return 1;
+    PyErr_SetString(PyExc_TypeError, "span type must be a tuple subclass without extra fields");
+    return 0;
+}
+
+/* `span_type(start, end, score)` made as tuple.__new__ makes it, the items' references
+ * stolen. A span of two ints and a float holds nothing a reference cycle can run through
+ * (its type is a module-level class): it is left untracked by the cycle collector, which
+ * untracks such exact tuples itself but never subclass instances, so that millions of spans
+ * are not traced by every full collection (measured: most of a batch's span-building time);
+ * refcounting alone frees them. */
+static PyObject *
+make_span(PyTypeObject *span_type, PyObject *start, PyObject *end, PyObject *score)
+{
+    PyObject *span = start && end && score ? span_type->tp_alloc(span_type, 3) : NULL;
+    if (span == NULL) {
+        Py_XDECREF(start);
+        Py_XDECREF(end);
+        Py_XDECREF(score);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(span, 0, start);
+    PyTuple_SET_ITEM(span, 1, end);
+    PyTuple_SET_ITEM(span, 2, score);
+    if (PyLong_CheckExact(start) && PyLong_CheckExact(end) && PyFloat_CheckExact(score))
+        PyObject_GC_UnTrack(span);
+    return span;
+}
+
+/* new_span(span_type, start, end, score): the reference is span_type(start, end, score). */
+static PyObject *
+new_span(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "new_span takes (span_type, start, end, score)");
+        return NULL;
+    }
+    if (!PyType_Check(args[0]) || !plain_tuple_type((PyTypeObject *)args[0]))
+        return NULL;
+    return make_span((PyTypeObject *)args[0], Py_NewRef(args[1]), Py_NewRef(args[2]),
+                     Py_NewRef(args[3]));
+}
+
+static PyObject *
+toxicity_spans(PyObject *self, PyObject *args)
+{
+    Py_buffer bounds;
+    PyObject *counts, *refs, *scores, *type;
+    double minimum;
+    if (!PyArg_ParseTuple(args, "y*O!O!O!dO!", &bounds, &PyList_Type, &counts, &PyList_Type,
+                          &refs, &PyDict_Type, &scores, &minimum, &PyType_Type, &type))
+        return NULL;
+    PyTypeObject *span_type = (PyTypeObject *)type;
+    PyObject *out = NULL;
+    const int64_t *pairs = bounds.buf;
+    Py_ssize_t sentences = PyList_GET_SIZE(refs), k = 0;
+    if (!plain_tuple_type(span_type))
+        goto done;
+    if (bounds.len != sentences * 2 * (Py_ssize_t)sizeof(int64_t)) {
+        PyErr_SetString(PyExc_ValueError, "toxicity_spans: bounds and refs differ in length");
+        goto done;
+    }
+    Py_ssize_t docs = PyList_GET_SIZE(counts);
+    out = PyList_New(docs);
+    if (out == NULL)
+        goto done;
+    for (Py_ssize_t d = 0; d < docs; d++) {
+        Py_ssize_t count = PyLong_AsSsize_t(PyList_GET_ITEM(counts, d));
+        if (count < 0 || count > sentences - k) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "toxicity_spans: counts exceed the sentences");
+            goto fail;
+        }
+        PyObject *kept = PyList_New(0);
+        if (kept == NULL)
+            goto fail;
+        PyList_SET_ITEM(out, d, kept);
+        for (Py_ssize_t s = 0; s < count; s++, k++) {
+            PyObject *ref = PyList_GET_ITEM(refs, k), *prob = ref;
+            if (!PyFloat_Check(ref)) {
+                prob = PyDict_GetItemWithError(scores, ref);
+                if (prob == NULL) {
+                    if (!PyErr_Occurred())
+                        PyErr_SetObject(PyExc_KeyError, ref);
+                    goto fail;
+                }
+            }
+            double value = PyFloat_AsDouble(prob);
+            if (value == -1.0 && PyErr_Occurred())
+                goto fail;
+            if (!(value >= minimum))
+                continue;
+            PyObject *span = make_span(span_type, PyLong_FromLongLong(pairs[2 * k]),
+                                       PyLong_FromLongLong(pairs[2 * k + 1]), Py_NewRef(prob));
+            if (span == NULL || PyList_Append(kept, span) < 0) {
+                Py_XDECREF(span);
+                goto fail;
+            }
+            Py_DECREF(span);
+        }
+    }
+    goto done;
+fail:
+    Py_CLEAR(out);
+done:
+    PyBuffer_Release(&bounds);
+    return out;
+}
+
+/* doc_languages(spans, preds): a document's languages from its paragraphs' predictions, the
+ * length-weighted mean of their scores, most likely first, ties by code; one paragraph gives
+ * its prediction unchanged. Reference: dolmakit.taggers.lid.doc_from_paragraphs_reference
+ * (tests/test_tagger_kernels.py). Sums are taken in paragraph order, as the reference's. */
+typedef struct {
+    PyObject *lang; /* borrowed from preds */
+    double weighted;
+} lang_weight;
+
+static int
+by_weight_then_code(const void *a, const void *b)
+{
+    const lang_weight *x = a, *y = b;
+    if (x->weighted != y->weighted)
+        return x->weighted > y->weighted ? -1 : 1;
+    return PyUnicode_Compare(x->lang, y->lang);
+}
+
+__attribute__((optimize("fp-contract=off"))) static PyObject *
+doc_languages(PyObject *self, PyObject *args)
+{
+    PyObject *spans, *preds;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &spans, &PyList_Type, &preds))
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(preds);
+    if (PyList_GET_SIZE(spans) != n) {
+        PyErr_SetString(PyExc_ValueError, "doc_languages: spans and preds differ in length");
+        return NULL;
+    }
+    if (n == 1)
+        return Py_NewRef(PyList_GET_ITEM(preds, 0));
+    lang_weight *langs = NULL;
+    Py_ssize_t count = 0, room = 0;
+    long long total = 0;
+    PyObject *out = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *span = PyList_GET_ITEM(spans, i);
+        if (!PyTuple_Check(span) || PyTuple_GET_SIZE(span) != 2) {
+            PyErr_SetString(PyExc_TypeError, "doc_languages: a span is not a (start, end) pair");
+            goto done;
+        }
+        long long start = PyLong_AsLongLong(PyTuple_GET_ITEM(span, 0));
+        long long end = PyLong_AsLongLong(PyTuple_GET_ITEM(span, 1));
+        if (PyErr_Occurred())
+            goto done;
+        total += end - start;
+        PyObject *pred = PySequence_Fast(PyList_GET_ITEM(preds, i), "a prediction is a sequence");
+        if (pred == NULL)
+            goto done;
+        Py_ssize_t k = PySequence_Fast_GET_SIZE(pred);
+        PyObject **items = PySequence_Fast_ITEMS(pred);
+        for (Py_ssize_t j = 0; j < k; j++) {
+            PyObject *pair = items[j];
+            if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+                !PyUnicode_Check(PyTuple_GET_ITEM(pair, 0)) ||
+                !PyFloat_Check(PyTuple_GET_ITEM(pair, 1))) {
+                PyErr_SetString(PyExc_TypeError, "doc_languages: not a (str, float) pair");
+                Py_DECREF(pred);
+                goto done;
+            }
+            PyObject *lang = PyTuple_GET_ITEM(pair, 0);
+            double product = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(pair, 1)) * (double)(end - start);
+            Py_ssize_t at = 0;
+            while (at < count && langs[at].lang != lang) {
+                int same = PyUnicode_Compare(langs[at].lang, lang) == 0;
+                if (same)
+                    break;
+                at++;
+            }
+            if (at == count) {
+                if (count == room) {
+                    room = room ? 2 * room : 16;
+                    lang_weight *grown = PyMem_Realloc(langs, sizeof(lang_weight) * (size_t)room);
+                    if (grown == NULL) {
+                        PyErr_NoMemory();
+                        Py_DECREF(pred);
+                        goto done;
+                    }
+                    langs = grown;
+                }
+                langs[count].lang = lang; /* preds keeps it alive */
+                langs[count].weighted = 0.0;
+                count++;
+            }
+            langs[at].weighted = langs[at].weighted + product;
+        }
+        Py_DECREF(pred);
+    }
+    if (total == 0) {
+        PyErr_SetString(PyExc_ZeroDivisionError, "doc_languages: paragraphs of no characters");
+        goto done;
+    }
+    qsort(langs, (size_t)count, sizeof(lang_weight), by_weight_then_code);
+    out = PyList_New(count);
+    if (out == NULL)
+        goto done;
+    for (Py_ssize_t j = 0; j < count; j++) {
+        double mean = langs[j].weighted / (double)total;
+        PyObject *pair = Py_BuildValue("(Od)", langs[j].lang, mean < 1.0 ? mean : 1.0);
+        if (pair == NULL) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyList_SET_ITEM(out, j, pair);
+    }
+done:
+    PyMem_Free(langs);
+    return out;
+}
+
+static PyMethodDef tagger_methods[] = {
+    {"toxicity_scan", toxicity_scan, METH_VARARGS,
+     "Return the sentences of texts with their known words' columns (toxicity tagger)."},
+    {"toxicity_spans", toxicity_spans, METH_VARARGS,
+     "Return per text the spans of its sentences scoring at least a minimum (toxicity tagger)."},
+    {"doc_languages", doc_languages, METH_VARARGS,
+     "Return a document's languages from its paragraphs' predictions (lid_fasttext)."},
+    {"new_span", (PyCFunction)(void (*)(void))new_span, METH_FASTCALL,
+     "Return span_type(start, end, score), untracked by the cycle collector (lid, toxicity)."},
+    {NULL, NULL, 0, NULL},
+};
+
+/* ----------------------------------------- end of tagger sentences and spans (tagmodels) */
+
 static PyMethodDef methods[] = {
     {"summarize", summarize, METH_O, "Return the document statistics tuple of a text."},
     {"c4_lines", c4_lines, METH_O, "Return the C4 line statistics of a text."},
@@ -1482,7 +1931,8 @@ PyInit__textstats(void)
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
-    if (PyModule_AddIntConstant(m, "FIELDS", S_FIELDS) < 0) {
+    if (PyModule_AddIntConstant(m, "FIELDS", S_FIELDS) < 0 ||
+        PyModule_AddFunctions(m, tagger_methods) < 0) {
         Py_DECREF(m);
         return NULL;
     }

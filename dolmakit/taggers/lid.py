@@ -17,22 +17,28 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from itertools import chain
 from typing import Any, ClassVar, cast
+
+import numpy as np
 
 from dolmakit.document import Document, Span
 from dolmakit.errors import DolmakitError
+from dolmakit.native import load_native
 from dolmakit.taggers.base import register
 from dolmakit.taggers.memo import TextMemo
 from dolmakit.taggers.models import lid_model_path, load_fasttext_model
-from dolmakit.taggers.segments import paragraph_spans
+from dolmakit.taggers.segments import new_span, paragraph_spans
 
 DOC_PREFIX = "lang_"
 PARAGRAPH_PREFIX = "paragraph_lang_"
 _FASTTEXT_LABEL = "__label__"
 
-# One prediction: (language code, score in [0, 1]), most likely first.
-Prediction = list[tuple[str, float]]
+# One prediction: (language code, score in [0, 1]), most likely first. fastText's are tuples:
+# a tuple of (str, float) tuples is soon untracked by the cycle collector, so a memo of them
+# is not traced by every full collection, as one of lists would be.
+Prediction = Sequence[tuple[str, float]]
 
 
 class _LidTagger(ABC):
@@ -51,6 +57,7 @@ class _LidTagger(ABC):
         # Every prediction is of the top_k languages (k is the same at both call sites), so
         # one memo serves documents and paragraphs; a repeated text is predicted once.
         self.memo: TextMemo[Prediction] = TextMemo()
+        self._paragraph_keys: dict[str, str] = {}  # language -> its paragraph attribute
 
     @abstractmethod
     def predict(self, texts: list[str], k: int) -> list[Prediction]:
@@ -62,13 +69,12 @@ class _LidTagger(ABC):
         Engines predict each text on its own (a batch only saves calls), so a kept result is
         the one the engine gives for that text in any batch.
         """
-        preds = [self.memo.get(text) for text in texts]
+        preds = list(map(self.memo.entries.get, texts))
         missing = list(dict.fromkeys(t for t, p in zip(texts, preds, strict=True) if p is None))
         if not missing:
             return cast(list[Prediction], preds)
         found = dict(zip(missing, self.predict(missing, self.top_k), strict=True))
-        for text, pred in found.items():
-            self.memo.put(text, pred)
+        self.memo.put_many(found.items())
         return [found[t] if p is None else p for t, p in zip(texts, preds, strict=True)]
 
     # True: with paragraphs on, a document's scores are derived from its paragraphs'
@@ -112,26 +118,34 @@ class _LidTagger(ABC):
         texts: list[str] = []
         per_doc: list[tuple[int, list[tuple[int, int]]]] = []
         for i, doc in enumerate(docs):
-            if doc.text.strip():
-                spans = paragraph_spans(doc.text)
-                texts += [doc.text[start:end] for start, end in spans]
+            text = doc.text
+            if text.strip():
+                spans = paragraph_spans(text)
+                texts += [text[start:end] for start, end in spans]
                 per_doc.append((i, spans))
         results: list[dict[str, list[Span]]] = [{} for _ in docs]
         if not texts:
             return results
-        preds = iter(self.predict_top_k(texts))
+        preds = self.predict_top_k(texts)
+        minimum, keys, at = self.min_score, self._paragraph_keys, 0
         for i, spans in per_doc:
             out = results[i]
-            paragraph_preds = [next(preds) for _ in spans]
+            paragraph_preds = preds[at : at + len(spans)]
+            at += len(spans)
             self._doc_scores(out, _doc_from_paragraphs(spans, paragraph_preds), len(docs[i].text))
             for (start, end), pred in zip(spans, paragraph_preds, strict=True):
-                if pred and pred[0][1] >= self.min_score:
+                if pred and pred[0][1] >= minimum:
                     lang, score = pred[0]
-                    out.setdefault(PARAGRAPH_PREFIX + lang, []).append(Span(start, end, score))
+                    key = keys.get(lang) or keys.setdefault(lang, PARAGRAPH_PREFIX + lang)
+                    spans_of = out.get(key)
+                    if spans_of is None:
+                        out[key] = [new_span(start, end, score)]
+                    else:
+                        spans_of.append(new_span(start, end, score))
         return results
 
 
-def _doc_from_paragraphs(
+def doc_from_paragraphs_reference(
     spans: Sequence[tuple[int, int]], preds: Sequence[Prediction]
 ) -> Prediction:
     """Return a document's languages from its paragraphs' top-k predictions.
@@ -149,6 +163,15 @@ def _doc_from_paragraphs(
             scores[lang] = scores.get(lang, 0.0) + score * (end - start)
     ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
     return [(lang, min(1.0, weighted / total)) for lang, weighted in ranked]
+
+
+# The compiled `doc_languages` when the extension is built (tests/test_tagger_kernels.py).
+_NATIVE = load_native("_textstats")
+_doc_from_paragraphs: Callable[[list[tuple[int, int]], list[Prediction]], Prediction] = (
+    _NATIVE.doc_languages
+    if _NATIVE is not None and hasattr(_NATIVE, "doc_languages")
+    else doc_from_paragraphs_reference
+)
 
 
 @register
@@ -180,6 +203,7 @@ class FastTextLidTagger(_LidTagger):
         super().__init__(top_k, paragraphs, min_score)
         self.model_path = lid_model_path(model)
         self._model: Any = load_fasttext_model(str(self.model_path))
+        self._codes: dict[str, str] = {}  # fastText label -> language code
 
     def predict(self, texts: list[str], k: int) -> list[Prediction]:
         """Return fastText's top-k (label, probability) per text; newlines become spaces."""
@@ -189,12 +213,33 @@ class FastTextLidTagger(_LidTagger):
         except (TypeError, UnicodeError):  # a lone surrogate cannot cross into C++: replace it
             lines = [_valid_utf8(line) for line in lines]
             labels, probs = self._model.predict(lines, k=k)
-        cut = len(_FASTTEXT_LABEL)
-        # The quantized model's softmax can exceed 1 by ~1e-4: clamp to a probability.
-        return [
-            [(label[cut:], min(1.0, float(p))) for label, p in zip(row, row_probs, strict=True)]
-            for row, row_probs in zip(labels, probs, strict=True)
-        ]
+        return self._predictions(labels, probs)
+
+    def _predictions(self, labels: list[list[str]], probs: list[Any]) -> list[Prediction]:
+        """Return fastText's rows as (code, probability) lists, label prefix cut off.
+
+        The quantized model's softmax can exceed 1 by ~1e-4: a probability is clamped as
+        `min(1.0, float(p))` does (float32 widened exactly, values not below 1 give 1.0).
+        """
+        flat = list(chain.from_iterable(labels))
+        lengths = [len(row) for row in labels]
+        values = np.concatenate(probs).astype(np.float64) if flat else np.zeros(0)
+        if len(values) != len(flat) or [len(row) for row in probs] != lengths:
+            raise DolmakitError("fastText returned labels and probabilities of unequal rows")
+        codes = self._codes
+        for label in set(flat).difference(codes):
+            codes[label] = label[len(_FASTTEXT_LABEL) :]
+        clamped = np.where(values < 1.0, values, 1.0).tolist()
+        pairs = list(zip(map(codes.__getitem__, flat), clamped, strict=True))
+        width = lengths[0] if lengths else 0
+        if width and lengths.count(width) == len(lengths):  # k pairs a row: grouped in C
+            return list(zip(*[iter(pairs)] * width, strict=True))
+        out: list[Prediction] = []
+        at = 0
+        for n in lengths:
+            out.append(tuple(pairs[at : at + n]))
+            at += n
+        return out
 
 
 @register

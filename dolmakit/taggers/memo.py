@@ -10,6 +10,7 @@ texts it is emptied and fills again.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
@@ -35,3 +36,13 @@ class TextMemo(Generic[V]):
         if len(self.entries) >= self.max_entries:
             self.entries.clear()
         self.entries[text] = value
+
+    def put_many(self, items: Iterable[tuple[str, V]]) -> None:
+        """Keep each (text, value) as `put` would, in order, a dict update at a time."""
+        entries, pending = self.entries, list(items)
+        while pending:
+            if len(entries) >= self.max_entries:
+                entries.clear()
+            room = self.max_entries - len(entries)
+            entries.update(pending[:room])
+            pending = pending[room:]

@@ -2,14 +2,17 @@
 
 `paragraph_spans` and `sentence_spans` are the compiled `dolmakit._textstats` functions when
 it is built, else the pure-Python references below, which define them (tests/test_segments.py
-checks that both agree).
+checks that both agree). `new_span` makes the taggers' `Span`s: equal to `Span(start, end,
+score)`, compiled ones are left untracked by the cycle collector (see `_textstats.c`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import partial
 
+from dolmakit.document import Span
 from dolmakit.taggers.rules.text import NATIVE
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -54,4 +57,8 @@ paragraph_spans: Callable[[str], list[tuple[int, int]]] = (
 )
 sentence_spans: Callable[[str], list[tuple[int, int]]] = (
     NATIVE.sentence_spans if NATIVE is not None else sentence_spans_reference
+)
+
+new_span: Callable[[int, int, float], Span] = (
+    partial(NATIVE.new_span, Span) if NATIVE is not None and hasattr(NATIVE, "new_span") else Span
 )

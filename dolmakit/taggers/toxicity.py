@@ -10,7 +10,6 @@ trained on Jigsaw data with `dolmakit train-classifier`) are the other toxicity 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -20,12 +19,9 @@ from dolmakit.document import Document, Span
 from dolmakit.errors import DolmakitError
 from dolmakit.taggers.base import register
 from dolmakit.taggers.memo import TextMemo
-from dolmakit.taggers.segments import sentence_spans
+from dolmakit.taggers.toxicity_scan import Kept, scan_for, spans
 
-# A lowered sentence's known words (vocabulary index + 1) and its probability of being toxic.
-_Kept = tuple[list[int], float]
-
-# A sentence ends at ., ! or ? (with closing quotes/brackets) before whitespace, or at a newline.
+_INT64 = 8  # bytes per column in the scan's arrays
 
 
 def load_profanity_model() -> tuple[Any, Any]:
@@ -74,11 +70,10 @@ class ToxicityTagger:
         self._vocabulary: dict[str, int] = {
             word: index for word, index in vectorizer.vocabulary_.items() if word not in stop
         }
-        # The same, shifted by one so that a word outside it (None) filters out in C.
-        self._columns = {word: index + 1 for word, index in self._vocabulary.items()}
-        self._words = re.compile(vectorizer.token_pattern)
+        self._scan = scan_for(vectorizer.token_pattern)
         self._tfidf = vectorizer._tfidf
-        self.memo: TextMemo[_Kept] = TextMemo()
+        # A lowered sentence's known words (vocabulary indices) and its probability.
+        self.memo: TextMemo[Kept] = TextMemo()
 
     def predict(self, texts: list[str]) -> list[float]:
         """Return the probability that each text is toxic, in one batch."""
@@ -106,65 +101,45 @@ class ToxicityTagger:
         return self._tag_with_sentences(docs)
 
     def _tag_with_sentences(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
-        # (document, start, end, lowered sentence, its probability if the memo had it)
-        owners: list[tuple[int, int, int, str, float | None]] = []
-        doc_columns: list[int] = []  # vocabulary index + 1 of every known word, per document
-        doc_lengths: list[int] = []  # known words per kept document
-        docs_kept: list[int] = []
         # A sentence's columns and score depend on its lowered text alone: the memo keeps
-        # both, and a sentence not in it is vectorised and scored once per batch.
-        memo = self.memo
-        new: dict[str, list[int]] = {}  # lowered sentence -> its columns, in first-seen order
-        find, lookup = self._words.findall, self._columns.get
-        for i, doc in enumerate(docs):
-            text = doc.text
-            if not text.strip():
-                continue
+        # both, and a sentence not in it is vectorised and scored once per batch (`new`).
+        kept = [i for i, doc in enumerate(docs) if doc.text.strip()]
+        texts = [docs[i].text for i in kept]
+        lowers: list[str | None] = []
+        for text in texts:
             lower = text.lower()
-            same_length = len(lower) == len(text)
-            before = len(doc_columns)
-            for start, end in sentence_spans(text):
-                piece = lower[start:end] if same_length else text[start:end].lower()
-                kept = memo.get(piece)
-                if kept is not None:
-                    doc_columns += kept[0]
-                    owners.append((i, start, end, piece, kept[1]))
-                else:
-                    columns = new.get(piece)
-                    if columns is None:
-                        columns = new[piece] = list(filter(None, map(lookup, find(piece))))
-                    doc_columns += columns
-                    owners.append((i, start, end, piece, None))
-            docs_kept.append(i)
-            doc_lengths.append(len(doc_columns) - before)
-        results: list[dict[str, list[Span]]] = [{} for _ in docs]
-        if not owners:
-            return results
-        new_columns = [column for columns in new.values() for column in columns]
-        counts = self._count_matrix(
-            doc_columns + new_columns, doc_lengths + [len(c) for c in new.values()]
+            lowers.append(lower if len(lower) == len(text) else None)
+        new: dict[str, bytes] = {}
+        columns, known, bounds, counts, refs = self._scan(
+            texts, lowers, self.memo.entries, self._vocabulary, new
         )
-        probs = self._probabilities(self._tfidf.transform(counts))
-        for row, i in enumerate(docs_kept):
+        results: list[dict[str, list[Span]]] = [{} for _ in docs]
+        if not kept:
+            return results
+        new_columns = list(new.values())
+        counts_matrix = self._count_matrix(
+            columns + b"".join(new_columns),
+            known + [len(c) // _INT64 for c in new_columns],
+        )
+        probs = self._probabilities(self._tfidf.transform(counts_matrix))
+        for row, i in enumerate(kept):
             results[i]["toxic"] = [Span(0, len(docs[i].text), probs[row])]
-        scores = dict(zip(new, probs[len(docs_kept) :], strict=True))
-        for piece, columns in new.items():
-            memo.put(piece, (columns, scores[piece]))
-        minimum = self.min_sentence_score
-        for i, start, end, piece, prob in owners:
-            if prob is None:
-                prob = scores[piece]
-            if prob >= minimum:
-                results[i].setdefault("toxic_sentence", []).append(Span(start, end, prob))
+        new_probs = probs[len(kept) :]
+        scores = dict(zip(new, new_probs, strict=True))
+        self.memo.put_many(zip(new, zip(new_columns, new_probs, strict=True), strict=True))
+        sentence_spans = spans(bounds, counts, refs, scores, self.min_sentence_score)
+        for i, found in zip(kept, sentence_spans, strict=True):
+            if found:
+                results[i]["toxic_sentence"] = found
         return results
 
-    def _count_matrix(self, columns: list[int], lengths: list[int]) -> Any:
+    def _count_matrix(self, columns: bytes, lengths: list[int]) -> Any:
         """Return the CSR word counts (float64, indices sorted) of rows of given lengths.
 
-        `columns` holds vocabulary index + 1 of each known word, row after row.
+        `columns` holds the vocabulary index of each known word (native int64), row after row.
         """
         sparse = _sparse()
-        cols = np.asarray(columns, dtype=np.int64) - 1
+        cols = np.frombuffer(columns, dtype=np.int64)
         rows = np.repeat(np.arange(len(lengths)), lengths)
         data = np.ones(len(cols), dtype=np.float64)
         matrix = sparse.csr_matrix(
