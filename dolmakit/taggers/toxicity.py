@@ -3,14 +3,18 @@
 The model is alt-profanity-check's (a TF-IDF vectorizer and a calibrated linear SVM trained on
 labelled English comments, shipped in its wheel; MIT), so it runs offline. It pins
 scikit-learn and joblib exactly, which is why it lives in its own extra
-(`dolmakit[toxicity]`). It is English-only: text in other languages scores low. The word-list
-tagger `ldnoobw` (multilingual, C4-style) and `classifier` (any fastText model, e.g. one
-trained on Jigsaw data with `dolmakit train-classifier`) are the other toxicity signals.
+(`dolmakit[toxicity]`); the model files of the wheel tested are read and evaluated without
+importing scikit-learn, with the same results (`dolmakit.taggers.profanity`). It is
+English-only: text in other languages scores low. The word-list tagger `ldnoobw`
+(multilingual, C4-style) and `classifier` (any fastText model, e.g. one trained on Jigsaw
+data with `dolmakit train-classifier`) are the other toxicity signals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from array import array
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,20 +23,40 @@ from dolmakit.document import Document, Span
 from dolmakit.errors import DolmakitError
 from dolmakit.taggers.base import register
 from dolmakit.taggers.memo import TextMemo
+from dolmakit.taggers.profanity import load_profanity_model
 from dolmakit.taggers.toxicity_scan import Kept, scan_for, spans
 
 _INT64 = 8  # bytes per column in the scan's arrays
 
 
-def load_profanity_model() -> tuple[Any, Any]:
-    """Return alt-profanity-check's (vectorizer, model), loaded once per process on import."""
+def _sklearn_model() -> tuple[dict[str, int], re.Pattern[str], Callable[[Any], list[float]]]:
+    """Return (vocabulary, word pattern, scorer of count rows) from scikit-learn's objects.
+
+    The vectorizer's own steps are run by the tagger, once per text: lower case, its word
+    pattern, its vocabulary without its stop words, then its TF-IDF weighting and the model.
+    """
     try:
         from profanity_check import profanity_check
     except ImportError:
         raise DolmakitError(
             "the toxicity tagger needs alt-profanity-check: pip install 'dolmakit[toxicity]'"
         ) from None
-    return profanity_check.vectorizer, profanity_check.model
+    vectorizer, model = profanity_check.vectorizer, profanity_check.model
+    expected = {
+        "analyzer": "word", "ngram_range": (1, 1), "lowercase": True, "input": "content",
+        "strip_accents": None, "preprocessor": None, "tokenizer": None, "binary": False,
+    }  # fmt: skip
+    found = {key: getattr(vectorizer, key) for key in expected}
+    if found != expected:
+        raise DolmakitError(f"toxicity: unexpected vectorizer settings {found}")
+    stop = vectorizer.get_stop_words() or frozenset()
+    vocabulary = {word: index for word, index in vectorizer.vocabulary_.items() if word not in stop}
+    tfidf = vectorizer._tfidf
+
+    def scores(counts: Any) -> list[float]:
+        return [float(p) for p in model.predict_proba(tfidf.transform(counts))[:, 1]]
+
+    return vocabulary, re.compile(vectorizer.token_pattern), scores
 
 
 @register
@@ -55,23 +79,15 @@ class ToxicityTagger:
             )
         self.sentences = sentences
         self.min_sentence_score = min_sentence_score
-        self._vectorizer, self._model = load_profanity_model()
-        # The vectorizer's own steps, run here once per text (see tag_batch): lower case, its
-        # word pattern, its vocabulary without its stop words, then its TF-IDF weighting.
-        vectorizer = self._vectorizer
-        expected = {
-            "analyzer": "word", "ngram_range": (1, 1), "lowercase": True, "input": "content",
-            "strip_accents": None, "preprocessor": None, "tokenizer": None, "binary": False,
-        }  # fmt: skip
-        found = {key: getattr(vectorizer, key) for key in expected}
-        if found != expected:
-            raise DolmakitError(f"toxicity: unexpected vectorizer settings {found}")
-        stop = vectorizer.get_stop_words() or frozenset()
-        self._vocabulary: dict[str, int] = {
-            word: index for word, index in vectorizer.vocabulary_.items() if word not in stop
-        }
-        self._scan = scan_for(vectorizer.token_pattern)
-        self._tfidf = vectorizer._tfidf
+        self._scores: Callable[[Any], list[float]]
+        arrays = load_profanity_model()
+        if arrays is not None:  # the known model files: no scikit-learn import (profanity.py)
+            self._vocabulary = arrays.vocabulary
+            self._words = re.compile(arrays.token_pattern)
+            self._scores = arrays.probabilities
+        else:
+            self._vocabulary, self._words, self._scores = _sklearn_model()
+        self._scan = scan_for(self._words.pattern)
         # A lowered sentence's known words (vocabulary indices) and its probability.
         self.memo: TextMemo[Kept] = TextMemo()
 
@@ -79,10 +95,13 @@ class ToxicityTagger:
         """Return the probability that each text is toxic, in one batch."""
         if not texts:
             return []
-        return self._probabilities(self._vectorizer.transform(texts))
-
-    def _probabilities(self, features: Any) -> list[float]:
-        return [float(p) for p in self._model.predict_proba(features)[:, 1]]
+        find, lookup = self._words.findall, self._vocabulary.get
+        columns, lengths = array("q"), []
+        for text in texts:
+            row = [i for i in map(lookup, find(text.lower())) if i is not None]
+            columns.extend(row)
+            lengths.append(len(row))
+        return self._scores(self._count_matrix(columns.tobytes(), lengths))
 
     def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
         """Return `toxic` per non-blank document and `toxic_sentence` spans per sentence.
@@ -121,7 +140,7 @@ class ToxicityTagger:
             columns + b"".join(new_columns),
             known + [len(c) // _INT64 for c in new_columns],
         )
-        probs = self._probabilities(self._tfidf.transform(counts_matrix))
+        probs = self._scores(counts_matrix)
         for row, i in enumerate(kept):
             results[i]["toxic"] = [Span(0, len(docs[i].text), probs[row])]
         new_probs = probs[len(kept) :]
