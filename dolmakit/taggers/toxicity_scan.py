@@ -16,6 +16,7 @@ import re
 from array import array
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from functools import partial
+from typing import Any
 
 from dolmakit.document import Span
 from dolmakit.native import load_native
@@ -120,14 +121,12 @@ def scan_for(pattern: str) -> ScanFunction:
     return partial(scan_reference, words=re.compile(pattern))
 
 
-def spans(
-    bounds: bytes,
-    counts: Sequence[int],
-    refs: Sequence[float | str],
-    scores: Mapping[str, float],
-    minimum: float,
-) -> list[list[Span]]:
-    """Return `spans_reference(...)`, compiled when the extension is built."""
-    if NATIVE is not None:
-        return NATIVE.toxicity_spans(bounds, counts, refs, scores, minimum, Span)  # type: ignore[no-any-return]
-    return spans_reference(bounds, counts, refs, scores, minimum)
+def _compiled_spans(*args: Any) -> list[list[Span]]:
+    assert NATIVE is not None
+    return NATIVE.toxicity_spans(*args, Span)  # type: ignore[no-any-return]
+
+
+# `spans_reference(...)`, compiled when the extension is built.
+spans: Callable[
+    [bytes, Sequence[int], Sequence[float | str], Mapping[str, float], float], list[list[Span]]
+] = _compiled_spans if NATIVE is not None else spans_reference
