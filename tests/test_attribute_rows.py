@@ -1,6 +1,6 @@
 """The tag stage's one-pass attribute rows against the per-document check they stand for.
 
-`checked_rows_reference` (pure Python) defines the rows; the compiled `checked_rows` must give
+`checked_rows` (pure Python) defines the rows; the compiled `checked_rows` must give
 identical ones, on random tagger results of every shape (good, malformed, subclasses), and
 round every score exactly as `round(x, 5)`. A row it gives must equal what the stage's
 per-document check writes for that document, and a malformed result must still stop the
@@ -10,6 +10,7 @@ run with the stage's message.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 from dolmakit.document import Document, Span
 from dolmakit.io.attributes import AttributeWriter
-from dolmakit.taggers.attribute_rows import checked_rows_reference
+from dolmakit.taggers.attribute_rows import checked_rows, compiled_checked_rows
 from dolmakit.taggers.rules.text import NATIVE
 from dolmakit.taggers.stage import TaggerError, _Checker
 
@@ -35,7 +36,7 @@ class _Float(float):
 
 
 class _Tagger:
-    """A tagger double: declares 'a', 'b' and 'lang_*'; never run (results are given)."""
+    """A tagger double declaring 'a', 'b' and 'lang_*': returns `result` for every document."""
 
     name: ClassVar[str] = "t"
     version: ClassVar[str] = "1"
@@ -43,9 +44,20 @@ class _Tagger:
     requires: ClassVar[str] = ""
     description: ClassVar[str] = "test double"
 
+    def __init__(self, result: Any = None) -> None:
+        self.result = result
+
+    def tag_batch(self, docs: Sequence[Document]) -> list[Any]:
+        return [self.result for _ in docs]
+
 
 class _ValueTagger(_Tagger):
+    """A ValueTagger double with value types 'v1' and 'v2'."""
+
     value_types: ClassVar[tuple[str, ...]] = ("v1", "v2")
+
+    def tag_values(self, docs: Sequence[Document]) -> list[Any]:
+        return [self.result for _ in docs]
 
 
 KEYS = {"a": "r__t__a", "b": "r__t__b"}  # 'lang_en' is declared but not yet known
@@ -82,13 +94,13 @@ value_results = st.one_of(
 def batches(draw: st.DrawFn) -> tuple[list[list[Any]], list[int]]:
     """Return (results of a span tagger and a value tagger, text sizes) for a few documents."""
     n = draw(st.integers(1, 4))
-    plain = draw(st.lists(st.one_of(found_dicts, st.just([])), min_size=n, max_size=n))
+    plain: list[Any] = draw(st.lists(st.one_of(found_dicts, st.just([])), min_size=n, max_size=n))
     values = draw(st.lists(value_results, min_size=n, max_size=n))
     return [plain, values], draw(st.lists(st.integers(0, 10), min_size=n, max_size=n))
 
 
 def reference(outs: list[list[Any]], sizes: list[int]) -> list[Any]:
-    return checked_rows_reference(outs, [dict(KEYS), dict(KEYS)], [None, VALUE_KEYS], sizes, Span)
+    return checked_rows(outs, [dict(KEYS), dict(KEYS)], [None, VALUE_KEYS], sizes, Span)
 
 
 @needs_native
@@ -169,7 +181,7 @@ def test_compiled_rounding_equals_round(xs: list[float]) -> None:
 
 
 def test_rounding_keeps_signs_and_ties_to_even() -> None:
-    assert checked_rows_reference(
+    assert checked_rows(
         [[{"a": [[0, 0, -0.000004], [0, 0, 1 / 64], [0, 0, 3 / 64], [0, 0, 1.0]]}]],
         [{"a": "k"}], [None], [0], Span,
     ) == [{"k": [[0, 0, -0.0], [0, 0, 0.01562], [0, 0, 0.04688], [0, 0, 1.0]]}]  # fmt: skip
@@ -196,36 +208,16 @@ def test_rounding_keeps_signs_and_ties_to_even() -> None:
 def test_malformed_results_stop_with_the_stage_message(
     tmp_path: Path, plain: Any, values: Any, message: str
 ) -> None:
-    class _Run(_Tagger):
-        def tag_batch(self, docs: list[Document]) -> list[Any]:
-            return [plain]
-
-    class _RunValues(_ValueTagger):
-        def tag_batch(self, docs: list[Document]) -> list[Any]:
-            raise AssertionError("a ValueTagger runs through tag_values")
-
-        def tag_values(self, docs: list[Document]) -> list[Any]:
-            return [values]
-
-    checker = _Checker("r", [("t", _Run()), ("v", _RunValues())], "x.jsonl")
+    checker = _Checker("r", [("t", _Tagger(plain)), ("v", _ValueTagger(values))], "x.jsonl")
     with AttributeWriter(tmp_path / "a.jsonl") as writer, pytest.raises(TaggerError, match=message):
         checker.write_batch([(1, Document(id="d", text="abc"))], writer)
 
 
 def test_accepted_unusual_results_are_converted(tmp_path: Path) -> None:
     # Int and float subclasses, and spans of other shapes, go through the full check.
-    class _Run(_Tagger):
-        def tag_batch(self, docs: list[Document]) -> list[Any]:
-            return [{"a": [(_Int(0), 2, _Float(0.123456))], "lang_en": ((0, 3, _Int(1)),)}]
-
-    class _RunValues(_ValueTagger):
-        def tag_batch(self, docs: list[Document]) -> list[Any]:
-            raise AssertionError("a ValueTagger runs through tag_values")
-
-        def tag_values(self, docs: list[Document]) -> list[Any]:
-            return [({}, (2 / 3, None))]
-
-    checker = _Checker("r", [("t", _Run()), ("v", _RunValues())], "x.jsonl")
+    plain = {"a": [(_Int(0), 2, _Float(0.123456))], "lang_en": ((0, 3, _Int(1)),)}
+    values: tuple[Any, ...] = ({}, (2 / 3, None))
+    checker = _Checker("r", [("t", _Tagger(plain)), ("v", _ValueTagger(values))], "x.jsonl")
     path = tmp_path / "a.jsonl"
     with AttributeWriter(path) as writer:
         checker.write_batch([(1, Document(id="d", text="abc"))], writer)
@@ -233,3 +225,7 @@ def test_accepted_unusual_results_are_converted(tmp_path: Path) -> None:
         '{"id":"d","attributes":{"r__t__a":[[0,2,0.12346]],"r__t__lang_en":[[0,3,1]],'
         '"r__v__v1":[[0,3,0.66667]]}}\n'
     )
+
+
+def test_the_stage_uses_the_compiled_rows_when_built() -> None:
+    assert compiled_checked_rows is (None if NATIVE is None else NATIVE.checked_rows)

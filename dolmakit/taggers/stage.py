@@ -40,7 +40,7 @@ from dolmakit.io.rejects import Rejects, rejects_file
 from dolmakit.run.options import RunOptions, or_default
 from dolmakit.run.progress import Tally
 from dolmakit.run.runner import RunSummary, ShardJob, ShardResult, run_shards
-from dolmakit.taggers.attribute_rows import SCORE_DIGITS, checked_rows, checked_span
+from dolmakit.taggers.attribute_rows import SCORE_DIGITS, checked_span, compiled_checked_rows
 from dolmakit.taggers.base import Tagger, ValueTagger, available_taggers, load_tagger
 from dolmakit.taggers.recipes import (
     Recipe,
@@ -246,14 +246,18 @@ class _Checker:
                     f"tagger {name!r} returned {got} results for {len(docs)} documents on {where}"
                 )
             results.append((name, tagger, self.keys.setdefault(name, {}), out, value_keys))
-        # Well-formed results become attribute dicts in one pass (compiled when built); a
-        # document with anything else is checked alone, which raises or converts.
-        rows = checked_rows(
-            [r[3] for r in results],
-            [r[2] for r in results],
-            [r[4] for r in results],
-            [len(doc.text) for doc in docs],
-            Span,
+        # Compiled: well-formed results become attribute dicts in one pass; a document with
+        # anything else (None) is checked alone, which raises or converts.
+        rows: list[Attributes | None] = (
+            [None] * len(docs)
+            if compiled_checked_rows is None
+            else compiled_checked_rows(
+                [r[3] for r in results],
+                [r[2] for r in results],
+                [r[4] for r in results],
+                [len(doc.text) for doc in docs],
+                Span,
+            )
         )
         for i, (lineno, doc) in enumerate(batch):
             attrs = rows[i]
