@@ -892,6 +892,21 @@ checked_score(PyObject *score)
     return NULL;
 }
 
+/* Return a new [start, end, score] list; takes the reference to score (NULL on failure). */
+static PyObject *
+span_list(PyObject *start, PyObject *end, PyObject *score)
+{
+    PyObject *out = PyList_New(3);
+    if (out == NULL) {
+        Py_DECREF(score);
+        return NULL;
+    }
+    PyList_SET_ITEM(out, 0, Py_NewRef(start));
+    PyList_SET_ITEM(out, 1, Py_NewRef(end));
+    PyList_SET_ITEM(out, 2, score);
+    return out;
+}
+
 /* Return a new [start, end, score] list for a span within [0, size], NULL with no error to
  * give up, NULL with an error on failure. */
 static PyObject *
@@ -918,23 +933,14 @@ checked_span(PyObject *span, Py_ssize_t size, PyTypeObject *span_type)
     if (!(0 <= s && s <= e && e <= size))
         return NULL;
     PyObject *score = checked_score(items[2]);
-    if (score == NULL)
-        return NULL;
-    PyObject *out = PyList_New(3);
-    if (out == NULL) {
-        Py_DECREF(score);
-        return NULL;
-    }
-    PyList_SET_ITEM(out, 0, Py_NewRef(start));
-    PyList_SET_ITEM(out, 1, Py_NewRef(end));
-    PyList_SET_ITEM(out, 2, score);
-    return out;
+    return score == NULL ? NULL : span_list(start, end, score);
 }
 
-/* Put one tagger's result for a document into attrs: 1 done, 0 give up, -1 error. */
+/* Put one tagger's result for a document into attrs: 1 done, 0 give up, -1 error. zero is
+ * the int 0. */
 static int
 put_checked(PyObject *attrs, PyObject *found, PyObject *keys, PyObject *value_keys,
-            PyObject *size_obj, Py_ssize_t size, PyTypeObject *span_type)
+            PyObject *zero, PyObject *size_obj, Py_ssize_t size, PyTypeObject *span_type)
 {
     PyObject *values = NULL;
     if (value_keys != Py_None) {
@@ -995,17 +1001,11 @@ put_checked(PyObject *attrs, PyObject *found, PyObject *keys, PyObject *value_ke
         PyObject *score = checked_score(value);
         if (score == NULL)
             return PyErr_Occurred() ? -1 : 0;
-        PyObject *span = PyList_New(3);
-        if (span == NULL) {
-            Py_DECREF(score);
+        PyObject *span = span_list(zero, size_obj, score);
+        if (span == NULL)
             return -1;
-        }
-        PyList_SET_ITEM(span, 0, PyLong_FromLong(0));
-        PyList_SET_ITEM(span, 1, Py_NewRef(size_obj));
-        PyList_SET_ITEM(span, 2, score);
         PyObject *one = PyList_New(1);
-        if (one == NULL || PyList_GET_ITEM(span, 0) == NULL) {
-            Py_XDECREF(one);
+        if (one == NULL) {
             Py_DECREF(span);
             return -1;
         }
@@ -1042,9 +1042,14 @@ checked_rows(PyObject *self, PyObject *args)
             return NULL;
         }
     }
-    PyObject *rows = PyList_New(docs);
-    if (rows == NULL)
+    PyObject *zero = PyLong_FromLong(0);
+    if (zero == NULL)
         return NULL;
+    PyObject *rows = PyList_New(docs);
+    if (rows == NULL) {
+        Py_DECREF(zero);
+        return NULL;
+    }
     for (Py_ssize_t i = 0; i < docs; i++) {
         PyObject *size_obj = PyList_GET_ITEM(sizes, i);
         Py_ssize_t size = PyLong_CheckExact(size_obj) ? PyLong_AsSsize_t(size_obj) : -1;
@@ -1059,7 +1064,7 @@ checked_rows(PyObject *self, PyObject *args)
         int status = 1;
         for (Py_ssize_t t = 0; t < taggers && status == 1; t++)
             status = put_checked(attrs, PyList_GET_ITEM(PyList_GET_ITEM(outs, t), i),
-                                 PyList_GET_ITEM(keys, t), PyList_GET_ITEM(value_keys, t),
+                                 PyList_GET_ITEM(keys, t), PyList_GET_ITEM(value_keys, t), zero,
                                  size_obj, size, span_type);
         if (status < 0) {
             Py_DECREF(attrs);
@@ -1071,8 +1076,10 @@ checked_rows(PyObject *self, PyObject *args)
         }
         PyList_SET_ITEM(rows, i, attrs);
     }
+    Py_DECREF(zero);
     return rows;
 error:
+    Py_DECREF(zero);
     Py_DECREF(rows);
     return NULL;
 }
