@@ -129,3 +129,34 @@ def test_compiled_check_agrees_with_the_reference(attrs: dict) -> None:
         assert span_problem(v) is None
     if key is not None:
         assert span_problem(attrs[key]) is not None
+
+
+@pytest.mark.parametrize("value", sorted(BAD))
+def test_only_the_keys_asked_for_are_decoded_and_checked(tmp_path: Path, value: str) -> None:
+    attrs = dataset(tmp_path, value)
+    names: set[str] = set()
+    rows = list(read_attribute_lines(attrs, only={"t__q__len"}, names=names))
+    assert [(line, doc_id) for line, doc_id, _ in rows] == [(1, "d0"), (2, "d1"), (3, "d2")]
+    assert [a for _, _, a in rows] == [{"t__q__len": [[0, 14, 14]]}] * 2 + [{}]
+    assert names == {"t__q__len", KEY}
+    with pytest.raises(InputError) as caught:
+        list(read_attribute_lines(attrs, only={KEY}))
+    assert str(caught.value) == f"{attrs}:2: attribute {KEY!r}: {BAD[value]}"
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('{"id": 5, "attributes": {}}', "attribute line has no string 'id'"),
+        ('{"id": "d1", "attributes": [1]}', "'attributes' must be an object"),
+        ('{"id": "d1", "attributes": {"t__q__len": [[0, 1, 1]]', "attribute file: invalid JSON"),
+    ],
+)
+def test_a_bad_line_is_named_when_only_some_keys_are_read(
+    tmp_path: Path, line: str, problem: str
+) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"id": "d0", "attributes": {"t__q__len": [[0, 1, 1]]}}\n' + line + "\n")
+    with pytest.raises(InputError) as caught:
+        list(read_attribute_lines(path, only={"t__q__len"}))
+    assert str(caught.value).startswith(f"{path}:2: {problem}")

@@ -81,3 +81,21 @@ def test_the_memory_of_hopeless_candidates_is_bounded(monkeypatch: pytest.Monkey
     text = " ".join(str(year) for year in range(1990, 2000))
     assert matches(ours, text, "US") == matches(phonenumbers.PhoneNumberMatcher, text, "US")
     assert 1 <= len(ours.hopeless) <= 3
+
+
+def test_possible_lengths_come_from_the_regions_of_a_code() -> None:
+    from dolmakit.taggers.phones import possible_lengths
+
+    nanpa = possible_lengths(phonenumbers, 1)
+    assert nanpa is not None and 10 in nanpa and 4 not in nanpa
+    assert possible_lengths(phonenumbers, 999) == frozenset()  # no such country code
+
+
+@pytest.mark.parametrize("leniency", ["POSSIBLE", "VALID", "EXACT_GROUPING"])
+def test_same_matches_at_every_leniency(leniency: str) -> None:
+    level = getattr(phonenumbers.Leniency, leniency)
+    text = "2022-01-01 +0200: call 650-253-0000, +49 30 1234567 or 12345; v1.2.3 +1 650 253 0000."
+    for region in ("US", "DE", None):
+        ours = phone_matcher(phonenumbers)(text, region, leniency=level)
+        theirs = phonenumbers.PhoneNumberMatcher(text, region, leniency=level)
+        assert [(m.start, m.end) for m in ours] == [(m.start, m.end) for m in theirs]

@@ -60,10 +60,12 @@ def test_tokens_tagger_counts() -> None:
 
 def test_toxicity_model_imports_without_version_warnings() -> None:
     pytest.importorskip("profanity_check")
-    from dolmakit.taggers.toxicity import load_profanity_model
+    from dolmakit.taggers.profanity import load_profanity_model
+    from dolmakit.taggers.toxicity import _sklearn_model
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a drifted scikit-learn warns when unpickling
+        _sklearn_model()
         load_profanity_model()
 
 

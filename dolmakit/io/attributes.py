@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,16 @@ from dolmakit.native import load_native
 Attributes = dict[str, list[list[float]]]
 _NAME_RE = re.compile(r"[^A-Za-z0-9_]")
 _decoder = msgspec.json.Decoder()
+
+
+class _LazyLine(msgspec.Struct):
+    """An attribute line whose values stay undecoded JSON until asked for."""
+
+    id: Any = None
+    attributes: dict[str, msgspec.Raw] | None = None
+
+
+_lazy_decoder = msgspec.json.Decoder(_LazyLine)
 
 
 def sanitize_name(name: str) -> str:
@@ -64,11 +74,15 @@ class AttributeWriter(JsonlWriter):
         self.write(line)
 
 
-def read_attribute_lines(path: str | Path) -> Iterator[tuple[int, str, Attributes]]:
+def read_attribute_lines(
+    path: str | Path, only: Collection[str] | None = None, names: set[str] | None = None
+) -> Iterator[tuple[int, str, Attributes]]:
     """Yield (line number, id, attributes) of an attribute file; InputError on a bad line.
 
     Every value is checked once, here: a list of [start, end, score] spans (see span_problem),
-    so that filters, statistics and span replacement can index spans without checks.
+    so that filters, statistics and span replacement can index spans without checks. With
+    `only`, just those keys are decoded, checked and yielded (the line must still be valid
+    JSON), and `names`, when given, collects every key the lines hold.
     """
     name = str(path)
     lineno = 0
@@ -76,23 +90,49 @@ def read_attribute_lines(path: str | Path) -> Iterator[tuple[int, str, Attribute
         for lineno, line in iter_lines(name, DEFAULT_MAX_LINE_BYTES):
             if line is None:
                 raise InputError(name, lineno, "attribute line too long")
-            try:
-                obj = _decoder.decode(line)
-            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
-                problem = line_problem(line, lineno, exc)
-                raise InputError(name, lineno, f"attribute file: {problem}") from None
-            if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
-                raise InputError(name, lineno, "attribute line has no string 'id'")
-            attrs = obj.get("attributes") or {}
-            if not isinstance(attrs, dict):
-                raise InputError(name, lineno, "'attributes' must be an object")
+            found = _lazy_attributes(line, only, names) if only is not None else None
+            doc_id, attrs = found if found is not None else _attributes(line, name, lineno)
             key = _bad_span_key(attrs)
             if key is not None:
                 problem = span_problem(attrs[key]) or "not a list of spans"
                 raise InputError(name, lineno, f"attribute {key!r}: {problem}")
-            yield lineno, obj["id"], attrs
+            yield lineno, doc_id, attrs
     except READ_ERRORS as exc:
         raise InputError(name, lineno + 1, f"attribute file: {file_problem(exc)}") from None
+
+
+def _attributes(line: bytes, name: str, lineno: int) -> tuple[str, Attributes]:
+    """Return the id and the attributes of a line, decoded whole; InputError naming the line."""
+    try:
+        obj = _decoder.decode(line)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        problem = line_problem(line, lineno, exc)
+        raise InputError(name, lineno, f"attribute file: {problem}") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+        raise InputError(name, lineno, "attribute line has no string 'id'")
+    attrs = obj.get("attributes") or {}
+    if not isinstance(attrs, dict):
+        raise InputError(name, lineno, "'attributes' must be an object")
+    return obj["id"], attrs
+
+
+def _lazy_attributes(
+    line: bytes, only: Collection[str], names: set[str] | None
+) -> tuple[str, Attributes] | None:
+    """Return the id and the `only` attributes of a line, or None to decode it whole.
+
+    None for any line that is not well formed, so that `_attributes` reports it.
+    """
+    try:
+        obj = _lazy_decoder.decode(line)
+        if not isinstance(obj.id, str):
+            return None
+        raw = obj.attributes or {}
+        if names is not None:
+            names.update(raw)
+        return obj.id, {key: _decoder.decode(raw[key]) for key in only if key in raw}
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
 
 
 MAX_OFFSET = 1 << 63
@@ -158,18 +198,20 @@ def read_with_attributes(
     rejects: Rejects | None = None,
     *,
     max_line_bytes: int | None = None,
+    only: Collection[str] | None = None,
+    names: set[str] | None = None,
 ) -> Iterator[tuple[int, Document, Attributes]]:
     """Yield (line, document, merged attributes of all runs), checking ids line by line.
 
     A missing attribute file, an id mismatch, a short or a long attribute file is an
-    InputError naming both files and the lines.
+    InputError naming both files and the lines. `only` and `names` are read_attribute_lines'.
     """
     doc_name = str(document_file)
     paths = [attribute_path(document_file, run) for run in runs]
     for run, path in zip(runs, paths, strict=True):
         if not path.is_file():
             raise InputError(str(path), 0, f"attribute run {run!r} has no file for {doc_name}")
-    streams = [read_attribute_lines(p) for p in paths]
+    streams = [read_attribute_lines(p, only, names) for p in paths]
     for lineno, doc in read_documents(doc_name, rejects, max_line_bytes=max_line_bytes):
         merged: Attributes = {}
         for path, stream in zip(paths, streams, strict=True):

@@ -45,6 +45,10 @@ class SpanReplacer:
     def __bool__(self) -> bool:
         return bool(self._rules)
 
+    def attribute_keys(self) -> set[str]:
+        """Return every attribute key the rules may read."""
+        return {key for compiled in self._rules for key in compiled.keys}
+
     def apply(self, text: str, attrs: Attributes) -> str:
         """Return `text` with every selected span replaced; SpanError for an invalid span."""
         return self.splice(text, self.choose(text, attrs))

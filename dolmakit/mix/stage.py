@@ -149,6 +149,10 @@ class TokenAttribute:
         self._ref: Reference | None = resolve(name, runs) if name is not None else None
         self.missing = 0
 
+    def attribute_keys(self) -> tuple[str, ...]:
+        """Return the attribute keys the count may be read from."""
+        return self._ref.keys if self._ref is not None else ()
+
     def get(self, cfg: JobConfig, line: int, doc: Document, attrs: Attributes) -> int | None:
         """Return the document's token count from its attribute, or None to count it."""
         if self._ref is None:
@@ -204,8 +208,13 @@ def pass1(job: ShardJob[JobConfig], rejects: Rejects) -> ShardResult[PassOneStat
         pending.clear()
         pending_at.clear()
 
-    for line, doc, attrs in read_with_attributes(job.input, cfg.runs, rejects):
-        keys.update(attrs)
+    # Only the attributes the filter, the span rules and the token counts read are decoded;
+    # the names of all of them go into the manifest.
+    used = {key for keys_of in compiled.attribute_keys().values() for key in keys_of}
+    used |= replacer.attribute_keys() | set(from_attribute.attribute_keys())
+    for line, doc, attrs in read_with_attributes(
+        job.input, cfg.runs, rejects, only=used, names=keys
+    ):
         clause = _first_failing(cfg, compiled, line, doc, attrs)
         lines.append(line)
         ids.append(doc.id)

@@ -14,6 +14,12 @@ The library's `_parse_and_verify(candidate, offset)` looks at the text around th
 the candidate, the region and the leniency. Asked once with the candidate as the whole text,
 where those context checks cannot reject, a None holds for the candidate wherever it occurs:
 such candidates ("+0200", "2022" in changelogs) are remembered and answered None at once.
+
+At VALID leniency or stricter the library then requires `is_valid_number`, which holds only
+if the national significant number's length is among the possible lengths of the general
+description of one of the country code's regions (`possible_lengths`). A new candidate is
+parsed once, as the library parses it, and one that cannot parse or has a length no region
+allows is hopeless without the library's search through the regions' number patterns.
 """
 
 from __future__ import annotations
@@ -44,6 +50,26 @@ def fewest_valid_digits(phonenumbers: Any) -> int:
     return min(fewest, default=0)
 
 
+def possible_lengths(phonenumbers: Any, country_code: int) -> frozenset[int] | None:
+    """Return the national number lengths a valid number of `country_code` can have.
+
+    None when some region of the code allows any length (its metadata lists none). Empty
+    when no region can hold a valid number (an unknown code).
+    """
+    from phonenumbers.phonemetadata import PhoneMetadata
+
+    lengths: set[int] = set()
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ()):
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region.upper())
+        desc = metadata.general_desc if metadata is not None else None
+        if desc is None:
+            continue  # no number matches a missing description
+        if not desc.possible_length:
+            return None
+        lengths.update(desc.possible_length)
+    return frozenset(lengths)
+
+
 @functools.cache
 def phone_matcher(phonenumbers: Any) -> Any:
     """Return the matcher class: the library's, skipping candidates with too few digits.
@@ -58,6 +84,18 @@ def phone_matcher(phonenumbers: Any) -> Any:
     valid = phonenumbers.Leniency.VALID
     count = _DIGIT_OR_LETTER.findall
     verify = base._parse_and_verify
+    parse, significant = phonenumbers.parse, phonenumbers.national_significant_number
+    unparsable = phonenumbers.NumberParseException
+    lengths_of = functools.cache(functools.partial(possible_lengths, phonenumbers))
+
+    def never_valid(candidate: str, region: str | None) -> bool:
+        """Return True if the candidate parses to no number or to one of an impossible length."""
+        try:
+            number = parse(candidate, region, keep_raw_input=True)
+        except unparsable:
+            return True
+        lengths = lengths_of(number.country_code)
+        return lengths is not None and len(significant(number)) not in lengths
 
     class FewDigitsMatcher(base):  # type: ignore[misc, valid-type]
         # (candidate, region, leniency) the library rejects whatever surrounds the candidate
@@ -70,12 +108,18 @@ def phone_matcher(phonenumbers: Any) -> Any:
             hopeless = self.hopeless
             if key in hopeless:
                 return None
-            alone = base(candidate, self.preferred_region, self.leniency)
-            if verify(alone, candidate, 0) is None:
-                if len(hopeless) >= HOPELESS_CAP:
-                    hopeless.clear()
-                hopeless[key] = None
+            if (self.leniency >= valid and never_valid(candidate, self.preferred_region)) or (
+                verify(base(candidate, self.preferred_region, self.leniency), candidate, 0) is None
+            ):
+                _remember(hopeless, key, None)
                 return None
             return verify(self, candidate, offset)
 
     return FewDigitsMatcher
+
+
+def _remember(memory: dict[Any, Any], key: Any, value: Any) -> None:
+    """Keep `key: value`, emptying the memory first when it holds HOPELESS_CAP entries."""
+    if len(memory) >= HOPELESS_CAP:
+        memory.clear()
+    memory[key] = value

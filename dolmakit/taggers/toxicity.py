@@ -3,15 +3,17 @@
 The model is alt-profanity-check's (a TF-IDF vectorizer and a calibrated linear SVM trained on
 labelled English comments, shipped in its wheel; MIT), so it runs offline. It pins
 scikit-learn and joblib exactly, which is why it lives in its own extra
-(`dolmakit[toxicity]`). It is English-only: text in other languages scores low. The word-list
-tagger `ldnoobw` (multilingual, C4-style) and `classifier` (any fastText model, e.g. one
-trained on Jigsaw data with `dolmakit train-classifier`) are the other toxicity signals.
+(`dolmakit[toxicity]`); the model files of the wheel tested are read and evaluated without
+importing scikit-learn, with the same results (`dolmakit.taggers.profanity`). It is
+English-only: text in other languages scores low. The word-list tagger `ldnoobw`
+(multilingual, C4-style) and `classifier` (any fastText model, e.g. one trained on Jigsaw
+data with `dolmakit train-classifier`) are the other toxicity signals.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -20,6 +22,7 @@ from dolmakit.document import Document, Span
 from dolmakit.errors import DolmakitError
 from dolmakit.taggers.base import register
 from dolmakit.taggers.memo import TextMemo
+from dolmakit.taggers.profanity import load_profanity_model
 from dolmakit.taggers.segments import sentence_spans
 
 # A lowered sentence's known words (vocabulary index + 1) and its probability of being toxic.
@@ -28,15 +31,34 @@ _Kept = tuple[list[int], float]
 # A sentence ends at ., ! or ? (with closing quotes/brackets) before whitespace, or at a newline.
 
 
-def load_profanity_model() -> tuple[Any, Any]:
-    """Return alt-profanity-check's (vectorizer, model), loaded once per process on import."""
+def _sklearn_model() -> tuple[dict[str, int], re.Pattern[str], Callable[[Any], list[float]]]:
+    """Return (vocabulary, word pattern, scorer of count rows) from scikit-learn's objects.
+
+    The vectorizer's own steps are run by the tagger, once per text: lower case, its word
+    pattern, its vocabulary without its stop words, then its TF-IDF weighting and the model.
+    """
     try:
         from profanity_check import profanity_check
     except ImportError:
         raise DolmakitError(
             "the toxicity tagger needs alt-profanity-check: pip install 'dolmakit[toxicity]'"
         ) from None
-    return profanity_check.vectorizer, profanity_check.model
+    vectorizer, model = profanity_check.vectorizer, profanity_check.model
+    expected = {
+        "analyzer": "word", "ngram_range": (1, 1), "lowercase": True, "input": "content",
+        "strip_accents": None, "preprocessor": None, "tokenizer": None, "binary": False,
+    }  # fmt: skip
+    found = {key: getattr(vectorizer, key) for key in expected}
+    if found != expected:
+        raise DolmakitError(f"toxicity: unexpected vectorizer settings {found}")
+    stop = vectorizer.get_stop_words() or frozenset()
+    vocabulary = {word: index for word, index in vectorizer.vocabulary_.items() if word not in stop}
+    tfidf = vectorizer._tfidf
+
+    def scores(counts: Any) -> list[float]:
+        return [float(p) for p in model.predict_proba(tfidf.transform(counts))[:, 1]]
+
+    return vocabulary, re.compile(vectorizer.token_pattern), scores
 
 
 @register
@@ -59,35 +81,27 @@ class ToxicityTagger:
             )
         self.sentences = sentences
         self.min_sentence_score = min_sentence_score
-        self._vectorizer, self._model = load_profanity_model()
-        # The vectorizer's own steps, run here once per text (see tag_batch): lower case, its
-        # word pattern, its vocabulary without its stop words, then its TF-IDF weighting.
-        vectorizer = self._vectorizer
-        expected = {
-            "analyzer": "word", "ngram_range": (1, 1), "lowercase": True, "input": "content",
-            "strip_accents": None, "preprocessor": None, "tokenizer": None, "binary": False,
-        }  # fmt: skip
-        found = {key: getattr(vectorizer, key) for key in expected}
-        if found != expected:
-            raise DolmakitError(f"toxicity: unexpected vectorizer settings {found}")
-        stop = vectorizer.get_stop_words() or frozenset()
-        self._vocabulary: dict[str, int] = {
-            word: index for word, index in vectorizer.vocabulary_.items() if word not in stop
-        }
-        # The same, shifted by one so that a word outside it (None) filters out in C.
+        self._scores: Callable[[Any], list[float]]
+        arrays = load_profanity_model()
+        if arrays is not None:  # the known model files: no scikit-learn import (profanity.py)
+            self._vocabulary = arrays.vocabulary
+            self._words = re.compile(arrays.token_pattern)
+            self._scores = arrays.probabilities
+        else:
+            self._vocabulary, self._words, self._scores = _sklearn_model()
+        # The vocabulary shifted by one, so that a word outside it (None) filters out in C.
         self._columns = {word: index + 1 for word, index in self._vocabulary.items()}
-        self._words = re.compile(vectorizer.token_pattern)
-        self._tfidf = vectorizer._tfidf
         self.memo: TextMemo[_Kept] = TextMemo()
 
     def predict(self, texts: list[str]) -> list[float]:
         """Return the probability that each text is toxic, in one batch."""
         if not texts:
             return []
-        return self._probabilities(self._vectorizer.transform(texts))
-
-    def _probabilities(self, features: Any) -> list[float]:
-        return [float(p) for p in self._model.predict_proba(features)[:, 1]]
+        find, lookup = self._words.findall, self._columns.get
+        rows = [list(filter(None, map(lookup, find(text.lower())))) for text in texts]
+        return self._scores(
+            self._count_matrix([c for row in rows for c in row], list(map(len, rows)))
+        )
 
     def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
         """Return `toxic` per non-blank document and `toxic_sentence` spans per sentence.
@@ -144,7 +158,7 @@ class ToxicityTagger:
         counts = self._count_matrix(
             doc_columns + new_columns, doc_lengths + [len(c) for c in new.values()]
         )
-        probs = self._probabilities(self._tfidf.transform(counts))
+        probs = self._scores(counts)
         for row, i in enumerate(docs_kept):
             results[i]["toxic"] = [Span(0, len(docs[i].text), probs[row])]
         scores = dict(zip(new, probs[len(docs_kept) :], strict=True))
