@@ -229,3 +229,26 @@ def test_accepted_unusual_results_are_converted(tmp_path: Path) -> None:
 
 def test_the_stage_uses_the_compiled_rows_when_built() -> None:
     assert compiled_checked_rows is (None if NATIVE is None else NATIVE.checked_rows)
+
+
+def test_a_bad_document_past_the_first_rows_call_is_named(tmp_path: Path) -> None:
+    # The compiled rows come a few documents a call: the 36th of 40 is still the one named.
+    class _PerDocument(_Tagger):
+        def tag_batch(self, docs: Sequence[Document]) -> list[Any]:
+            return [{"a": [(0, 3 if i != 35 else 4, 0.5)]} for i in range(len(docs))]
+
+    checker = _Checker("r", [("t", _PerDocument())], "x.jsonl")
+    batch = [(i + 1, Document(id=f"d{i}", text="abc")) for i in range(40)]
+    path = tmp_path / "a.jsonl"
+    with (
+        pytest.raises(
+            TaggerError, match=r"span \[0, 4\] is not within the text \(0..3\) of x.jsonl:36"
+        ),
+        AttributeWriter(path) as writer,
+    ):
+        checker.write_batch(batch, writer)
+    with AttributeWriter(path) as writer:
+        checker.write_batch(batch[:35], writer)
+    assert path.read_text() == "".join(
+        f'{{"id":"d{i}","attributes":{{"r__t__a":[[0,3,0.5]]}}}}\n' for i in range(35)
+    )
