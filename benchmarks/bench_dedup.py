@@ -157,19 +157,25 @@ def main() -> None:
         stage_module.SignatureStore = unreleased  # type: ignore[attr-defined]
     _warm_up_pyarrow()
     load = os.getloadavg()[0]
+    backend = make_backend(args.backend, args.workers)
     start = time.perf_counter()
-    summary = dedup_minhash(
-        [args.corpus / "documents"],
-        "bench_minhash",
-        MinHashConfig(
-            verify=args.verify,  # type: ignore[arg-type]
-            threshold=args.threshold,
-            bands=args.bands,
-            rows=args.rows,
-            chaining=args.chaining,  # type: ignore[arg-type]
-        ),
-        run_options=RunOptions(backend=make_backend(args.backend, args.workers), progress=False),
-    )
+    try:
+        summary = dedup_minhash(
+            [args.corpus / "documents"],
+            "bench_minhash",
+            MinHashConfig(
+                verify=args.verify,  # type: ignore[arg-type]
+                threshold=args.threshold,
+                bands=args.bands,
+                rows=args.rows,
+                chaining=args.chaining,  # type: ignore[arg-type]
+            ),
+            run_options=RunOptions(backend=backend, progress=False),
+        )
+    finally:
+        close = getattr(backend, "close", None)
+        if close is not None:
+            close()  # pool workers exit and are reaped: their CPU and memory are counted
     elapsed = time.perf_counter() - start
     cpu = _cpu_seconds()
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

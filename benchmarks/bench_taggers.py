@@ -92,13 +92,17 @@ def time_dolmakit(
     from dolmakit.taggers.stage import tag
 
     shutil.rmtree(documents.parent / "attributes" / run, ignore_errors=True)
+    backend = ProcessBackend(workers)
     start = time.perf_counter()
-    summary = tag(
-        [documents],
-        run,
-        list(taggers),
-        run_options=RunOptions(backend=ProcessBackend(workers), progress=False, resume=False),
-    )
+    try:
+        summary = tag(
+            [documents],
+            run,
+            list(taggers),
+            run_options=RunOptions(backend=backend, progress=False, resume=False),
+        )
+    finally:
+        backend.close()  # the workers exit and are reaped, so their CPU time is counted
     seconds = time.perf_counter() - start
     assert summary.rejected_total == 0, summary.lines()
     return seconds

@@ -17,6 +17,7 @@ LAYERS: dict[str, int] = {
     "dolmakit._textstats": 0,
     "dolmakit._suffix": 0,
     "dolmakit.native": 0,
+    "dolmakit.startup": 0,
     "dolmakit.document": 1,
     "dolmakit.tokenizers": 1,
     "dolmakit.io": 2,

@@ -18,6 +18,7 @@ from dolmakit.io.reader import MAX_LINE_ENV
 from dolmakit.io.storage import location
 from dolmakit.io.units import counted, parse_size
 from dolmakit.run.options import RunOptions
+from dolmakit.startup import skip_pandas_probe
 
 
 @click.group(cls=DolmakitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -199,4 +200,5 @@ cli.add_command(run)
 
 def main() -> None:
     """Run the command line."""
+    skip_pandas_probe()
     sys.exit(cli.main(prog_name="dolmakit"))

@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 from dolmakit.errors import DolmakitError
 from dolmakit.run.orphans import exit_with_parent
 from dolmakit.run.progress import LocalCounter, install_counter
+from dolmakit.startup import skip_pandas_probe
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -184,7 +185,8 @@ class ProcessBackend(LocalBackend):
 
 
 def _start_worker(counter: Any, parent_pid: int) -> None:
-    """Set up a pool worker: the progress counter, and an exit when the parent dies."""
+    """Set up a pool worker: the progress counter, an exit when the parent dies, no pandas."""
+    skip_pandas_probe()
     install_counter(counter)
     exit_with_parent(parent_pid)
 
