@@ -25,6 +25,16 @@ def put_values(
 ) -> int:
     """Set attrs[key] = [[0, size, value]] per value not None; return -1 or a bad index."""
 
+def checked_rows(
+    outs: list[list[Any]],
+    keys: list[dict[str, str]],
+    value_keys: list[tuple[str, ...] | None],
+    sizes: list[int],
+    span_type: type,
+    /,
+) -> list[dict[str, list[list[float]]] | None]:
+    """Return each document's checked attribute dict, or None where it needs the full check."""
+
 def pii_candidates(
     text: str, /
 ) -> tuple[list[int], list[int], list[int], list[int], list[int], bool]:
