@@ -195,6 +195,7 @@ def test_rounding_keeps_signs_and_ties_to_even() -> None:
         ([], ({}, ()), r"tagger 't' returned list, not a dict, for x.jsonl:1"),
         ({"a": [7]}, ({}, ()), r"'t', type 'a': spans must be \[start, end, score\] triples"),
         ({"a": [(0, "1", 0.5)]}, ({}, ()), r"spans must be .* at x.jsonl:1: 'str' object"),
+        ({"a": [(0, 1, 0.5), (0, 1)]}, ({}, ()), r"spans must be .* not enough values"),
         ({"a": [(0, 1, "x")]}, ({}, ()), r"'t', type 'a': score 'x' is not a number at x.jsonl:1"),
         ({"a": [(0, 1, math.inf)]}, ({}, ()), "'t', type 'a': score inf is not finite"),
         ({"a": [(2, 1, 0.5)]}, ({}, ()), r"span \[2, 1\] is not within the text \(0..3\)"),

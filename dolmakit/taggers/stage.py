@@ -338,7 +338,7 @@ class _Checker:
                 elif kind_of_score is not int:
                     score = _score(score, name, kind, f"{self.path}:{lineno}")
                 out.append([start, end, score])
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:  # not iterable, or not three items
             raise TaggerError(
                 f"tagger {name!r}, type {kind!r}: spans must be [start, end, score] triples"
                 f" of integers and a number at {self.path}:{lineno}: {exc}"
