@@ -1680,6 +1680,164 @@ collapse_spaces(PyObject *self, PyObject *text)
     return out;
 }
 
+/* ---------------------------------------------------------------- profanity model
+ * P(toxic) of rows of vocabulary columns, as dolmakit.taggers.profanity computes it (and
+ * through it scikit-learn): per row the distinct columns ascending with their counts, each
+ * count times its idf, divided by the L2 norm of the row (sum of squares in column order;
+ * a row of zeros stays zeros), then for each of K classifiers the dot product with its
+ * weights in column order plus its intercept, the calibration 1 / (1 + exp(-z)) with
+ * z = -(slope * score + offset), and the mean of the K probabilities added in order.
+ * Compiled with -ffp-contract=off so that no multiply-add is fused. */
+
+static int
+compare_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+static int
+double_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t count, const char *what)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    if (view->itemsize != sizeof(double) || view->format == NULL || strcmp(view->format, "d") != 0
+        || view->len != count * (Py_ssize_t)sizeof(double)) {
+        PyErr_Format(PyExc_ValueError, "%s: expected %zd float64 values", what, count);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+profanity_scores(PyObject *self, PyObject *args)
+{
+    PyObject *columns, *lengths, *idf_obj, *weights_obj, *intercepts_obj, *slopes_obj,
+        *offsets_obj;
+    Py_ssize_t vocabulary, classifiers;
+    if (!PyArg_ParseTuple(args, "O!O!nnOOOOO:profanity_scores", &PyList_Type, &columns,
+                          &PyList_Type, &lengths, &vocabulary, &classifiers, &idf_obj,
+                          &weights_obj, &intercepts_obj, &slopes_obj, &offsets_obj))
+        return NULL;
+    if (vocabulary < 1 || classifiers < 1) {
+        PyErr_SetString(PyExc_ValueError, "profanity_scores: empty model");
+        return NULL;
+    }
+    Py_buffer idf, weights, intercepts, slopes, offsets;
+    int got = 0;
+    PyObject *out = NULL;
+    long *row = NULL;
+    double *values = NULL;
+    if (double_buffer(idf_obj, &idf, vocabulary, "idf") < 0)
+        goto done;
+    got = 1;
+    if (double_buffer(weights_obj, &weights, vocabulary * classifiers, "weights") < 0)
+        goto done;
+    got = 2;
+    if (double_buffer(intercepts_obj, &intercepts, classifiers, "intercepts") < 0)
+        goto done;
+    got = 3;
+    if (double_buffer(slopes_obj, &slopes, classifiers, "slopes") < 0)
+        goto done;
+    got = 4;
+    if (double_buffer(offsets_obj, &offsets, classifiers, "offsets") < 0)
+        goto done;
+    got = 5;
+    const double *w_idf = idf.buf, *w = weights.buf, *w0 = intercepts.buf, *a = slopes.buf,
+                 *b = offsets.buf;
+    Py_ssize_t rows = PyList_GET_SIZE(lengths), total = PyList_GET_SIZE(columns), at = 0;
+    Py_ssize_t longest = 0;
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        Py_ssize_t n = PyLong_AsSsize_t(PyList_GET_ITEM(lengths, r));
+        if (n < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "profanity_scores: negative length");
+            goto done;
+        }
+        if (n > longest)
+            longest = n;
+        at += n;
+    }
+    if (at != total) {
+        PyErr_SetString(PyExc_ValueError, "profanity_scores: lengths do not add up to columns");
+        goto done;
+    }
+    row = PyMem_Malloc((size_t)(longest ? longest : 1) * sizeof(long));
+    values = PyMem_Malloc((size_t)(longest ? longest : 1) * sizeof(double));
+    out = PyList_New(rows);
+    if (row == NULL || values == NULL || out == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_NoMemory();
+        Py_CLEAR(out);
+        goto done;
+    }
+    at = 0;
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        Py_ssize_t n = PyLong_AsSsize_t(PyList_GET_ITEM(lengths, r));
+        for (Py_ssize_t i = 0; i < n; i++) {
+            long c = PyLong_AsLong(PyList_GET_ITEM(columns, at + i));
+            if (c < 1 || c > vocabulary) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "profanity_scores: column out of range");
+                Py_CLEAR(out);
+                goto done;
+            }
+            row[i] = c - 1;
+        }
+        at += n;
+        qsort(row, (size_t)n, sizeof(long), compare_long);
+        Py_ssize_t distinct = 0;
+        for (Py_ssize_t i = 0; i < n;) {
+            Py_ssize_t j = i;
+            while (j < n && row[j] == row[i])
+                j++;
+            row[distinct] = row[i];
+            values[distinct] = (double)(j - i) * w_idf[row[i]];
+            distinct++;
+            i = j;
+        }
+        double squares = 0.0;
+        for (Py_ssize_t i = 0; i < distinct; i++)
+            squares += values[i] * values[i];
+        if (squares != 0.0) {
+            double norm = sqrt(squares);
+            for (Py_ssize_t i = 0; i < distinct; i++)
+                values[i] /= norm;
+        }
+        double mean = 0.0;
+        for (Py_ssize_t k = 0; k < classifiers; k++) {
+            double dot = 0.0;
+            for (Py_ssize_t i = 0; i < distinct; i++)
+                dot += values[i] * w[row[i] * classifiers + k];
+            double score = dot + w0[k];
+            double z = -(a[k] * score + b[k]);
+            mean += 1.0 / (1.0 + exp(-z));
+        }
+        mean /= (double)classifiers;
+        PyObject *p = PyFloat_FromDouble(mean);
+        if (p == NULL) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyList_SET_ITEM(out, r, p);
+    }
+done:
+    PyMem_Free(row);
+    PyMem_Free(values);
+    if (got >= 1)
+        PyBuffer_Release(&idf);
+    if (got >= 2)
+        PyBuffer_Release(&weights);
+    if (got >= 3)
+        PyBuffer_Release(&intercepts);
+    if (got >= 4)
+        PyBuffer_Release(&slopes);
+    if (got >= 5)
+        PyBuffer_Release(&offsets);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"summarize", summarize, METH_O, "Return the document statistics tuple of a text."},
     {"c4_lines", c4_lines, METH_O, "Return the C4 line statistics of a text."},
@@ -1704,6 +1862,8 @@ static PyMethodDef methods[] = {
      "Return the XXH32 hashes of the whitespace-separated words of bytes, as uint32 bytes."},
     {"minhash_min", minhash_min, METH_VARARGS,
      "Write the MinHash signature rows of documents' mixed shingle hashes into a buffer."},
+    {"profanity_scores", profanity_scores, METH_VARARGS,
+     "Return P(toxic) of rows of vocabulary columns under the profanity model's numbers."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -57,3 +57,17 @@ def paragraph_spans(text: str, /) -> list[tuple[int, int]]:
 
 def sentence_spans(text: str, /) -> list[tuple[int, int]]:
     """Return the stripped, non-blank sentences of a text as (start, end) pairs."""
+
+def profanity_scores(
+    columns: list[int],
+    lengths: list[int],
+    vocabulary: int,
+    classifiers: int,
+    idf: Any,
+    weights: Any,
+    intercepts: Any,
+    slopes: Any,
+    offsets: Any,
+    /,
+) -> list[float]:
+    """Return P(toxic) of rows of vocabulary columns under the profanity model's numbers."""
