@@ -1838,6 +1838,68 @@ done:
     return out;
 }
 
+/* ---------------------------------------------------------------- MinHash normal form
+ * map_utf8(text, table): each code point c of text becomes table[c] (a uint32 array over all
+ * code points), encoded as UTF-8 with lone surrogates as three bytes (Python's
+ * "surrogatepass"); returns (bytes, the largest mapped code point, 0 for an empty text). */
+
+static PyObject *
+map_utf8(PyObject *self, PyObject *args)
+{
+    PyObject *text, *table_obj;
+    if (!PyArg_ParseTuple(args, "UO:map_utf8", &text, &table_obj))
+        return NULL;
+    Py_buffer table;
+    if (PyObject_GetBuffer(table_obj, &table, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return NULL;
+    if (table.itemsize != 4 || table.len != 0x110000 * 4) {
+        PyBuffer_Release(&table);
+        PyErr_SetString(PyExc_ValueError, "map_utf8: expected a uint32 table of 0x110000 entries");
+        return NULL;
+    }
+    const uint32_t *map = table.buf;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n * 4);
+    if (out == NULL) {
+        PyBuffer_Release(&table);
+        return NULL;
+    }
+    unsigned char *o = (unsigned char *)PyBytes_AS_STRING(out);
+    Py_ssize_t j = 0;
+    uint32_t top = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t c = map[PyUnicode_READ(kind, data, i)];
+        if (c > 0x10FFFF)
+            c = 0xFFFD; /* a table never holds these; keep the bytes valid if one does */
+        if (c > top)
+            top = c;
+        if (c < 0x80) {
+            o[j++] = (unsigned char)c;
+        }
+        else if (c < 0x800) {
+            o[j++] = (unsigned char)(0xC0 | (c >> 6));
+            o[j++] = (unsigned char)(0x80 | (c & 0x3F));
+        }
+        else if (c < 0x10000) {
+            o[j++] = (unsigned char)(0xE0 | (c >> 12));
+            o[j++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            o[j++] = (unsigned char)(0x80 | (c & 0x3F));
+        }
+        else {
+            o[j++] = (unsigned char)(0xF0 | (c >> 18));
+            o[j++] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+            o[j++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            o[j++] = (unsigned char)(0x80 | (c & 0x3F));
+        }
+    }
+    PyBuffer_Release(&table);
+    if (_PyBytes_Resize(&out, j) < 0)
+        return NULL;
+    return Py_BuildValue("(NI)", out, (unsigned int)top);
+}
+
 static PyMethodDef methods[] = {
     {"summarize", summarize, METH_O, "Return the document statistics tuple of a text."},
     {"c4_lines", c4_lines, METH_O, "Return the C4 line statistics of a text."},
@@ -1862,6 +1924,8 @@ static PyMethodDef methods[] = {
      "Return the XXH32 hashes of the whitespace-separated words of bytes, as uint32 bytes."},
     {"minhash_min", minhash_min, METH_VARARGS,
      "Write the MinHash signature rows of documents' mixed shingle hashes into a buffer."},
+    {"map_utf8", map_utf8, METH_VARARGS,
+     "Return (UTF-8 of a text mapped code point by code point through a table, top point)."},
     {"profanity_scores", profanity_scores, METH_VARARGS,
      "Return P(toxic) of rows of vocabulary columns under the profanity model's numbers."},
     {NULL, NULL, 0, NULL},
