@@ -60,9 +60,12 @@ def _table() -> dict[int, str]:
     """Return the translation table: punctuation and symbols to space, digits to '0'.
 
     Built once per process over every code point, in C-level iteration (map, compress):
-    a Python loop over the 1.1 million code points costs every pool worker ~0.2 s more.
+    a Python loop over the 1.1 million code points costs every pool worker ~0.2 s more, and
+    the string of all code points is decoded at once (0.1 s less than joining `chr`s).
     """
-    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    every = (
+        np.arange(sys.maxunicode + 1, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
+    )
     replaced = list(map(_REPLACEMENT.get, map(unicodedata.category, every)))
     return {cp: r for cp, r in itertools.compress(enumerate(replaced), replaced) if r}
 
