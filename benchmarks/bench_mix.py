@@ -214,7 +214,14 @@ def versions() -> dict[str, str]:
     }
 
 
-VARIANTS = ("dolma-gzip", "dolmakit-gzip-count", "dolmakit-gzip", "dolmakit-zstd")
+# dolmakit-zstd-count is dolmakit's defaults: zstd shards, tokens counted by the mixer.
+VARIANTS = (
+    "dolma-gzip",
+    "dolmakit-zstd-count",
+    "dolmakit-gzip-count",
+    "dolmakit-gzip",
+    "dolmakit-zstd",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -251,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
                 configs[variant] = dolma
                 outputs[variant] = count_output(work / "out")
             else:
-                fmt = "jsonl.zst" if variant.endswith("zstd") else "jsonl.gz"
+                fmt = "jsonl.zst" if "zstd" in variant else "jsonl.gz"
                 spec = dolmakit_spec(
                     dolma,
                     fmt,

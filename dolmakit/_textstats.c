@@ -850,6 +850,247 @@ error:
     return NULL;
 }
 
+/* ---------------------------------------------------------------- checked attribute rows
+ *
+ * `checked_rows` serves the tag stage's output path; its pure-Python reference is
+ * dolmakit.taggers.attribute_rows.checked_rows, which defines it (tests/test_attribute_rows.py).
+ * It builds the attribute dict of every document of a batch from the taggers' results, or
+ * None for a document with anything unusual (the stage then checks that one in Python, which
+ * raises the proper TaggerError or converts what it accepts). It reads only exact lists,
+ * tuples, dicts, ints, floats and strs (and the given span type, a tuple subclass), so no
+ * user code runs. */
+
+/* Return round(d, 5) as a new float, equal to Python's float.__round__(v, 5) (v holds d).
+ *
+ * Python rounds the exact value X = d * 10**5 to the nearest integer R (ties to even) and
+ * returns the double nearest to R / 10**5. Here y = fl(d * 1e5) is within half an ulp of X,
+ * at most 2**-12 when |y| < 2**42; r = nearbyint(y). When y is farther than 0.5 - 2**-9 from
+ * r's neighbouring half-integers, X rounds to r as well, so R = r; r is exact, and IEEE
+ * division gives the double nearest to r / 10**5, as Python's strtod does (the sign of zero
+ * included). Anything else (large values, near-ties) asks float.__round__ itself. */
+static PyObject *
+rounded_score(PyObject *v, double d)
+{
+    if (d == 0.0 || d == 1.0)
+        return Py_NewRef(v);
+    if (fabs(d) < 4e7) { /* |y| < 4e12 < 2**42 */
+        double y = d * 1e5;
+        double r = nearbyint(y);
+        if (fabs(y - r) < 0.5 - 0x1p-9)
+            return PyFloat_FromDouble(r / 1e5);
+    }
+    return PyObject_CallMethodOneArg(v, ROUND_NAME, DIGITS);
+}
+
+/* Return a new checked score (int as is, finite float rounded), NULL with no error to give
+ * up, NULL with an error on failure. */
+static PyObject *
+checked_score(PyObject *score)
+{
+    if (PyLong_CheckExact(score))
+        return Py_NewRef(score);
+    if (PyFloat_CheckExact(score)) {
+        double d = PyFloat_AS_DOUBLE(score);
+        if (isfinite(d))
+            return rounded_score(score, d);
+    }
+    return NULL;
+}
+
+/* Return a new [start, end, score] list; takes the reference to score (NULL on failure). */
+static PyObject *
+span_list(PyObject *start, PyObject *end, PyObject *score)
+{
+    PyObject *out = PyList_New(3);
+    if (out == NULL) {
+        Py_DECREF(score);
+        return NULL;
+    }
+    PyList_SET_ITEM(out, 0, Py_NewRef(start));
+    PyList_SET_ITEM(out, 1, Py_NewRef(end));
+    PyList_SET_ITEM(out, 2, score);
+    return out;
+}
+
+/* Return a new [start, end, score] list for a span within [0, size], NULL with no error to
+ * give up, NULL with an error on failure. */
+static PyObject *
+checked_span(PyObject *span, Py_ssize_t size, PyTypeObject *span_type)
+{
+    PyObject **items;
+    if (PyList_CheckExact(span) && PyList_GET_SIZE(span) == 3)
+        items = ((PyListObject *)span)->ob_item;
+    else if ((PyTuple_CheckExact(span) || (Py_TYPE(span) == span_type && PyTuple_Check(span))) &&
+             PyTuple_GET_SIZE(span) == 3)
+        items = ((PyTupleObject *)span)->ob_item;
+    else
+        return NULL;
+    PyObject *start = items[0], *end = items[1];
+    if (!PyLong_CheckExact(start) || !PyLong_CheckExact(end))
+        return NULL;
+    int overflow;
+    long long s = PyLong_AsLongLongAndOverflow(start, &overflow);
+    if (overflow)
+        return NULL;
+    long long e = PyLong_AsLongLongAndOverflow(end, &overflow);
+    if (overflow)
+        return NULL;
+    if (!(0 <= s && s <= e && e <= size))
+        return NULL;
+    PyObject *score = checked_score(items[2]);
+    return score == NULL ? NULL : span_list(start, end, score);
+}
+
+/* Put one tagger's result for a document into attrs: 1 done, 0 give up, -1 error. zero is
+ * the int 0. */
+static int
+put_checked(PyObject *attrs, PyObject *found, PyObject *keys, PyObject *value_keys,
+            PyObject *zero, PyObject *size_obj, Py_ssize_t size, PyTypeObject *span_type)
+{
+    PyObject *values = NULL;
+    if (value_keys != Py_None) {
+        if (!PyTuple_CheckExact(found) || PyTuple_GET_SIZE(found) != 2)
+            return 0;
+        values = PyTuple_GET_ITEM(found, 1);
+        found = PyTuple_GET_ITEM(found, 0);
+        if (!PyTuple_CheckExact(values) ||
+            PyTuple_GET_SIZE(values) != PyTuple_GET_SIZE(value_keys))
+            return 0;
+    }
+    if (!PyDict_CheckExact(found))
+        return 0;
+    Py_ssize_t pos = 0;
+    PyObject *kind, *spans;
+    while (PyDict_Next(found, &pos, &kind, &spans)) {
+        PyObject **items;
+        Py_ssize_t n;
+        if (PyList_CheckExact(spans)) {
+            items = ((PyListObject *)spans)->ob_item;
+            n = PyList_GET_SIZE(spans);
+        }
+        else if (PyTuple_CheckExact(spans)) {
+            items = ((PyTupleObject *)spans)->ob_item;
+            n = PyTuple_GET_SIZE(spans);
+        }
+        else
+            return 0;
+        if (n == 0)
+            continue;
+        if (!PyUnicode_CheckExact(kind))
+            return 0;
+        PyObject *key = PyDict_GetItemWithError(keys, kind);
+        if (key == NULL)
+            return PyErr_Occurred() ? -1 : 0;
+        PyObject *out = PyList_New(n);
+        if (out == NULL)
+            return -1;
+        for (Py_ssize_t j = 0; j < n; j++) {
+            PyObject *span = checked_span(items[j], size, span_type);
+            if (span == NULL) {
+                Py_DECREF(out);
+                return PyErr_Occurred() ? -1 : 0;
+            }
+            PyList_SET_ITEM(out, j, span);
+        }
+        int status = PyDict_SetItem(attrs, key, out);
+        Py_DECREF(out);
+        if (status < 0)
+            return -1;
+    }
+    if (values == NULL)
+        return 1;
+    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(values); j++) {
+        PyObject *value = PyTuple_GET_ITEM(values, j);
+        if (value == Py_None)
+            continue;
+        PyObject *score = checked_score(value);
+        if (score == NULL)
+            return PyErr_Occurred() ? -1 : 0;
+        PyObject *span = span_list(zero, size_obj, score);
+        if (span == NULL)
+            return -1;
+        PyObject *one = PyList_New(1);
+        if (one == NULL) {
+            Py_DECREF(span);
+            return -1;
+        }
+        PyList_SET_ITEM(one, 0, span);
+        int status = PyDict_SetItem(attrs, PyTuple_GET_ITEM(value_keys, j), one);
+        Py_DECREF(one);
+        if (status < 0)
+            return -1;
+    }
+    return 1;
+}
+
+static PyObject *
+checked_rows(PyObject *self, PyObject *args)
+{
+    PyObject *outs, *keys, *value_keys, *sizes;
+    PyTypeObject *span_type;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!:checked_rows", &PyList_Type, &outs, &PyList_Type,
+                          &keys, &PyList_Type, &value_keys, &PyList_Type, &sizes, &PyType_Type,
+                          &span_type))
+        return NULL;
+    Py_ssize_t taggers = PyList_GET_SIZE(outs), docs = PyList_GET_SIZE(sizes);
+    if (PyList_GET_SIZE(keys) != taggers || PyList_GET_SIZE(value_keys) != taggers) {
+        PyErr_SetString(PyExc_ValueError, "checked_rows: one key dict and value keys per tagger");
+        return NULL;
+    }
+    for (Py_ssize_t t = 0; t < taggers; t++) {
+        PyObject *out = PyList_GET_ITEM(outs, t), *vk = PyList_GET_ITEM(value_keys, t);
+        if (!PyList_CheckExact(out) || PyList_GET_SIZE(out) != docs ||
+            !PyDict_CheckExact(PyList_GET_ITEM(keys, t)) || !(vk == Py_None || PyTuple_CheckExact(vk))) {
+            PyErr_SetString(PyExc_TypeError,
+                            "checked_rows: a list of results per document, a key dict and a "
+                            "tuple of value keys or None per tagger");
+            return NULL;
+        }
+    }
+    PyObject *zero = PyLong_FromLong(0);
+    if (zero == NULL)
+        return NULL;
+    PyObject *rows = PyList_New(docs);
+    if (rows == NULL) {
+        Py_DECREF(zero);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < docs; i++) {
+        PyObject *size_obj = PyList_GET_ITEM(sizes, i);
+        Py_ssize_t size = PyLong_CheckExact(size_obj) ? PyLong_AsSsize_t(size_obj) : -1;
+        if (size < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "checked_rows: sizes are ints >= 0");
+            goto error;
+        }
+        PyObject *attrs = PyDict_New();
+        if (attrs == NULL)
+            goto error;
+        int status = 1;
+        for (Py_ssize_t t = 0; t < taggers && status == 1; t++)
+            status = put_checked(attrs, PyList_GET_ITEM(PyList_GET_ITEM(outs, t), i),
+                                 PyList_GET_ITEM(keys, t), PyList_GET_ITEM(value_keys, t), zero,
+                                 size_obj, size, span_type);
+        if (status < 0) {
+            Py_DECREF(attrs);
+            goto error;
+        }
+        if (status == 0) {
+            Py_DECREF(attrs);
+            attrs = Py_NewRef(Py_None);
+        }
+        PyList_SET_ITEM(rows, i, attrs);
+    }
+    Py_DECREF(zero);
+    return rows;
+error:
+    Py_DECREF(zero);
+    Py_DECREF(rows);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- end of checked attribute rows */
+
 /* ---------------------------------------------------------------- module */
 
 /* ---------------------------------------------------------------- pii candidates */
@@ -1888,6 +2129,226 @@ static PyMethodDef tagger_methods[] = {
 
 /* ----------------------------------------- end of tagger sentences and spans (tagmodels) */
 
+/* ---------------------------------------------------------------- profanity model
+ * P(toxic) of rows of vocabulary columns, as dolmakit.taggers.profanity computes it (and
+ * through it scikit-learn): per row the distinct columns ascending with their counts, each
+ * count times its idf, divided by the L2 norm of the row (sum of squares in column order;
+ * a row of zeros stays zeros), then for each of K classifiers the dot product with its
+ * weights in column order plus its intercept, the calibration 1 / (1 + exp(-z)) with
+ * z = -(slope * score + offset), and the mean of the K probabilities added in order.
+ * Compiled with -ffp-contract=off so that no multiply-add is fused. */
+
+static int
+compare_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+static int
+double_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t count, const char *what)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    if (view->itemsize != sizeof(double) || view->format == NULL || strcmp(view->format, "d") != 0
+        || view->len != count * (Py_ssize_t)sizeof(double)) {
+        PyErr_Format(PyExc_ValueError, "%s: expected %zd float64 values", what, count);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+profanity_scores(PyObject *self, PyObject *args)
+{
+    PyObject *columns, *lengths, *idf_obj, *weights_obj, *intercepts_obj, *slopes_obj,
+        *offsets_obj;
+    Py_ssize_t vocabulary, classifiers;
+    if (!PyArg_ParseTuple(args, "O!O!nnOOOOO:profanity_scores", &PyList_Type, &columns,
+                          &PyList_Type, &lengths, &vocabulary, &classifiers, &idf_obj,
+                          &weights_obj, &intercepts_obj, &slopes_obj, &offsets_obj))
+        return NULL;
+    if (vocabulary < 1 || classifiers < 1) {
+        PyErr_SetString(PyExc_ValueError, "profanity_scores: empty model");
+        return NULL;
+    }
+    Py_buffer idf, weights, intercepts, slopes, offsets;
+    int got = 0;
+    PyObject *out = NULL;
+    long *row = NULL;
+    double *values = NULL;
+    if (double_buffer(idf_obj, &idf, vocabulary, "idf") < 0)
+        goto done;
+    got = 1;
+    if (double_buffer(weights_obj, &weights, vocabulary * classifiers, "weights") < 0)
+        goto done;
+    got = 2;
+    if (double_buffer(intercepts_obj, &intercepts, classifiers, "intercepts") < 0)
+        goto done;
+    got = 3;
+    if (double_buffer(slopes_obj, &slopes, classifiers, "slopes") < 0)
+        goto done;
+    got = 4;
+    if (double_buffer(offsets_obj, &offsets, classifiers, "offsets") < 0)
+        goto done;
+    got = 5;
+    const double *w_idf = idf.buf, *w = weights.buf, *w0 = intercepts.buf, *a = slopes.buf,
+                 *b = offsets.buf;
+    Py_ssize_t rows = PyList_GET_SIZE(lengths), total = PyList_GET_SIZE(columns), at = 0;
+    Py_ssize_t longest = 0;
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        Py_ssize_t n = PyLong_AsSsize_t(PyList_GET_ITEM(lengths, r));
+        if (n < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "profanity_scores: negative length");
+            goto done;
+        }
+        if (n > longest)
+            longest = n;
+        at += n;
+    }
+    if (at != total) {
+        PyErr_SetString(PyExc_ValueError, "profanity_scores: lengths do not add up to columns");
+        goto done;
+    }
+    row = PyMem_Malloc((size_t)(longest ? longest : 1) * sizeof(long));
+    values = PyMem_Malloc((size_t)(longest ? longest : 1) * sizeof(double));
+    out = PyList_New(rows);
+    if (row == NULL || values == NULL || out == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_NoMemory();
+        Py_CLEAR(out);
+        goto done;
+    }
+    at = 0;
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        Py_ssize_t n = PyLong_AsSsize_t(PyList_GET_ITEM(lengths, r));
+        for (Py_ssize_t i = 0; i < n; i++) {
+            long c = PyLong_AsLong(PyList_GET_ITEM(columns, at + i));
+            if (c < 1 || c > vocabulary) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "profanity_scores: column out of range");
+                Py_CLEAR(out);
+                goto done;
+            }
+            row[i] = c - 1;
+        }
+        at += n;
+        qsort(row, (size_t)n, sizeof(long), compare_long);
+        Py_ssize_t distinct = 0;
+        for (Py_ssize_t i = 0; i < n;) {
+            Py_ssize_t j = i;
+            while (j < n && row[j] == row[i])
+                j++;
+            row[distinct] = row[i];
+            values[distinct] = (double)(j - i) * w_idf[row[i]];
+            distinct++;
+            i = j;
+        }
+        double squares = 0.0;
+        for (Py_ssize_t i = 0; i < distinct; i++)
+            squares += values[i] * values[i];
+        if (squares != 0.0) {
+            double norm = sqrt(squares);
+            for (Py_ssize_t i = 0; i < distinct; i++)
+                values[i] /= norm;
+        }
+        double mean = 0.0;
+        for (Py_ssize_t k = 0; k < classifiers; k++) {
+            double dot = 0.0;
+            for (Py_ssize_t i = 0; i < distinct; i++)
+                dot += values[i] * w[row[i] * classifiers + k];
+            double score = dot + w0[k];
+            double z = -(a[k] * score + b[k]);
+            mean += 1.0 / (1.0 + exp(-z));
+        }
+        mean /= (double)classifiers;
+        PyObject *p = PyFloat_FromDouble(mean);
+        if (p == NULL) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyList_SET_ITEM(out, r, p);
+    }
+done:
+    PyMem_Free(row);
+    PyMem_Free(values);
+    if (got >= 1)
+        PyBuffer_Release(&idf);
+    if (got >= 2)
+        PyBuffer_Release(&weights);
+    if (got >= 3)
+        PyBuffer_Release(&intercepts);
+    if (got >= 4)
+        PyBuffer_Release(&slopes);
+    if (got >= 5)
+        PyBuffer_Release(&offsets);
+    return out;
+}
+
+/* ---------------------------------------------------------------- MinHash normal form
+ * map_utf8(text, table): each code point c of text becomes table[c] (a uint32 array over all
+ * code points), encoded as UTF-8 with lone surrogates as three bytes (Python's
+ * "surrogatepass"); returns (bytes, the largest mapped code point, 0 for an empty text). */
+
+static PyObject *
+map_utf8(PyObject *self, PyObject *args)
+{
+    PyObject *text, *table_obj;
+    if (!PyArg_ParseTuple(args, "UO:map_utf8", &text, &table_obj))
+        return NULL;
+    Py_buffer table;
+    if (PyObject_GetBuffer(table_obj, &table, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return NULL;
+    if (table.itemsize != 4 || table.len != 0x110000 * 4) {
+        PyBuffer_Release(&table);
+        PyErr_SetString(PyExc_ValueError, "map_utf8: expected a uint32 table of 0x110000 entries");
+        return NULL;
+    }
+    const uint32_t *map = table.buf;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n * 4);
+    if (out == NULL) {
+        PyBuffer_Release(&table);
+        return NULL;
+    }
+    unsigned char *o = (unsigned char *)PyBytes_AS_STRING(out);
+    Py_ssize_t j = 0;
+    uint32_t top = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t c = map[PyUnicode_READ(kind, data, i)];
+        if (c > 0x10FFFF)
+            c = 0xFFFD; /* a table never holds these; keep the bytes valid if one does */
+        if (c > top)
+            top = c;
+        if (c < 0x80) {
+            o[j++] = (unsigned char)c;
+        }
+        else if (c < 0x800) {
+            o[j++] = (unsigned char)(0xC0 | (c >> 6));
+            o[j++] = (unsigned char)(0x80 | (c & 0x3F));
+        }
+        else if (c < 0x10000) {
+            o[j++] = (unsigned char)(0xE0 | (c >> 12));
+            o[j++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            o[j++] = (unsigned char)(0x80 | (c & 0x3F));
+        }
+        else {
+            o[j++] = (unsigned char)(0xF0 | (c >> 18));
+            o[j++] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+            o[j++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            o[j++] = (unsigned char)(0x80 | (c & 0x3F));
+        }
+    }
+    PyBuffer_Release(&table);
+    if (_PyBytes_Resize(&out, j) < 0)
+        return NULL;
+    return Py_BuildValue("(NI)", out, (unsigned int)top);
+}
+
 static PyMethodDef methods[] = {
     {"summarize", summarize, METH_O, "Return the document statistics tuple of a text."},
     {"c4_lines", c4_lines, METH_O, "Return the C4 line statistics of a text."},
@@ -1896,6 +2357,8 @@ static PyMethodDef methods[] = {
      "Return the distinct word tokens whose hash bit is set in a bit table."},
     {"put_values", put_values, METH_VARARGS,
      "Write document-level values as [[0, size, value]] spans into an attribute dict."},
+    {"checked_rows", checked_rows, METH_VARARGS,
+     "Return each document's checked attribute dict from the taggers' results, or None."},
     {"pii_candidates", pii_candidates, METH_O,
      "Return where the pii tagger's patterns can match in a text."},
     {"bad_span_key", bad_span_key, METH_O,
@@ -1910,6 +2373,10 @@ static PyMethodDef methods[] = {
      "Return the XXH32 hashes of the whitespace-separated words of bytes, as uint32 bytes."},
     {"minhash_min", minhash_min, METH_VARARGS,
      "Write the MinHash signature rows of documents' mixed shingle hashes into a buffer."},
+    {"map_utf8", map_utf8, METH_VARARGS,
+     "Return (UTF-8 of a text mapped code point by code point through a table, top point)."},
+    {"profanity_scores", profanity_scores, METH_VARARGS,
+     "Return P(toxic) of rows of vocabulary columns under the profanity model's numbers."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -25,6 +25,16 @@ def put_values(
 ) -> int:
     """Set attrs[key] = [[0, size, value]] per value not None; return -1 or a bad index."""
 
+def checked_rows(
+    outs: list[list[Any]],
+    keys: list[dict[str, str]],
+    value_keys: list[tuple[str, ...] | None],
+    sizes: list[int],
+    span_type: type,
+    /,
+) -> list[dict[str, list[list[float]]] | None]:
+    """Return each document's checked attribute dict, or None where it needs the full check."""
+
 def pii_candidates(
     text: str, /
 ) -> tuple[list[int], list[int], list[int], list[int], list[int], bool]:
@@ -47,3 +57,44 @@ def paragraph_spans(text: str, /) -> list[tuple[int, int]]:
 
 def sentence_spans(text: str, /) -> list[tuple[int, int]]:
     """Return the stripped, non-blank sentences of a text as (start, end) pairs."""
+
+def profanity_scores(
+    columns: list[int],
+    lengths: list[int],
+    vocabulary: int,
+    classifiers: int,
+    idf: Any,
+    weights: Any,
+    intercepts: Any,
+    slopes: Any,
+    offsets: Any,
+    /,
+) -> list[float]:
+    """Return P(toxic) of rows of vocabulary columns under the profanity model's numbers."""
+
+def toxicity_scan(
+    texts: list[str],
+    lowers: list[str | None],
+    memo: dict[str, tuple[bytes, float]],
+    vocabulary: dict[str, int],
+    new: dict[str, bytes],
+    /,
+) -> tuple[bytes, list[int], bytes, list[int], list[float | str]]:
+    """Return the sentences of texts with their known words (dolmakit.taggers.toxicity_scan)."""
+
+def toxicity_spans(
+    bounds: bytes,
+    counts: list[int],
+    refs: list[float | str],
+    scores: dict[str, float],
+    minimum: float,
+    span_type: type,
+    /,
+) -> list[list[Any]]:
+    """Return per text the spans of its sentences scoring at least `minimum`."""
+
+def doc_languages(spans: list[tuple[int, int]], preds: list[Any], /) -> Any:
+    """Return a document's languages from its paragraphs' predictions (lid_fasttext)."""
+
+def new_span(span_type: type, start: Any, end: Any, score: Any, /) -> Any:
+    """Return span_type(start, end, score), untracked by the cycle collector when it may be."""

@@ -437,3 +437,28 @@ def test_compiled_collapse_spaces_equals_joining_the_split_words(text: str) -> N
     got = textstats.collapse_spaces(text)
     assert got == " ".join(text.split())
     assert hash(got) == hash(" ".join(text.split()))  # a canonical str, not just equal chars
+
+
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
+        | st.text(alphabet=st.characters(), max_size=20)  # lone surrogates too
+        | st.sampled_from(["日本語のテキスト abc", "ΟΔΟΣ ΣΑΣ", "İstanbul ǅ ß", "x\uffffy", "a\u0e01b"]),
+        max_size=10,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_compiled_normal_parts_equal_the_numpy_ones(texts: list[str]) -> None:
+    from dolmakit.dedup import normalize
+
+    if normalize._map_utf8 is None:
+        pytest.skip("dolmakit._textstats is not built")
+    def words(parts: list[bytes | list[bytes]]) -> list[list[bytes]]:
+        return [p.split() if isinstance(p, bytes) else p for p in parts]
+
+    compiled = normalize._compiled_normal_parts(texts)
+    saved, normalize._map_utf8 = normalize._map_utf8, None
+    try:
+        assert words(compiled) == words(normalize.batch_normal_parts(texts))
+    finally:
+        normalize._map_utf8 = saved

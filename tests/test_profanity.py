@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from typing import Any
@@ -16,7 +17,7 @@ pytest.importorskip("profanity_check")
 
 from dolmakit.document import Document
 from dolmakit.taggers import profanity, toxicity
-from dolmakit.taggers.profanity import load_profanity_model
+from dolmakit.taggers.profanity import count_matrix, load_profanity_model
 from dolmakit.taggers.segments import sentence_spans
 from dolmakit.taggers.toxicity import ToxicityTagger
 
@@ -102,3 +103,38 @@ def test_tagging_does_not_import_scikit_learn() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _rows(texts: list[str]) -> tuple[list[int], list[int]]:
+    assert MODEL is not None
+    find = re.compile(MODEL.token_pattern).findall
+    rows = [
+        [MODEL.vocabulary[w] + 1 for w in find(t.lower()) if w in MODEL.vocabulary] for t in texts
+    ]
+    return [c for row in rows for c in row], [len(row) for row in rows]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(WORDS), max_size=60).map(" ".join), min_size=1, max_size=40)
+)
+def test_rows_score_as_scikit_learn_scores_them_compiled_or_not(texts: list[str]) -> None:
+    assert MODEL is not None
+    columns, lengths = _rows(texts)
+    expected = [float(p) for p in sklearn_scores(texts)]
+    assert MODEL.row_probabilities(columns, lengths) == expected
+    assert MODEL.probabilities(count_matrix(columns, lengths, len(MODEL.vocabulary))) == expected
+
+
+def test_bad_rows_are_refused_by_the_compiled_scorer() -> None:
+    native = profanity._native_scores()
+    if native is None or MODEL is None:
+        pytest.skip("dolmakit._textstats is not built")
+    numbers = (MODEL.idf, MODEL.weights, MODEL.intercepts, MODEL.slopes, MODEL.offsets)
+    width, k = len(MODEL.vocabulary), len(MODEL.intercepts)
+    with pytest.raises(ValueError, match="out of range"):
+        native([width + 1], [1], width, k, *numbers)
+    with pytest.raises(ValueError, match="add up"):
+        native([1, 2], [1], width, k, *numbers)
+    with pytest.raises(ValueError, match="float64"):
+        native([1], [1], width, k, MODEL.idf[:-1], *numbers[1:])

@@ -131,3 +131,45 @@ def test_count_batch_equals_count(texts: list[str]) -> None:
     for name in ("cl100k_base", "whitespace"):
         tok = get_tokenizer(name)
         assert tok.count_batch(texts) == [tok.count(t) for t in texts]
+
+
+FRAGMENTS = (
+    "\n\n", "\n", "\r\n", " ", "  ", "\t", "\n \n", "word", "Para", "_x", "42", "3.14", "'s", "'LL",
+    "!", "...", "—", "é", "日本", "😀", "\u00a0", "\u2028", "#", "a.\n\n", "x\n\n\n", " \n\nB",
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=4)), max_size=30).map(
+            "".join
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_counting_by_paragraphs_equals_counting_whole_texts(paragraphs: list[str]) -> None:
+    texts = ["\n\n".join(paragraphs), *paragraphs, "\n\n".join(reversed(paragraphs))]
+    for name in BPE_ENCODINGS:
+        tok = get_tokenizer(name)
+        assert tok.count_batch(texts) == [tok.count(t) for t in texts]
+
+
+def test_counting_by_paragraphs_on_real_text() -> None:
+    texts = [doc.text for _, doc in read_documents(HANDBOOK)]
+    assert sum("\n\n" in t for t in texts) > 10
+    for name in BPE_ENCODINGS:
+        tok = get_tokenizer(name)
+        again = texts + [t.replace("\n\n", "\n\n\n") for t in texts]  # repeats and new cuts
+        assert tok.count_batch(again) == [tok.count(t) for t in again]
+
+
+def test_the_paragraph_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dolmakit import tokenizers
+
+    monkeypatch.setattr(tokenizers, "PARAGRAPH_MEMO_ENTRIES", 4)
+    tok = BpeTokenizer(BPE_ENCODINGS["cl100k_base"])
+    texts = ["\n\n".join(f"Paragraph {i} of {j}." for i in range(5)) for j in range(5)]
+    assert tok.count_batch(texts) == [tok.count(t) for t in texts]
+    assert 1 <= len(tok._paragraphs) <= 4

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from dolmakit.native import load_native
+
 # sha256 of (model.joblib, vectorizer.joblib) of the alt-profanity-check wheels checked.
 KNOWN_FILES: frozenset[tuple[str, str]] = frozenset(
     {
@@ -54,6 +56,22 @@ class ProfanityModel:
     slopes: npt.NDArray[np.float64]  # calibration a, per classifier
     offsets: npt.NDArray[np.float64]  # calibration b, per classifier
 
+    def row_probabilities(self, columns: list[int], lengths: list[int]) -> list[float]:
+        """Return P(toxic) per row of words, given as vocabulary column + 1, row after row.
+
+        Compiled (`dolmakit._textstats.profanity_scores`) when built: the same steps in the
+        same order, with no scipy import; else through `probabilities`.
+        """
+        native = _native_scores()
+        if native is None:
+            return self.probabilities(count_matrix(columns, lengths, len(self.vocabulary)))
+        return list(
+            native(
+                columns, lengths, len(self.vocabulary), len(self.intercepts), self.idf,
+                self.weights, self.intercepts, self.slopes, self.offsets,
+            )
+        )  # fmt: skip
+
     def probabilities(self, counts: Any) -> list[float]:
         """Return P(toxic) per row of a CSR count matrix (float64, sorted column indices)."""
         sparse, expit = _scipy()
@@ -70,6 +88,25 @@ class ProfanityModel:
             total += expit(-(self.slopes[k] * scores.reshape(-1) + self.offsets[k]))
         total /= len(self.intercepts)
         return [float(p) for p in total]
+
+
+def count_matrix(columns: list[int], lengths: list[int], width: int) -> Any:
+    """Return the CSR word counts (float64, indices sorted) of rows of given lengths.
+
+    `columns` holds vocabulary column + 1 of each word, row after row.
+    """
+    sparse, _ = _scipy()
+    cols = np.asarray(columns, dtype=np.int64) - 1
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    data = np.ones(len(cols), dtype=np.float64)
+    matrix = sparse.csr_matrix((data, (rows, cols)), shape=(len(lengths), width))
+    matrix.sum_duplicates()
+    return matrix
+
+
+def _native_scores() -> Any:
+    """Return the compiled scorer, or None (not built, or DOLMAKIT_PURE_PYTHON=1)."""
+    return getattr(load_native("_textstats"), "profanity_scores", None)
 
 
 def model_files() -> tuple[Path, Path] | None:

@@ -40,6 +40,7 @@ from dolmakit.io.rejects import Rejects, rejects_file
 from dolmakit.run.options import RunOptions, or_default
 from dolmakit.run.progress import Tally
 from dolmakit.run.runner import RunSummary, ShardJob, ShardResult, run_shards
+from dolmakit.taggers.attribute_rows import SCORE_DIGITS, checked_span, compiled_checked_rows
 from dolmakit.taggers.base import Tagger, ValueTagger, available_taggers, load_tagger
 from dolmakit.taggers.recipes import (
     Recipe,
@@ -51,10 +52,9 @@ from dolmakit.taggers.recipes import (
 from dolmakit.taggers.rules.text import NATIVE
 
 DEFAULT_BATCH_SIZE = 512
-SCORE_DIGITS = 5
+ROW_CHUNK = 16  # documents per compiled checked_rows call (see _checked_rows)
 RECORD_FOLDER = ".dolmakit"
 _RUN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-_SPAN_TYPES = (Span, tuple, list)
 
 
 class TaggerError(DolmakitError):
@@ -247,44 +247,52 @@ class _Checker:
                     f"tagger {name!r} returned {got} results for {len(docs)} documents on {where}"
                 )
             results.append((name, tagger, self.keys.setdefault(name, {}), out, value_keys))
-        for i, (lineno, doc) in enumerate(batch):
-            attrs: Attributes = {}
-            size = len(doc.text)
-            for name, tagger, keys, out, value_keys in results:
-                found = out[i]
-                values: tuple[Any, ...] = ()
-                if value_keys is not None:
-                    if type(found) is not tuple or len(found) != 2:
-                        raise TaggerError(
-                            f"tagger {name!r} returned {type(found).__name__}, not a (spans,"
-                            f" values) pair, for {self.path}:{lineno}"
-                        )
-                    found, values = found
-                    if type(values) is not tuple:
-                        raise TaggerError(
-                            f"tagger {name!r} returned values of type {type(values).__name__},"
-                            f" not a tuple, for {self.path}:{lineno}"
-                        )
-                if type(found) is not dict:
+        for start in range(0, len(batch), ROW_CHUNK):
+            rows = _checked_rows(results, docs[start : start + ROW_CHUNK], start)
+            for i, attrs in enumerate(rows, start):
+                lineno, doc = batch[i]
+                if attrs is None:  # anything unusual: check this document alone
+                    attrs = self._attributes(results, i, lineno, len(doc.text))
+                writer.write_attributes(doc, attrs)
+
+    def _attributes(self, results: list[Any], i: int, lineno: int, size: int) -> Attributes:
+        """Return document i's attributes, checking each result; TaggerError names a bad one."""
+        attrs: Attributes = {}
+        for name, tagger, keys, out, value_keys in results:
+            found = out[i]
+            values: tuple[Any, ...] = ()
+            if value_keys is not None:
+                if type(found) is not tuple or len(found) != 2:
                     raise TaggerError(
-                        f"tagger {name!r} returned {type(found).__name__}, not a dict,"
-                        f" for {self.path}:{lineno}"
+                        f"tagger {name!r} returned {type(found).__name__}, not a (spans,"
+                        f" values) pair, for {self.path}:{lineno}"
                     )
-                for kind, spans in found.items():
-                    if not spans:
+                found, values = found
+                if type(values) is not tuple:
+                    raise TaggerError(
+                        f"tagger {name!r} returned values of type {type(values).__name__},"
+                        f" not a tuple, for {self.path}:{lineno}"
+                    )
+            if type(found) is not dict:
+                raise TaggerError(
+                    f"tagger {name!r} returned {type(found).__name__}, not a dict,"
+                    f" for {self.path}:{lineno}"
+                )
+            for kind, spans in found.items():
+                if not spans:
+                    continue
+                key = keys.get(kind) or self._key(name, tagger, kind)
+                if len(spans) == 1:  # one span, usually a document value: check inline
+                    checked = checked_span(spans[0], size, Span)
+                    if checked is not None:
+                        attrs[key] = [checked]
                         continue
-                    key = keys.get(kind) or self._key(name, tagger, kind)
-                    if len(spans) == 1:  # one span, usually a document value: check inline
-                        checked = _checked_span(spans[0], size)
-                        if checked is not None:
-                            attrs[key] = [checked]
-                            continue
-                    attrs[key] = self._spans(spans, size, name, kind, lineno)
-                if value_keys is not None:
-                    bad = _put_values(attrs, value_keys, size, values)
-                    if bad >= 0:
-                        raise self._bad_value(name, tagger, values, bad, lineno)
-            writer.write_attributes(doc, attrs)
+                attrs[key] = self._spans(spans, size, name, kind, lineno)
+            if value_keys is not None:
+                bad = _put_values(attrs, value_keys, size, values)
+                if bad >= 0:
+                    raise self._bad_value(name, tagger, values, bad, lineno)
+        return attrs
 
     def _bad_value(
         self, name: str, tagger: Tagger, values: tuple[Any, ...], bad: int, lineno: int
@@ -330,7 +338,7 @@ class _Checker:
                 elif kind_of_score is not int:
                     score = _score(score, name, kind, f"{self.path}:{lineno}")
                 out.append([start, end, score])
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:  # not iterable, or not three items
             raise TaggerError(
                 f"tagger {name!r}, type {kind!r}: spans must be [start, end, score] triples"
                 f" of integers and a number at {self.path}:{lineno}: {exc}"
@@ -338,20 +346,24 @@ class _Checker:
         return out
 
 
-def _checked_span(span: Any, size: int) -> list[float] | None:
-    """Return a well-formed span as [start, end, rounded score], or None to check it fully."""
-    if type(span) not in _SPAN_TYPES or len(span) != 3:
-        return None
-    start, end, score = span
-    if type(start) is not int or type(end) is not int or not 0 <= start <= end <= size:
-        return None
-    kind_of_score = type(score)
-    if kind_of_score is int:
-        return [start, end, score]
-    if kind_of_score is float and score - score == 0.0:  # finite
-        # 0.0 and 1.0 (common fractions) are already rounded; round() is slow.
-        return [start, end, score if score == 0.0 or score == 1.0 else round(score, SCORE_DIGITS)]
-    return None
+def _checked_rows(results: list[Any], docs: list[Document], start: int) -> list[Attributes | None]:
+    """Return the attribute dicts of docs (batch positions from `start`), None where unsure.
+
+    Compiled: every well-formed result in one call (attribute_rows.checked_rows defines it).
+    A few documents a call, not a whole batch: their objects are then encoded and freed
+    while still in the CPU cache (measured: the output path costs a fifth less than with 512).
+    Pure Python: None for every document, as the per-document check is then the faster one.
+    """
+    if compiled_checked_rows is None:
+        return [None] * len(docs)
+    end = start + len(docs)
+    return compiled_checked_rows(
+        [r[3][start:end] for r in results],
+        [r[2] for r in results],
+        [r[4] for r in results],
+        [len(doc.text) for doc in docs],
+        Span,
+    )
 
 
 def put_values(attrs: Attributes, keys: tuple[str, ...], size: int, values: tuple[Any, ...]) -> int:
