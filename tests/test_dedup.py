@@ -443,7 +443,9 @@ def test_compiled_collapse_spaces_equals_joining_the_split_words(text: str) -> N
     st.lists(
         st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
         | st.text(alphabet=st.characters(), max_size=20)  # lone surrogates too
-        | st.sampled_from(["日本語のテキスト abc", "ΟΔΟΣ ΣΑΣ", "İstanbul ǅ ß", "x\uffffy", "a\u0e01b"]),
+        | st.sampled_from(
+            ["日本語のテキスト abc", "ΟΔΟΣ ΣΑΣ", "İstanbul ǅ ß", "x\uffffy", "a\u0e01b"]
+        ),
         max_size=10,
     )
 )
@@ -453,6 +455,7 @@ def test_compiled_normal_parts_equal_the_numpy_ones(texts: list[str]) -> None:
 
     if normalize._map_utf8 is None:
         pytest.skip("dolmakit._textstats is not built")
+
     def words(parts: list[bytes | list[bytes]]) -> list[list[bytes]]:
         return [p.split() if isinstance(p, bytes) else p for p in parts]
 
