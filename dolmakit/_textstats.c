@@ -2130,7 +2130,8 @@ static PyMethodDef tagger_methods[] = {
 /* ----------------------------------------- end of tagger sentences and spans (tagmodels) */
 
 /* ---------------------------------------------------------------- profanity model
- * P(toxic) of rows of vocabulary columns, as dolmakit.taggers.profanity computes it (and
+ * P(toxic) of rows of vocabulary columns (native int64, 0-based, row after row, the row
+ * lengths in a list), as dolmakit.taggers.profanity computes it (and
  * through it scikit-learn): per row the distinct columns ascending with their counts, each
  * count times its idf, divided by the L2 norm of the row (sum of squares in column order;
  * a row of zeros stays zeros), then for each of K classifiers the dot product with its
@@ -2165,7 +2166,7 @@ profanity_scores(PyObject *self, PyObject *args)
     PyObject *columns, *lengths, *idf_obj, *weights_obj, *intercepts_obj, *slopes_obj,
         *offsets_obj;
     Py_ssize_t vocabulary, classifiers;
-    if (!PyArg_ParseTuple(args, "O!O!nnOOOOO:profanity_scores", &PyList_Type, &columns,
+    if (!PyArg_ParseTuple(args, "OO!nnOOOOO:profanity_scores", &columns,
                           &PyList_Type, &lengths, &vocabulary, &classifiers, &idf_obj,
                           &weights_obj, &intercepts_obj, &slopes_obj, &offsets_obj))
         return NULL;
@@ -2173,7 +2174,15 @@ profanity_scores(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "profanity_scores: empty model");
         return NULL;
     }
-    Py_buffer idf, weights, intercepts, slopes, offsets;
+    Py_buffer cols, idf, weights, intercepts, slopes, offsets;
+    if (PyObject_GetBuffer(columns, &cols, PyBUF_C_CONTIGUOUS) < 0)
+        return NULL;
+    if (cols.len % (Py_ssize_t)sizeof(int64_t) != 0) {
+        PyBuffer_Release(&cols);
+        PyErr_SetString(PyExc_ValueError, "profanity_scores: columns are not int64 values");
+        return NULL;
+    }
+    const int64_t *column = cols.buf;
     int got = 0;
     PyObject *out = NULL;
     long *row = NULL;
@@ -2195,7 +2204,8 @@ profanity_scores(PyObject *self, PyObject *args)
     got = 5;
     const double *w_idf = idf.buf, *w = weights.buf, *w0 = intercepts.buf, *a = slopes.buf,
                  *b = offsets.buf;
-    Py_ssize_t rows = PyList_GET_SIZE(lengths), total = PyList_GET_SIZE(columns), at = 0;
+    Py_ssize_t rows = PyList_GET_SIZE(lengths), total = cols.len / (Py_ssize_t)sizeof(int64_t),
+               at = 0;
     Py_ssize_t longest = 0;
     for (Py_ssize_t r = 0; r < rows; r++) {
         Py_ssize_t n = PyLong_AsSsize_t(PyList_GET_ITEM(lengths, r));
@@ -2225,14 +2235,13 @@ profanity_scores(PyObject *self, PyObject *args)
     for (Py_ssize_t r = 0; r < rows; r++) {
         Py_ssize_t n = PyLong_AsSsize_t(PyList_GET_ITEM(lengths, r));
         for (Py_ssize_t i = 0; i < n; i++) {
-            long c = PyLong_AsLong(PyList_GET_ITEM(columns, at + i));
-            if (c < 1 || c > vocabulary) {
-                if (!PyErr_Occurred())
-                    PyErr_SetString(PyExc_ValueError, "profanity_scores: column out of range");
+            int64_t c = column[at + i];
+            if (c < 0 || c >= vocabulary) {
+                PyErr_SetString(PyExc_ValueError, "profanity_scores: column out of range");
                 Py_CLEAR(out);
                 goto done;
             }
-            row[i] = c - 1;
+            row[i] = (long)c;
         }
         at += n;
         qsort(row, (size_t)n, sizeof(long), compare_long);
@@ -2274,6 +2283,7 @@ profanity_scores(PyObject *self, PyObject *args)
 done:
     PyMem_Free(row);
     PyMem_Free(values);
+    PyBuffer_Release(&cols);
     if (got >= 1)
         PyBuffer_Release(&idf);
     if (got >= 2)

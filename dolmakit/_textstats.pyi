@@ -59,7 +59,7 @@ def sentence_spans(text: str, /) -> list[tuple[int, int]]:
     """Return the stripped, non-blank sentences of a text as (start, end) pairs."""
 
 def profanity_scores(
-    columns: list[int],
+    columns: bytes,
     lengths: list[int],
     vocabulary: int,
     classifiers: int,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from array import array
 from typing import Any
 
 import numpy as np
@@ -105,13 +106,12 @@ def test_tagging_does_not_import_scikit_learn() -> None:
     assert out.stdout.strip() == "False"
 
 
-def _rows(texts: list[str]) -> tuple[list[int], list[int]]:
+def _rows(texts: list[str]) -> tuple[bytes, list[int]]:
+    """Return the texts' vocabulary columns (native int64 bytes) and row lengths."""
     assert MODEL is not None
     find = re.compile(MODEL.token_pattern).findall
-    rows = [
-        [MODEL.vocabulary[w] + 1 for w in find(t.lower()) if w in MODEL.vocabulary] for t in texts
-    ]
-    return [c for row in rows for c in row], [len(row) for row in rows]
+    rows = [[MODEL.vocabulary[w] for w in find(t.lower()) if w in MODEL.vocabulary] for t in texts]
+    return array("q", [c for row in rows for c in row]).tobytes(), [len(row) for row in rows]
 
 
 @settings(max_examples=60, deadline=None)
@@ -133,8 +133,10 @@ def test_bad_rows_are_refused_by_the_compiled_scorer() -> None:
     numbers = (MODEL.idf, MODEL.weights, MODEL.intercepts, MODEL.slopes, MODEL.offsets)
     width, k = len(MODEL.vocabulary), len(MODEL.intercepts)
     with pytest.raises(ValueError, match="out of range"):
-        native([width + 1], [1], width, k, *numbers)
+        native(array("q", [width]).tobytes(), [1], width, k, *numbers)
     with pytest.raises(ValueError, match="add up"):
-        native([1, 2], [1], width, k, *numbers)
+        native(array("q", [1, 2]).tobytes(), [1], width, k, *numbers)
     with pytest.raises(ValueError, match="float64"):
-        native([1], [1], width, k, MODEL.idf[:-1], *numbers[1:])
+        native(array("q", [1]).tobytes(), [1], width, k, MODEL.idf[:-1], *numbers[1:])
+    with pytest.raises(ValueError, match="int64"):
+        native(b"\0\0\0", [0], width, k, *numbers)

@@ -56,8 +56,8 @@ class ProfanityModel:
     slopes: npt.NDArray[np.float64]  # calibration a, per classifier
     offsets: npt.NDArray[np.float64]  # calibration b, per classifier
 
-    def row_probabilities(self, columns: list[int], lengths: list[int]) -> list[float]:
-        """Return P(toxic) per row of words, given as vocabulary column + 1, row after row.
+    def row_probabilities(self, columns: bytes, lengths: list[int]) -> list[float]:
+        """Return P(toxic) per row of words, given as vocabulary columns (native int64 bytes).
 
         Compiled (`dolmakit._textstats.profanity_scores`) when built: the same steps in the
         same order, with no scipy import; else through `probabilities`.
@@ -90,13 +90,13 @@ class ProfanityModel:
         return [float(p) for p in total]
 
 
-def count_matrix(columns: list[int], lengths: list[int], width: int) -> Any:
+def count_matrix(columns: bytes, lengths: list[int], width: int) -> Any:
     """Return the CSR word counts (float64, indices sorted) of rows of given lengths.
 
-    `columns` holds vocabulary column + 1 of each word, row after row.
+    `columns` holds the vocabulary column of each word (native int64), row after row.
     """
     sparse, _ = _scipy()
-    cols = np.asarray(columns, dtype=np.int64) - 1
+    cols = np.frombuffer(columns, dtype=np.int64)
     rows = np.repeat(np.arange(len(lengths)), lengths)
     data = np.ones(len(cols), dtype=np.float64)
     matrix = sparse.csr_matrix((data, (rows, cols)), shape=(len(lengths), width))

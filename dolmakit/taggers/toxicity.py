@@ -17,13 +17,11 @@ from array import array
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-import numpy as np
-
 from dolmakit.document import Document, Span
 from dolmakit.errors import DolmakitError
 from dolmakit.taggers.base import register
 from dolmakit.taggers.memo import TextMemo
-from dolmakit.taggers.profanity import load_profanity_model
+from dolmakit.taggers.profanity import count_matrix, load_profanity_model
 from dolmakit.taggers.toxicity_scan import Kept, scan_for, spans
 
 _INT64 = 8  # bytes per column in the scan's arrays
@@ -79,14 +77,19 @@ class ToxicityTagger:
             )
         self.sentences = sentences
         self.min_sentence_score = min_sentence_score
-        self._scores: Callable[[Any], list[float]]
+        # (vocabulary columns as native int64 bytes, row lengths) -> P(toxic) per row
+        self._scores: Callable[[bytes, list[int]], list[float]]
         arrays = load_profanity_model()
         if arrays is not None:  # the known model files: no scikit-learn import (profanity.py)
             self._vocabulary = arrays.vocabulary
             self._words = re.compile(arrays.token_pattern)
-            self._scores = arrays.probabilities
+            self._scores = arrays.row_probabilities
         else:
-            self._vocabulary, self._words, self._scores = _sklearn_model()
+            self._vocabulary, self._words, score_counts = _sklearn_model()
+            width = len(self._vocabulary)
+            self._scores = lambda columns, lengths: score_counts(
+                count_matrix(columns, lengths, width)
+            )
         self._scan = scan_for(self._words.pattern)
         # A lowered sentence's known words (vocabulary indices) and its probability.
         self.memo: TextMemo[Kept] = TextMemo()
@@ -101,7 +104,7 @@ class ToxicityTagger:
             row = [i for i in map(lookup, find(text.lower())) if i is not None]
             columns.extend(row)
             lengths.append(len(row))
-        return self._scores(self._count_matrix(columns.tobytes(), lengths))
+        return self._scores(columns.tobytes(), lengths)
 
     def tag_batch(self, docs: Sequence[Document]) -> list[dict[str, list[Span]]]:
         """Return `toxic` per non-blank document and `toxic_sentence` spans per sentence.
@@ -136,11 +139,9 @@ class ToxicityTagger:
         if not kept:
             return results
         new_columns = list(new.values())
-        counts_matrix = self._count_matrix(
-            columns + b"".join(new_columns),
-            known + [len(c) // _INT64 for c in new_columns],
+        probs = self._scores(
+            columns + b"".join(new_columns), known + [len(c) // _INT64 for c in new_columns]
         )
-        probs = self._scores(counts_matrix)
         for row, i in enumerate(kept):
             results[i]["toxic"] = [Span(0, len(docs[i].text), probs[row])]
         new_probs = probs[len(kept) :]
@@ -151,25 +152,3 @@ class ToxicityTagger:
             if found:
                 results[i]["toxic_sentence"] = found
         return results
-
-    def _count_matrix(self, columns: bytes, lengths: list[int]) -> Any:
-        """Return the CSR word counts (float64, indices sorted) of rows of given lengths.
-
-        `columns` holds the vocabulary index of each known word (native int64), row after row.
-        """
-        sparse = _sparse()
-        cols = np.frombuffer(columns, dtype=np.int64)
-        rows = np.repeat(np.arange(len(lengths)), lengths)
-        data = np.ones(len(cols), dtype=np.float64)
-        matrix = sparse.csr_matrix(
-            (data, (rows, cols)), shape=(len(lengths), len(self._vocabulary))
-        )
-        matrix.sum_duplicates()
-        return matrix
-
-
-def _sparse() -> Any:
-    """Return scipy.sparse (installed with scikit-learn, which the model needs)."""
-    from scipy import sparse  # type: ignore[import-untyped]
-
-    return sparse
