@@ -64,14 +64,23 @@ def run_options(
         @functools.wraps(fn)
         def command(*args: Any, **kwargs: Any) -> Any:
             ctx = click.get_current_context()
-            kwargs["run_options"] = options_from(
+            options = options_from(
                 kwargs.pop("backend", "processes"),
                 kwargs.pop("workers"),
                 kwargs.pop("ray_address", None),
                 on_error=kwargs.pop("on_error", "skip"),
                 progress=bool((ctx.obj or {}).get("progress", True)),
             )
-            return fn(*args, **kwargs)
+            kwargs["run_options"] = options
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                # End a process pool's workers now, not at interpreter exit: Python 3.11's
+                # exit hook can wake the pool's manager thread while it closes its pipe,
+                # which prints "Exception ignored ... Bad file descriptor" after the summary.
+                close = getattr(options.backend, "close", None)
+                if callable(close):
+                    close()
 
         wrapped = cast(F, command)
         if on_error:
