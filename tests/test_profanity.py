@@ -127,7 +127,7 @@ def test_rows_score_as_scikit_learn_scores_them_compiled_or_not(texts: list[str]
 
 
 def test_bad_rows_are_refused_by_the_compiled_scorer() -> None:
-    native = profanity._native_scores()
+    native = profanity.NATIVE_SCORES
     if native is None or MODEL is None:
         pytest.skip("dolmakit._textstats is not built")
     numbers = (MODEL.idf, MODEL.weights, MODEL.intercepts, MODEL.slopes, MODEL.offsets)

@@ -111,15 +111,10 @@ def phone_matcher(phonenumbers: Any) -> Any:
             if (self.leniency >= valid and never_valid(candidate, self.preferred_region)) or (
                 verify(base(candidate, self.preferred_region, self.leniency), candidate, 0) is None
             ):
-                _remember(hopeless, key, None)
+                if len(hopeless) >= HOPELESS_CAP:
+                    hopeless.clear()
+                hopeless[key] = None
                 return None
             return verify(self, candidate, offset)
 
     return FewDigitsMatcher
-
-
-def _remember(memory: dict[Any, Any], key: Any, value: Any) -> None:
-    """Keep `key: value`, emptying the memory first when it holds HOPELESS_CAP entries."""
-    if len(memory) >= HOPELESS_CAP:
-        memory.clear()
-    memory[key] = value

@@ -62,7 +62,7 @@ class ProfanityModel:
         Compiled (`dolmakit._textstats.profanity_scores`) when built: the same steps in the
         same order, with no scipy import; else through `probabilities`.
         """
-        native = _native_scores()
+        native = NATIVE_SCORES
         if native is None:
             return self.probabilities(count_matrix(columns, lengths, len(self.vocabulary)))
         return list(
@@ -104,9 +104,8 @@ def count_matrix(columns: bytes, lengths: list[int], width: int) -> Any:
     return matrix
 
 
-def _native_scores() -> Any:
-    """Return the compiled scorer, or None (not built, or DOLMAKIT_PURE_PYTHON=1)."""
-    return getattr(load_native("_textstats"), "profanity_scores", None)
+# The compiled scorer, or None (not built, or DOLMAKIT_PURE_PYTHON=1), looked up once.
+NATIVE_SCORES: Any = getattr(load_native("_textstats"), "profanity_scores", None)
 
 
 def model_files() -> tuple[Path, Path] | None:
