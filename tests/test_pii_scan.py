@@ -24,6 +24,7 @@ from dolmakit.taggers import pii
 from dolmakit.taggers.pii_scan import (
     Candidates,
     candidate_finder,
+    matches_around,
     matches_at,
     reference_candidates,
 )
@@ -106,6 +107,34 @@ def test_matches_at_candidates_equal_finditer(text: str) -> None:
     got = [m.span() for m in matches_at(pii._IPV6, text, candidates.ipv6)]
     assert got == [m.span() for m in pii._IPV6.finditer(text)], "ipv6"
     assert candidates.phone == (ORIGINAL_PHONE_TEST.search(text) is not None)
+
+
+def email_texts() -> st.SearchStrategy[str]:
+    """Random texts of address parts: local parts up to and past 64 characters, dots, '@'."""
+    local = st.text(alphabet="ab9._%+-", min_size=1, max_size=70)
+    piece = st.one_of(
+        local,
+        st.sampled_from(["@", "@@", "example.org", ".org", "a.b.cd", "x@y.zz", " ", "\n", "é"]),
+        st.text(alphabet="aZ9.-_@ %+", min_size=1, max_size=8),
+        st.builds(lambda n: "a" * n + "@b.cd", st.integers(60, 68)),
+    )
+    return st.lists(piece, max_size=30).map("".join)
+
+
+@given(email_texts())
+@example("a" * 64 + "@b.cd")  # the longest local part
+@example("a" * 65 + "@b.cd")  # one too long: the match starts one character later
+@example("x@y.zz " + "b" * 70 + "@c.de, " + "." * 80 + "a@b.cd")
+def test_matches_around_equal_finditer(text: str) -> None:
+    got = [m.span() for m in matches_around(pii._EMAIL, text, "@", pii.EMAIL_LOCAL_MAX)]
+    assert got == [m.span() for m in pii._EMAIL.finditer(text)]
+
+
+def test_matches_around_needs_the_true_reach() -> None:
+    text = "a" * 40 + "@b.cd"  # the search must start 40 characters before the mark
+    assert [m.start() for m in matches_around(pii._EMAIL, text, "@", 64)] == [0]
+    # Too short a reach starts inside the local part, where the look-behind rejects it.
+    assert list(matches_around(pii._EMAIL, text, "@", 10)) == []
 
 
 def test_matches_at_skips_starts_inside_a_match() -> None:

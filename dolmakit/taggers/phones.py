@@ -20,16 +20,35 @@ if the national significant number's length is among the possible lengths of the
 description of one of the country code's regions (`possible_lengths`). A new candidate is
 parsed once, as the library parses it, and one that cannot parse or has a length no region
 allows is hopeless without the library's search through the regions' number patterns.
+
+Most hopeless candidates in real text are short digit groups (sizes, versions, dates) that
+parse to numbers of the preferred region. Without a plus sign, a letter, or a start the
+region's international prefix pattern matches, a number's country code is the region's own,
+and (unless the region's national prefix rule adds digits) its national significant number
+has no more digits than the candidate: one with fewer digits than any number of that country
+code may have (`possible_lengths`) is answered None without parsing.
+
+One level up, the library's `_extract_match(candidate, offset)` tries the whole candidate and
+then groups inside it, each a `_parse_and_verify` that costs a try when it fails. When every
+one of those answers was a context-free None (few digits, remembered hopeless, or hopeless as
+the whole text), the candidate is no timestamp (that check reads the text after it) and the
+tries did not run out, the same candidate fails the same way anywhere: it is remembered with
+the number of tries it used, and next time those tries are taken at once and None returned.
+The library compares its count of tries only with `> 0`, so taking them all at once where it
+would have stopped partway (fewer tries left) ends the search just as the library does.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import sys
 from typing import Any, ClassVar
 
 # re's \d on str: Unicode decimal digits, as libphonenumber's; letters may become digits.
 _DIGIT_OR_LETTER = re.compile(r"[\dA-Za-z]")
+# A plus sign (the library's two) or a letter: the country code may come from the candidate.
+_PLUS_OR_LETTER = re.compile(r"[+\uff0bA-Za-z]")
 HOPELESS_CAP = 1 << 17  # candidates remembered per process before the memory is emptied
 
 
@@ -70,6 +89,25 @@ def possible_lengths(phonenumbers: Any, country_code: int) -> frozenset[int] | N
     return frozenset(lengths)
 
 
+def region_floor(phonenumbers: Any, region: str | None) -> tuple[int, re.Pattern[str] | None]:
+    """Return the fewest digits a valid number dialled in `region` has, and its IDD pattern.
+
+    (0, None) when there is no such bound: no region, a region whose national prefix rule
+    adds digits, or a country code one of whose regions allows any length.
+    """
+    from phonenumbers.phonemetadata import PhoneMetadata
+
+    metadata = PhoneMetadata.metadata_for_region(region) if region else None
+    if metadata is None or metadata.national_prefix_transform_rule:
+        return 0, None
+    code = metadata.country_code
+    lengths = possible_lengths(phonenumbers, code) if code is not None else None
+    if not lengths:
+        return 0, None
+    idd = metadata.international_prefix
+    return min(lengths), re.compile(idd) if idd else None
+
+
 @functools.cache
 def phone_matcher(phonenumbers: Any) -> Any:
     """Return the matcher class: the library's, skipping candidates with too few digits.
@@ -88,8 +126,20 @@ def phone_matcher(phonenumbers: Any) -> Any:
     unparsable = phonenumbers.NumberParseException
     lengths_of = functools.cache(functools.partial(possible_lengths, phonenumbers))
 
+    floor_of = functools.cache(functools.partial(region_floor, phonenumbers))
+    digits_only = phonenumbers.normalize_digits_only
+
+    def too_short(candidate: str, region: str | None) -> bool:
+        """Return True if the candidate can only be a number of `region` and is too short."""
+        floor, idd = floor_of(region)
+        if len(count(candidate)) >= floor or _PLUS_OR_LETTER.search(candidate):
+            return False
+        return idd is None or idd.match(digits_only(candidate)) is None
+
     def never_valid(candidate: str, region: str | None) -> bool:
         """Return True if the candidate parses to no number or to one of an impossible length."""
+        if too_short(candidate, region):
+            return True
         try:
             number = parse(candidate, region, keep_raw_input=True)
         except unparsable:
@@ -97,9 +147,36 @@ def phone_matcher(phonenumbers: Any) -> Any:
         lengths = lengths_of(number.country_code)
         return lengths is not None and len(significant(number)) not in lengths
 
+    extract = base._extract_match
+    # The library's timestamp check: a candidate it matches is judged by the text that follows.
+    stamps = getattr(sys.modules.get(base.__module__), "_TIME_STAMPS", None)
+    timestamp = stamps.search if isinstance(stamps, re.Pattern) else None
+
     class FewDigitsMatcher(base):  # type: ignore[misc, valid-type]
         # (candidate, region, leniency) the library rejects whatever surrounds the candidate
         hopeless: ClassVar[dict[tuple[str, Any, Any], None]] = {}
+        # (candidate, region, leniency) -> tries `_extract_match` uses to find nothing anywhere
+        futile: ClassVar[dict[tuple[str, Any, Any], int]] = {}
+        _contextual = False  # a `_parse_and_verify` of this extraction looked at the context
+
+        def _extract_match(self, candidate: str, offset: int) -> Any:
+            if timestamp is None:  # another version than those tested: no memory
+                return extract(self, candidate, offset)
+            key = (candidate, self.preferred_region, self.leniency)
+            futile = self.futile
+            tries = futile.get(key)
+            if tries is not None:
+                self._max_tries -= tries
+                return None
+            before, self._contextual = self._max_tries, False
+            match = extract(self, candidate, offset)
+            if match is None and not self._contextual and self._max_tries > 0:
+                if timestamp(candidate):
+                    return None
+                if len(futile) >= HOPELESS_CAP:
+                    futile.clear()
+                futile[key] = before - self._max_tries
+            return match
 
         def _parse_and_verify(self, candidate: str, offset: int) -> Any:
             if self.leniency >= valid and len(count(candidate)) < fewest:
@@ -115,6 +192,7 @@ def phone_matcher(phonenumbers: Any) -> Any:
                     hopeless.clear()
                 hopeless[key] = None
                 return None
+            self._contextual = True
             return verify(self, candidate, offset)
 
     return FewDigitsMatcher

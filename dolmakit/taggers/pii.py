@@ -28,10 +28,11 @@ from dolmakit.document import Document, Span
 from dolmakit.errors import DolmakitError
 from dolmakit.taggers.base import register
 from dolmakit.taggers.phones import phone_matcher
-from dolmakit.taggers.pii_scan import Candidates, candidate_finder, matches_at
+from dolmakit.taggers.pii_scan import Candidates, candidate_finder, matches_around, matches_at
 
 KINDS = ("email", "iban", "credit_card", "us_ssn", "ipv6", "ipv4", "phone")
 PRIVATE_IP_SCORE = 0.5
+EMAIL_LOCAL_MAX = 64  # characters of an address before its "@" (`_EMAIL`'s local part)
 
 _EMAIL = re.compile(
     r"(?<![\w.%+-])([A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?)"
@@ -175,7 +176,7 @@ class PiiTagger:
         if "@" not in text:
             return []
         spans = []
-        for m in _EMAIL.finditer(text):
+        for m in matches_around(_EMAIL, text, "@", EMAIL_LOCAL_MAX):
             local, tld = m.group(1), m.group(3).lower()
             if ".." in local or tld in _FILE_TLDS:
                 continue

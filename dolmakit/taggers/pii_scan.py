@@ -75,3 +75,24 @@ def matches_at(pattern: re.Pattern[str], text: str, starts: list[int]) -> Iterat
         if m is not None:
             end = m.end()
             yield m
+
+
+def matches_around(
+    pattern: re.Pattern[str], text: str, mark: str, reach: int
+) -> Iterator[re.Match[str]]:
+    """Yield what `pattern.finditer(text)` yields, searching only from near each `mark`.
+
+    Exact when every match is non-empty and holds `mark` at most `reach` characters after its
+    start: a match starting earlier than `reach` before the first `mark` past the previous
+    match would hold an earlier one, so the search can start there (lookbehinds still see
+    the text before it).
+    """
+    end, find = 0, text.find
+    at = find(mark)
+    while at >= 0:
+        m = pattern.search(text, max(end, at - reach))
+        if m is None:
+            return
+        yield m
+        end = m.end()
+        at = find(mark, end)
