@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -216,3 +217,29 @@ def test_fewer_digits_than_the_floor_are_never_a_valid_number(region: str, candi
 def test_same_matches_as_the_library_in_more_regions(text: str, region: str) -> None:
     ours = phone_matcher(phonenumbers)
     assert matches(ours, text, region) == matches(phonenumbers.PhoneNumberMatcher, text, region)
+
+
+def test_candidate_starts_are_the_characters_a_match_begins_with() -> None:
+    import types
+
+    import phonenumbers.phonenumbermatcher as library
+
+    from dolmakit.taggers.phones import candidate_starts
+
+    starts = candidate_starts(library)
+    assert starts is not None
+    for text in ["+1 650", "(650)", "［650］", "＋44", "7", "٣"]:
+        match = library._PATTERN.search(text)
+        assert match is not None and starts.match(text, match.start()), text
+    assert starts.search("abc -./ x)") is None  # no match can start in this text
+    other = types.SimpleNamespace(_PATTERN=re.compile(r"(?:x)?\d+"), _LEAD_CLASS_CHARS="+")
+    assert candidate_starts(other) is None  # another shape: the library's search is used
+
+
+@pytest.mark.parametrize("region", ["US", "DE"])
+def test_leads_without_digits_do_not_hide_a_number(region: str) -> None:
+    ours = forgetful_matcher()
+    text = "((( [[ ++ ＋（ " * 40 + "(+ (650) 253-0000 ［+49 30 1234567］ +( - 0049 30 1234567"
+    for max_tries in (1, 2, 3, 65535):
+        expected = matches(phonenumbers.PhoneNumberMatcher, text, region, max_tries)
+        assert matches(ours, text, region, max_tries) == expected

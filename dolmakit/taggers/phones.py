@@ -36,6 +36,13 @@ tries did not run out, the same candidate fails the same way anywhere: it is rem
 the number of tries it used, and next time those tries are taken at once and None returned.
 The library compares its count of tries only with `> 0`, so taking them all at once where it
 would have stopped partway (fewer tries left) ends the search just as the library does.
+
+Finding the candidates: the library's `_find` searches its `_PATTERN` from an index, and
+Python's regex engine tries that pattern (whose first part is optional) at every position of
+the text. A match starts at a decimal digit or at one of the pattern's lead characters
+(opening brackets, plus signs), and the pattern looks at nothing before its start, so the
+search begins at the first such position instead (`candidate_starts`); the loop around it is
+the library's own, step for step.
 """
 
 from __future__ import annotations
@@ -108,6 +115,26 @@ def region_floor(phonenumbers: Any, region: str | None) -> tuple[int, re.Pattern
     return min(lengths), re.compile(idd) if idd else None
 
 
+def candidate_starts(module: Any) -> re.Pattern[str] | None:
+    """Return a pattern for the characters a match of the module's `_PATTERN` can start with.
+
+    None unless `_PATTERN` begins with the optional lead-character group and then digits, the
+    shape the library's matcher has had (its source is checked, not assumed).
+    """
+    pattern = getattr(module, "_PATTERN", None)
+    lead = getattr(module, "_LEAD_CLASS_CHARS", None)
+    if not isinstance(pattern, re.Pattern) or not isinstance(lead, str):
+        return None
+    source = pattern.pattern
+    opening = f"(?:[{lead}]"
+    if not isinstance(source, str) or not source.startswith(opening):
+        return None
+    group = source[len(opening) :].split("\\d", 1)[0]  # lead punctuation, then `{0,n}`
+    if not re.fullmatch(r"\[[^\]]*(?:\\\][^\]]*)*\]\{0,\d+\}\)\{0,\d+\}", group):
+        return None
+    return re.compile(f"[\\d{lead}]")
+
+
 @functools.cache
 def phone_matcher(phonenumbers: Any) -> Any:
     """Return the matcher class: the library's, skipping candidates with too few digits.
@@ -147,10 +174,13 @@ def phone_matcher(phonenumbers: Any) -> Any:
         lengths = lengths_of(number.country_code)
         return lengths is not None and len(significant(number)) not in lengths
 
-    extract = base._extract_match
+    extract, find = base._extract_match, base._find
+    module = sys.modules.get(base.__module__)
     # The library's timestamp check: a candidate it matches is judged by the text that follows.
-    stamps = getattr(sys.modules.get(base.__module__), "_TIME_STAMPS", None)
+    stamps = getattr(module, "_TIME_STAMPS", None)
     timestamp = stamps.search if isinstance(stamps, re.Pattern) else None
+    starts, second = candidate_starts(module), getattr(module, "_SECOND_NUMBER_START_PATTERN", None)
+    search = module._PATTERN.search if starts is not None else None  # type: ignore[union-attr]
 
     class FewDigitsMatcher(base):  # type: ignore[misc, valid-type]
         # (candidate, region, leniency) the library rejects whatever surrounds the candidate
@@ -158,6 +188,24 @@ def phone_matcher(phonenumbers: Any) -> Any:
         # (candidate, region, leniency) -> tries `_extract_match` uses to find nothing anywhere
         futile: ClassVar[dict[tuple[str, Any, Any], int]] = {}
         _contextual = False  # a `_parse_and_verify` of this extraction looked at the context
+
+        def _find(self, index: int) -> Any:
+            if starts is None or search is None or not isinstance(second, re.Pattern):
+                return find(self, index)
+            text, shortest = self.text, getattr(self, "_min_candidate_length", 0)
+            while True:
+                first = starts.search(text, index)
+                match = search(text, first.start()) if first is not None else None
+                if self._max_tries <= 0 or match is None:
+                    return None
+                start = match.start()
+                candidate = self._trim_after_first_match(second, text[start : match.end()])
+                if len(candidate) >= shortest:
+                    found = self._extract_match(candidate, start)
+                    if found is not None:
+                        return found
+                    self._max_tries -= 1
+                index = start + len(candidate)
 
         def _extract_match(self, candidate: str, offset: int) -> Any:
             if timestamp is None:  # another version than those tested: no memory
