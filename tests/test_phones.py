@@ -219,21 +219,22 @@ def test_same_matches_as_the_library_in_more_regions(text: str, region: str) -> 
     assert matches(ours, text, region) == matches(phonenumbers.PhoneNumberMatcher, text, region)
 
 
-def test_candidate_starts_are_the_characters_a_match_begins_with() -> None:
+def test_candidate_pattern_are_the_characters_a_match_begins_with() -> None:
     import types
 
     import phonenumbers.phonenumbermatcher as library
 
-    from dolmakit.taggers.phones import candidate_starts
+    from dolmakit.taggers.phones import candidate_pattern
 
-    starts = candidate_starts(library)
-    assert starts is not None
-    for text in ["+1 650", "(650)", "［650］", "＋44", "7", "٣"]:
-        match = library._PATTERN.search(text)
-        assert match is not None and starts.match(text, match.start()), text
-    assert starts.search("abc -./ x)") is None  # no match can start in this text
+    scan = candidate_pattern(library)
+    assert scan is not None
+    for text in ["+1 650", "(650)", "［650］", "＋44", "7", "٣", "x ( 12 +-+ 3 [ 4", "(( 5 ext. 6"]:
+        expected = [m.span() for m in library._PATTERN.finditer(text)]
+        assert [m.span() for m in scan.finditer(text)] == expected, text
+    assert scan.search("abc -./ x) 1") is not None
+    assert scan.search("abc -./ x)") is None  # no match can start in this text
     other = types.SimpleNamespace(_PATTERN=re.compile(r"(?:x)?\d+"), _LEAD_CLASS_CHARS="+")
-    assert candidate_starts(other) is None  # another shape: the library's search is used
+    assert candidate_pattern(other) is None  # another shape: the library's search is used
 
 
 @pytest.mark.parametrize("region", ["US", "DE"])
@@ -243,3 +244,16 @@ def test_leads_without_digits_do_not_hide_a_number(region: str) -> None:
     for max_tries in (1, 2, 3, 65535):
         expected = matches(phonenumbers.PhoneNumberMatcher, text, region, max_tries)
         assert matches(ours, text, region, max_tries) == expected
+
+
+@pytest.mark.parametrize("region", ["US", "DE"])
+def test_a_trimmed_candidate_resumes_where_the_library_does(region: str) -> None:
+    ours = forgetful_matcher()
+    # "[/\\] *x" ends a candidate early; the text after the cut is searched again.
+    text = (
+        "tel 650-253-0000 / x 650-253-0001, 2022/x12 3 \\ x 030 1234567, "
+        "+49 30 1234567/ xx 650 253 0002 / x"
+    )
+    for max_tries in (1, 2, 3, 4, 65535):
+        expected = matches(phonenumbers.PhoneNumberMatcher, text, region, max_tries)
+        assert matches(ours, text, region, max_tries) == expected, max_tries

@@ -37,12 +37,15 @@ the number of tries it used, and next time those tries are taken at once and Non
 The library compares its count of tries only with `> 0`, so taking them all at once where it
 would have stopped partway (fewer tries left) ends the search just as the library does.
 
-Finding the candidates: the library's `_find` searches its `_PATTERN` from an index, and
+Finding the candidates: the library's `_find` searches its `_PATTERN` once per candidate, and
 Python's regex engine tries that pattern (whose first part is optional) at every position of
 the text. A match starts at a decimal digit or at one of the pattern's lead characters
-(opening brackets, plus signs), and the pattern looks at nothing before its start, so the
-search begins at the first such position instead (`candidate_starts`); the loop around it is
-the library's own, step for step.
+(opening brackets, plus signs), so the same pattern behind a lookahead for those characters
+(`candidate_pattern`) has the same matches, and the engine skips to the positions where that
+lookahead holds. Its matches are taken in one scan (`finditer`), which continues where the
+library's next search would start, at the end of the match, unless the library trims the
+candidate (a second number after a slash): then a new scan starts where the library's does.
+Everything else in the loop is the library's, step for step.
 """
 
 from __future__ import annotations
@@ -115,8 +118,8 @@ def region_floor(phonenumbers: Any, region: str | None) -> tuple[int, re.Pattern
     return min(lengths), re.compile(idd) if idd else None
 
 
-def candidate_starts(module: Any) -> re.Pattern[str] | None:
-    """Return a pattern for the characters a match of the module's `_PATTERN` can start with.
+def candidate_pattern(module: Any) -> re.Pattern[str] | None:
+    """Return the module's `_PATTERN` behind a lookahead for the characters a match starts with.
 
     None unless `_PATTERN` begins with the optional lead-character group and then digits, the
     shape the library's matcher has had (its source is checked, not assumed).
@@ -132,7 +135,7 @@ def candidate_starts(module: Any) -> re.Pattern[str] | None:
     group = source[len(opening) :].split("\\d", 1)[0]  # lead punctuation, then `{0,n}`
     if not re.fullmatch(r"\[[^\]]*(?:\\\][^\]]*)*\]\{0,\d+\}\)\{0,\d+\}", group):
         return None
-    return re.compile(f"[\\d{lead}]")
+    return re.compile(f"(?=[\\d{lead}])" + source, pattern.flags)
 
 
 @functools.cache
@@ -179,8 +182,7 @@ def phone_matcher(phonenumbers: Any) -> Any:
     # The library's timestamp check: a candidate it matches is judged by the text that follows.
     stamps = getattr(module, "_TIME_STAMPS", None)
     timestamp = stamps.search if isinstance(stamps, re.Pattern) else None
-    starts, second = candidate_starts(module), getattr(module, "_SECOND_NUMBER_START_PATTERN", None)
-    search = module._PATTERN.search if starts is not None else None  # type: ignore[union-attr]
+    scan, second = candidate_pattern(module), getattr(module, "_SECOND_NUMBER_START_PATTERN", None)
 
     class FewDigitsMatcher(base):  # type: ignore[misc, valid-type]
         # (candidate, region, leniency) the library rejects whatever surrounds the candidate
@@ -190,22 +192,30 @@ def phone_matcher(phonenumbers: Any) -> Any:
         _contextual = False  # a `_parse_and_verify` of this extraction looked at the context
 
         def _find(self, index: int) -> Any:
-            if starts is None or search is None or not isinstance(second, re.Pattern):
+            if scan is None or not isinstance(second, re.Pattern):
                 return find(self, index)
             text, shortest = self.text, getattr(self, "_min_candidate_length", 0)
-            while True:
-                first = starts.search(text, index)
-                match = search(text, first.start()) if first is not None else None
-                if self._max_tries <= 0 or match is None:
-                    return None
-                start = match.start()
-                candidate = self._trim_after_first_match(second, text[start : match.end()])
-                if len(candidate) >= shortest:
-                    found = self._extract_match(candidate, start)
-                    if found is not None:
-                        return found
-                    self._max_tries -= 1
-                index = start + len(candidate)
+            trailing, extract_match = second.search, self._extract_match
+            restart = True
+            while restart:
+                restart = False
+                for match in scan.finditer(text, index):
+                    if self._max_tries <= 0:
+                        return None
+                    start, end = match.span()
+                    candidate = text[start:end]
+                    cut = trailing(candidate)  # the library's _trim_after_first_match
+                    if cut is not None:
+                        candidate = candidate[: cut.start()]
+                    if len(candidate) >= shortest:
+                        found = extract_match(candidate, start)
+                        if found is not None:
+                            return found
+                        self._max_tries -= 1
+                    if cut is not None:  # the library searches again from the trimmed end
+                        index, restart = start + len(candidate), True
+                        break
+            return None
 
         def _extract_match(self, candidate: str, offset: int) -> Any:
             if timestamp is None:  # another version than those tested: no memory
