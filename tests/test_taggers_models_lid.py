@@ -169,3 +169,11 @@ def test_fasttext_document_scores_come_from_its_paragraphs() -> None:
             assert doc_level[f"lang_{lang}"] == [(0, len(mixed), pytest.approx(score))]
     assert doc_level["lang_en"][0][2] > doc_level["lang_de"][0][2]  # the longer paragraph
     assert load_tagger("lid_fasttext").version == "2"
+
+
+@needs_fasttext
+def test_the_direct_call_predicts_what_fasttext_s_predict_does() -> None:
+    tagger: Any = load_tagger("lid_fasttext")
+    texts = [*SENTENCES.values(), "a\nb\n\nc", "", " ", "x" * 3000, "12 34", "日本語のテキスト"]
+    for k in (1, 3, 5):
+        assert tagger.predict(texts, k) == tagger._predict_checked(texts, k)

@@ -207,6 +207,20 @@ class FastTextLidTagger(_LidTagger):
 
     def predict(self, texts: list[str], k: int) -> list[Prediction]:
         """Return fastText's top-k (label, probability) per text; newlines become spaces."""
+        native = getattr(self._model, "f", None)
+        many = getattr(native, "multilinePredict", None)
+        if many is None:  # another binding: its own `predict`, which checks and ends each line
+            return self._predict_checked(texts, k)
+        # What `predict` hands its C++ side for a list (threshold 0, strict decoding), without
+        # its Python check of each line for a newline: there is none left to find.
+        lines = [text.replace("\n", " ") + "\n" for text in texts]
+        try:
+            labels, probs = many(lines, k, 0.0, "strict")
+        except (TypeError, UnicodeError):  # a lone surrogate cannot cross into C++: replace it
+            return self._predict_checked(texts, k)
+        return self._predictions(labels, probs)
+
+    def _predict_checked(self, texts: list[str], k: int) -> list[Prediction]:
         lines = [text.replace("\n", " ") for text in texts]
         try:
             labels, probs = self._model.predict(lines, k=k)
