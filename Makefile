@@ -27,8 +27,8 @@ $(VENV)/.stamp-demo: requirements/demo.lock requirements/lid-model.lock $(VENV)/
 	touch $@
 
 # Editable, with the build backend pinned in the lock (no isolated build env to resolve);
-# builds the C extensions dolmakit._textstats and dolmakit._suffix in place.
-$(VENV)/.stamp-editable: pyproject.toml setup.py dolmakit/_textstats.c dolmakit/_suffix.c $(VENV)/.stamp-demo
+# builds the C extensions dolmakit._textstats, _suffix and _bpe in place.
+$(VENV)/.stamp-editable: pyproject.toml setup.py dolmakit/_textstats.c dolmakit/_suffix.c dolmakit/_bpe.c $(VENV)/.stamp-demo
 	$(PIP) install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 

@@ -1,7 +1,7 @@
 """The one thing pyproject.toml cannot declare without a warning: the C extension.
 
 `dolmakit._textstats` (the rule taggers' statistics and the pii scan) and `dolmakit._suffix` (the
-span index's searches) are optional: without a C compiler and the Python headers the build goes
+span index's searches) and `dolmakit._bpe` (cl100k_base token counts) are optional: without a C compiler and the Python headers the build goes
 on and dolmakit uses their pure-Python references.
 """
 
@@ -15,6 +15,12 @@ setup(
             optional=True,
             # no fused multiply-add: float results equal numpy's and scikit-learn's everywhere
             extra_compile_args=["-O2", "-ffp-contract=off"],
+        ),
+        Extension(
+            "dolmakit._bpe",
+            sources=["dolmakit/_bpe.c"],
+            optional=True,
+            extra_compile_args=["-O2"],
         ),
         Extension(
             "dolmakit._suffix",

@@ -1,4 +1,4 @@
-"""Load dolmakit's optional compiled modules (`_textstats`, `_suffix`), or None for Python.
+"""Load dolmakit's optional compiled modules (`_textstats`, `_suffix`, `_bpe`), or None for Python.
 
 Each compiled module has a pure-Python reference that defines its results; callers use the
 reference when this returns None: when the extension is not built, or when the environment

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from dolmakit.errors import DolmakitError
+from dolmakit.native import load_native
 
 
 @runtime_checkable
@@ -186,6 +187,9 @@ class BpeTokenizer:
 
     `count_batch` counts each paragraph of a text once per process while it is remembered:
     corpora repeat paragraphs (boilerplate, near copies), and the sum is the text's count.
+    For cl100k_base, when `dolmakit._bpe` is built, it counts with that module instead: ASCII
+    parts pre-tokenized and merged in C, each piece remembered, the rest by bpe-openai (the
+    same counts, checked against bpe-openai and tiktoken in tests/test_tokenizers.py).
     """
 
     def __init__(self, spec: BpeSpec) -> None:
@@ -198,6 +202,8 @@ class BpeTokenizer:
         self.name = spec.name
         self._tokenizer = bindings.tokenizer_for_encoding(spec.name)
         self._paragraphs: dict[str, int] = {}
+        native = load_native("_bpe") if spec.name == "cl100k_base" else None
+        self._native = native.Counter(load_ranks(spec), self.count) if native else None
 
     def count(self, text: str) -> int:
         """Return the number of BPE tokens, special-token text counted as plain text."""
@@ -208,6 +214,9 @@ class BpeTokenizer:
 
     def count_batch(self, texts: Sequence[str]) -> list[int]:
         """Return the token count of each text, a remembered paragraph counted once."""
+        if self._native is not None:
+            native: list[int] = self._native.count_batch(texts)
+            return native
         count, memo = self.count, self._paragraphs
         counts = []
         for text in texts:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -11,12 +13,14 @@ from hypothesis import strategies as st
 
 from dolmakit.errors import DolmakitError
 from dolmakit.io.reader import read_documents
+from dolmakit.native import PURE_PYTHON_ENV, load_native
 from dolmakit.tokenizers import (
     BPE_ENCODINGS,
     TOKENIZER_NAMES,
     BpeTokenizer,
     Tokenizer,
     get_tokenizer,
+    load_ranks,
     tiktoken_encoding,
 )
 
@@ -169,7 +173,96 @@ def test_the_paragraph_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> Non
     from dolmakit import tokenizers
 
     monkeypatch.setattr(tokenizers, "PARAGRAPH_MEMO_ENTRIES", 4)
-    tok = BpeTokenizer(BPE_ENCODINGS["cl100k_base"])
+    tok = BpeTokenizer(BPE_ENCODINGS["o200k_base"])  # cl100k_base counts natively when built
     texts = ["\n\n".join(f"Paragraph {i} of {j}." for i in range(5)) for j in range(5)]
     assert tok.count_batch(texts) == [tok.count(t) for t in texts]
     assert 1 <= len(tok._paragraphs) <= 4
+
+
+needs_native_bpe = pytest.mark.skipif(
+    load_native("_bpe") is None, reason="dolmakit._bpe is not built"
+)
+ASCII_FRAGMENTS = (
+    " ", "  ", "\t", "\n", "\r\n", "\n\n", " \n ", "\x0b", "\x0c", "\x1c", "\x1f", "\x00",
+    "\x7f", "'", "'s", "'S", "'ll", "'LL", "'Ve", "'re", "'d", "'m", "'t", "'x", "word", "Word",
+    "WORD", "a", "Z", "1", "42", "12345", "3.14", ".", "...", "!?", "--", "-" * 300, "_", "__x__",
+    "x" * 300, "#!/bin/sh", "a.b", "(a)", "e.g.", "http://x.org/a?b=c", "é", "—", "日本", "😀",
+    "\u00a0", "\u2019s", "\u0085",
+)  # fmt: skip
+
+
+@functools.cache
+def _native_counter(memo_entries: int = 1 << 18) -> tuple[Any, Any]:
+    from dolmakit import _bpe
+
+    spec = BPE_ENCODINGS["cl100k_base"]
+    reference = BpeTokenizer(spec)
+    return _bpe.Counter(load_ranks(spec), reference.count, memo_entries), reference
+
+
+@needs_native_bpe
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(
+                st.sampled_from(ASCII_FRAGMENTS),
+                st.text(st.characters(max_codepoint=127), max_size=6),
+                st.text(max_size=3),
+            ),
+            max_size=40,
+        ).map("".join),
+        max_size=6,
+    ),
+    st.sampled_from([1, 3, 1 << 18]),
+)
+def test_the_compiled_counter_counts_what_bpe_openai_counts(
+    texts: list[str], memo_entries: int
+) -> None:
+    counter, reference = _native_counter(memo_entries)
+    twice = texts + texts  # the second time from the memo (or after it was cleared)
+    assert counter.count_batch(twice) == [reference.count(t) for t in twice]
+
+
+@needs_native_bpe
+def test_the_compiled_counter_on_real_text_and_edge_cases() -> None:
+    counter, _ = _native_counter()
+    encoding = tiktoken_encoding("cl100k_base")
+    texts = [doc.text for _, doc in read_documents(HANDBOOK)] + EDGE_CASES
+    texts += ["-" * 1000, "1" * 1000, " " * 1000 + "x", "é" * 600, "naïve " * 200]
+    texts += ["I'mgoing, I'Dlike it'Sfine; they'LLgo we'vebeen you'REhere don'tknow 'Mx 'q I'mea"]
+    expected = [len(encoding.encode_ordinary(_surrogates_replaced(t))) for t in texts]
+    assert counter.count_batch(texts) == expected
+    assert get_tokenizer("cl100k_base").count_batch(texts) == expected
+
+
+def _surrogates_replaced(text: str) -> str:
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+@needs_native_bpe
+def test_the_compiled_counter_is_used_for_cl100k_and_refuses_bad_input() -> None:
+    tok = BpeTokenizer(BPE_ENCODINGS["cl100k_base"])
+    assert tok._native is not None
+    assert BpeTokenizer(BPE_ENCODINGS["o200k_base"])._native is None
+    with pytest.raises(TypeError, match=r"texts\[1\] is bytes"):
+        tok.count_batch(["fine", b"bytes"])  # type: ignore[list-item]
+
+    from dolmakit import _bpe
+
+    def broken(text: str) -> int:
+        raise RuntimeError(f"cannot count {text!r}")
+
+    counter = _bpe.Counter(load_ranks(BPE_ENCODINGS["cl100k_base"]), broken)
+    assert counter.count_batch(["plain ASCII is counted here"]) == [5]
+    with pytest.raises(RuntimeError, match="cannot count"):
+        counter.count_batch(["caf\u00e9"])
+
+
+def test_without_the_compiled_counter_counts_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PURE_PYTHON_ENV, "1")
+    tok = BpeTokenizer(BPE_ENCODINGS["cl100k_base"])
+    assert tok._native is None
+    texts = [doc.text for _, doc in read_documents(HANDBOOK)][:40] + EDGE_CASES
+    monkeypatch.delenv(PURE_PYTHON_ENV)
+    assert tok.count_batch(texts) == get_tokenizer("cl100k_base").count_batch(texts)
