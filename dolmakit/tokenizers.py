@@ -180,6 +180,7 @@ def _bpe_bindings() -> Any:
 # (tests/test_tokenizers.py checks the sums on random and real text).
 _PARAGRAPH_CUT = re.compile(r"\n\n(?=\w)")
 PARAGRAPH_MEMO_ENTRIES = 1 << 15
+NATIVE_AFTER_CHARS = 1 << 21
 
 
 class BpeTokenizer:
@@ -187,9 +188,11 @@ class BpeTokenizer:
 
     `count_batch` counts each paragraph of a text once per process while it is remembered:
     corpora repeat paragraphs (boilerplate, near copies), and the sum is the text's count.
-    For cl100k_base, when `dolmakit._bpe` is built, it counts with that module instead: ASCII
-    parts pre-tokenized and merged in C, each piece remembered, the rest by bpe-openai (the
-    same counts, checked against bpe-openai and tiktoken in tests/test_tokenizers.py).
+    For cl100k_base, when `dolmakit._bpe` is built, it counts with that module instead once
+    NATIVE_AFTER_CHARS characters were counted (building it reads the ranks, ~0.1 s, which a
+    process counting a few changed documents would not win back): ASCII parts pre-tokenized
+    and merged in C, each piece remembered, the rest by bpe-openai (the same counts, checked
+    against bpe-openai and tiktoken in tests/test_tokenizers.py).
     """
 
     def __init__(self, spec: BpeSpec) -> None:
@@ -202,8 +205,10 @@ class BpeTokenizer:
         self.name = spec.name
         self._tokenizer = bindings.tokenizer_for_encoding(spec.name)
         self._paragraphs: dict[str, int] = {}
-        native = load_native("_bpe") if spec.name == "cl100k_base" else None
-        self._native = native.Counter(load_ranks(spec), self.count) if native else None
+        self._spec = spec
+        self._native_module = load_native("_bpe") if spec.name == "cl100k_base" else None
+        self._native: Any = None
+        self._counted = 0  # characters counted before the compiled counter was built
 
     def count(self, text: str) -> int:
         """Return the number of BPE tokens, special-token text counted as plain text."""
@@ -214,6 +219,11 @@ class BpeTokenizer:
 
     def count_batch(self, texts: Sequence[str]) -> list[int]:
         """Return the token count of each text, a remembered paragraph counted once."""
+        if self._native is None and self._native_module is not None:
+            if self._counted >= NATIVE_AFTER_CHARS:
+                self._native = self._native_module.Counter(load_ranks(self._spec), self.count)
+            else:
+                self._counted += sum(map(len, texts))
         if self._native is not None:
             native: list[int] = self._native.count_batch(texts)
             return native

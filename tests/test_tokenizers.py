@@ -241,10 +241,30 @@ def _surrogates_replaced(text: str) -> str:
 
 
 @needs_native_bpe
-def test_the_compiled_counter_is_used_for_cl100k_and_refuses_bad_input() -> None:
+def test_the_compiled_counter_takes_over_after_a_few_megabytes() -> None:
+    from dolmakit import tokenizers
+
     tok = BpeTokenizer(BPE_ENCODINGS["cl100k_base"])
-    assert tok._native is not None
-    assert BpeTokenizer(BPE_ENCODINGS["o200k_base"])._native is None
+    text = "Counted by bpe-openai first, then in C. " * 1000
+    batches = [[text] * 8 for _ in range(2 + tokenizers.NATIVE_AFTER_CHARS // (8 * len(text)))]
+    expected = [tok.count(text)] * 8
+    built_at = None
+    for i, batch in enumerate(batches):
+        assert tok.count_batch(batch) == expected
+        if built_at is None and tok._native is not None:
+            built_at = i
+    assert built_at is not None and built_at * 8 * len(text) >= tokenizers.NATIVE_AFTER_CHARS
+    o200k = BpeTokenizer(BPE_ENCODINGS["o200k_base"])
+    o200k.count_batch(batches[0] * (len(batches) + 1))
+    assert o200k._native is None
+
+
+@needs_native_bpe
+def test_the_compiled_counter_refuses_bad_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dolmakit import tokenizers
+
+    monkeypatch.setattr(tokenizers, "NATIVE_AFTER_CHARS", 0)
+    tok = BpeTokenizer(BPE_ENCODINGS["cl100k_base"])
     with pytest.raises(TypeError, match=r"texts\[1\] is bytes"):
         tok.count_batch(["fine", b"bytes"])  # type: ignore[list-item]
 
@@ -260,9 +280,14 @@ def test_the_compiled_counter_is_used_for_cl100k_and_refuses_bad_input() -> None
 
 
 def test_without_the_compiled_counter_counts_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dolmakit import tokenizers
+
     monkeypatch.setenv(PURE_PYTHON_ENV, "1")
     tok = BpeTokenizer(BPE_ENCODINGS["cl100k_base"])
     assert tok._native is None
     texts = [doc.text for _, doc in read_documents(HANDBOOK)][:40] + EDGE_CASES
     monkeypatch.delenv(PURE_PYTHON_ENV)
-    assert tok.count_batch(texts) == get_tokenizer("cl100k_base").count_batch(texts)
+    monkeypatch.setattr(tokenizers, "NATIVE_AFTER_CHARS", 0)
+    native = BpeTokenizer(BPE_ENCODINGS["cl100k_base"])
+    assert tok.count_batch(texts) == native.count_batch(texts)
+    assert native._native is not None or load_native("_bpe") is None
