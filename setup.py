@@ -1,8 +1,9 @@
 """The one thing pyproject.toml cannot declare without a warning: the C extension.
 
-`dolmakit._textstats` (the rule taggers' statistics and the pii scan) and `dolmakit._suffix` (the
-span index's searches) and `dolmakit._bpe` (cl100k_base token counts) are optional: without a C compiler and the Python headers the build goes
-on and dolmakit uses their pure-Python references.
+`dolmakit._textstats` (the rule taggers' statistics and the pii scan), `dolmakit._suffix` (the
+span index's searches) and `dolmakit._bpe` (cl100k_base token counts) are optional: without a C
+compiler and the Python headers the build goes on and dolmakit uses their pure-Python
+references (for `_bpe`, bpe-openai's counter).
 """
 
 from setuptools import Extension, setup

@@ -12,8 +12,10 @@
  * character (letters end `\p{L}++`, the contractions start with the apostrophe), and none looks
  * behind, so the pieces of the text are those of its parts. A part holding any non-ASCII
  * character, or a piece longer than MAX_PIECE bytes, goes to `fallback(str) -> int` (the
- * Rust counter), consecutive such parts in one call. tests/test_tokenizers.py checks the counts
- * against bpe-openai and tiktoken on real and random text.
+ * Rust counter), consecutive such parts in one call, remembered by their code units (a key
+ * that starts with a byte >= 128, apart from the ASCII pieces). When the memo is full it is
+ * emptied, which changes no count. tests/test_tokenizers.py checks the counts against
+ * bpe-openai and tiktoken on real and random text.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
